@@ -1,0 +1,69 @@
+"""The tiny entry point: build the Bolt `App` and register the listeners.
+
+    app = build_app(settings, answerer=build_answerer(settings), logger=QueryLogger(settings))
+
+`logger` is the query logger of `review` (`review.log.QueryLogger`), not a `logging.Logger`:
+it records every answer, 👍/👎 and escalation. Pass `None` to run without a log (answers go on;
+feedback buttons are then hidden, since there is no log id to attach them to).
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.answering import Deps
+from bot.config import BotSettings
+from bot.listeners import register_listeners
+from bot.review_port import ReviewPort
+from bot.work import AnswerPool
+from codedesk.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Bolt runs ack functions (commands, actions, views) on this executor while the HTTP thread waits
+# up to 3 s for ack(): keep it for acks only (the answers run on the AnswerPool) and roomy.
+ACK_THREADS = 16
+
+
+def build_app(settings: Settings, *, answerer: Any, logger: Any | None, client: WebClient | None = None,
+              bot_settings: BotSettings | None = None, token_verification: bool = True) -> App:
+    """The CodeDesk Bolt app.
+
+    - `answerer`: `retrieval.service.Answerer` (or anything with the same `.answer(...)`).
+    - `logger`: `review.log.QueryLogger(settings)`, or None.
+    - `client`: a `WebClient`; default one at `settings.slack_api_url` with the bot token.
+    - `bot_settings`: default `BotSettings()` from the environment; missing required variables
+      raise `ConfigError` naming all of them.
+    - `token_verification`: call auth.test at start (learns the bot's own user id; fails fast on a
+      bad token).
+
+    The app answers after the ack (`process_before_response=False`) and verifies Slack's request
+    signatures. Its `Deps` (answer pool, settings, review port) is `app.codedesk`.
+    """
+    bot = (bot_settings or BotSettings()).require()
+    if client is None:
+        client = WebClient(base_url=settings.slack_api_url, token=bot.slack_bot_token)
+    elif client.token is None:
+        client.token = bot.slack_bot_token
+    app = App(
+        client=client,
+        signing_secret=bot.slack_signing_secret or "",
+        process_before_response=False,
+        request_verification_enabled=True,
+        token_verification_enabled=token_verification,
+        listener_executor=ThreadPoolExecutor(max_workers=ACK_THREADS, thread_name_prefix="codedesk-ack"),
+        logger=logging.getLogger("slack_bolt.codedesk"),
+        name="codedesk",
+    )
+    deps = Deps(settings=settings, bot=bot, answerer=answerer, review=ReviewPort(logger),
+                pool=AnswerPool(bot.answer_workers))
+    register_listeners(app, deps)
+    app.codedesk = deps  # type: ignore[attr-defined]
+    log.info("app_built socket_mode=%s answer_workers=%s allowed_channels=%s escalation=%s", bot.socket_mode,
+             bot.answer_workers, len(bot.allowed_channels), bool(bot.escalation_channel))
+    return app

@@ -1,0 +1,20 @@
+"""Bolt listeners, one module per event kind. Each is thin: parse the payload, hand the work to the
+answer pool (`bot.work`), and let `bot.answering` answer, log via review and render."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.answering import Deps
+from bot.listeners import actions, app_home, app_mention, assistant, command, message_im, views
+
+
+def register_listeners(app: App, deps: Deps) -> None:
+    # The assistant middleware first: it takes the DM thread messages it owns and passes the rest on.
+    assistant.register(app, deps)
+    app_mention.register(app, deps)
+    message_im.register(app, deps)
+    command.register(app, deps)
+    actions.register(app, deps)
+    views.register(app, deps)
+    app_home.register(app, deps)

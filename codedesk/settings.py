@@ -1,0 +1,47 @@
+"""One settings object for the whole app (prefix CODEDESK_), built once at start-up and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_FISCAL_YEAR = "2026"
+EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CODEDESK_", env_file=".env", extra="ignore")
+
+    home: Path = Field(Path(".codedesk"), description="State folder: Chroma store, SQLite file, caches")
+    cms_data_dir: Path | None = Field(None, description="Folder of official CMS files ingested beside the default")
+    database_url: str | None = Field(None, description="SQLAlchemy URL of the query log; default SQLite in home")
+    chroma_host: str | None = Field(None, description="Chroma server host; unset = embedded store in home")
+    chroma_port: int = Field(8000, description="Chroma server port")
+    fiscal_year: str = Field(DEFAULT_FISCAL_YEAR, description="Fiscal year answered when a question names none")
+    tabular_xml: Path | None = Field(None, description="Tabular List XML to use instead of the embedded FY2026 file")
+    embedding_backend: str = Field("onnx-int8", description="onnx-int8 (fast) or onnx (fp32); the index records it")
+    max_question_chars: int = Field(2000, description="Longer questions are truncated, and the answer says so")
+    top_k: int = Field(5, description="Codes returned per answer")
+
+    # Slack (names as Slack spells them are accepted too; see bot.config)
+    port: int = Field(3000, description="HTTP port of `codedesk serve`")
+    slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL")
+
+    @field_validator("cms_data_dir", "tabular_xml", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if value in ("", None) else value
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.home / "chroma"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.home / "cache"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.home / 'codedesk.db').resolve()}"

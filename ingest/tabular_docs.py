@@ -1,0 +1,42 @@
+"""Index documents of a Tabular List code book: one per code (title, inclusion terms, hierarchy) with
+a dense vector, and one per instructional note group (lexical only)."""
+
+from __future__ import annotations
+
+from retrieval.codebook import SYSTEM, CodeBook
+from retrieval.tabular import NOTE_LABELS
+
+from ingest.documents import Doc, doc_id
+
+_MAX_EMBED_WORDS = 48  # keeps vectors about the code, and embedding fast
+
+
+def tabular_docs(book: CodeBook) -> list[Doc]:
+    fy = book.fiscal_year
+    docs: list[Doc] = []
+    for code in book.order:
+        node = book.nodes[code]
+        diag = node.kind not in ("chapter", "block")
+        chain = " > ".join(a.title for a in reversed(book.ancestors(code)) if a.kind != "chapter")
+        incl = node.notes.get("inclusion_term", [])
+        text = f"{code} {node.title}"
+        if incl:
+            text += "\nInclusion terms: " + "; ".join(incl)
+        if chain:
+            text += f"\nUnder: {chain}"
+        leaf = book.is_leaf(code)
+        defs = book.seventh_defs(code) if diag else None
+        meta = {"source_type": "tabular", "system": SYSTEM, "fiscal_year": fy, "code": code, "kind": node.kind,
+                "title": node.title[:500], "leaf": leaf, "reportable": leaf and not defs,
+                "needs_seventh": bool(leaf and defs), "chapter": node.chapter}
+        embed = " ".join(f"{node.title}; {'; '.join(incl)}".split()[:_MAX_EMBED_WORDS]) if diag else ""
+        docs.append(Doc(doc_id(SYSTEM, fy, "code" if diag else node.kind, code), text, meta, embed))
+        for kind, texts in node.notes.items():
+            if kind == "inclusion_term":
+                continue
+            label = NOTE_LABELS.get(kind, kind)
+            docs.append(Doc(doc_id(SYSTEM, fy, "note", f"{code}:{kind}"),
+                            f"{label} at {code} {node.title}: " + "; ".join(texts),
+                            {"source_type": "tabular", "system": SYSTEM, "fiscal_year": fy, "code": code,
+                             "section": kind, "title": node.title[:500]}, ""))
+    return docs

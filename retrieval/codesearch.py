@@ -1,0 +1,176 @@
+"""Finding ICD-10-CM codes from words: exact titles, BM25F over the Tabular List, dense vectors, and a
+code-aware re-rank that prefers the code whose title says what the question says — no more, no less.
+
+Candidates are reportable base codes (XML leaves); a 7th character is chosen afterwards from the
+question's encounter words.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import pickle
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from retrieval.codebook import CodeBook
+from retrieval.lexical import LexicalIndex
+from retrieval.text import FREE_STEMS, tokens
+
+log = logging.getLogger(__name__)
+
+FIELD_WEIGHTS = {"title": 3.0, "incl": 1.5, "parent": 0.7, "seventh": 0.25}
+# Re-rank weights: coverage of the question, precision of the title, lexical and dense scores.
+W_COVER, W_PREC, W_LEX, W_DENSE = 1.0, 0.55, 0.35, 0.9
+DenseSearch = Callable[[str, int], list[tuple[str, float]]]
+
+
+def _norm_title(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+@dataclass(slots=True)
+class Candidate:
+    code: str  # reportable base code (may still need a 7th character)
+    score: float
+    cover: float = 0.0
+    prec: float = 0.0
+    lex: float = 0.0
+    dense: float = 0.0
+    exact: bool = False
+
+
+class CodeSearcher:
+    """Search over one code book's reportable base codes."""
+
+    def __init__(self, book: CodeBook) -> None:
+        self.book = book
+        self.leaves = [c for c in book.order if book.is_leaf(c)]
+        fields, self._title_toks, self._all_toks, self._incl_toks = [], [], [], []
+        for code in self.leaves:
+            node = book.nodes[code]
+            incl = node.notes.get("inclusion_term", [])
+            parents = []
+            for anc in book.ancestors(code):
+                if anc.kind in ("chapter", "block"):
+                    break
+                parents.append(anc.title)
+                parents.extend(anc.notes.get("inclusion_term", []))
+                parents.extend(anc.notes.get("includes", []))
+            defs = book.seventh_defs(code)
+            seventh = " ".join(defs[0].values()) if defs else ""
+            fields.append({"title": node.title, "incl": " ; ".join(incl), "parent": " ; ".join(parents),
+                           "seventh": seventh})
+            title_t = set(tokens(node.title))
+            self._title_toks.append(title_t)
+            self._incl_toks.append([set(tokens(t)) for t in incl])
+            self._all_toks.append(title_t.union(*self._incl_toks[-1], tokens(" ".join(parents)), tokens(seventh)))
+        self.index = LexicalIndex(self.leaves, fields, FIELD_WEIGHTS)
+        self._pos = {c: i for i, c in enumerate(self.leaves)}
+        self.titles: dict[str, list[str]] = {}
+        for code in book.reportable_codes():
+            self.titles.setdefault(_norm_title(book.title(code)), []).append(code)
+        for code in self.leaves:  # inclusion terms name a code exactly too
+            for term in book.nodes[code].notes.get("inclusion_term", []):
+                self.titles.setdefault(_norm_title(term), []).append(code)
+
+    def exact(self, question: str) -> list[str]:
+        """Codes whose official title (7th-character forms included) or inclusion term is the question."""
+        return self.titles.get(_norm_title(question.rstrip("?")), [])
+
+    def search(self, question: str, k: int = 10, dense: DenseSearch | None = None) -> list[Candidate]:
+        q_toks = tokens(question)
+        content = [t for t in dict.fromkeys(q_toks) if t not in FREE_STEMS] or list(dict.fromkeys(q_toks))
+        lex = self.index.search(q_toks, k=150)
+        dense_hits = dense(question, 60) if dense else []
+        pool: dict[str, Candidate] = {}
+        top_lex = lex[0][1] if lex else 1.0
+        for code, s in lex:
+            pool[code] = Candidate(code, 0.0, lex=s / top_lex)
+        for code, s in dense_hits:
+            if code in self._pos:
+                pool.setdefault(code, Candidate(code, 0.0)).dense = s
+        exact = {self.book.lookup(e).base or e for e in self.exact(question)}
+        for code in exact:
+            pool.setdefault(code, Candidate(code, 0.0))
+        if not pool:
+            return []
+        q_set = set(content)
+        for cand in pool.values():
+            i = self._pos[cand.code]
+            cand.cover = len(q_set & self._all_toks[i]) / max(len(q_set), 1)
+            precs = [_precision(self._title_toks[i], q_set)]
+            precs.extend(_precision(t, q_set) for t in self._incl_toks[i])
+            cand.prec = max(precs)
+            cand.exact = cand.code in exact
+            cand.score = (W_COVER * cand.cover + W_PREC * cand.prec + W_LEX * cand.lex + W_DENSE * cand.dense
+                          + (2.0 if cand.exact else 0.0))
+        ranked = sorted(pool.values(), key=lambda c: (-c.score, self._pos[c.code]))
+        return ranked[:k]
+
+    def choose_seventh(self, code: str, question: str) -> tuple[str, str, bool]:
+        """The 7th character for a base code from the question's words: (full code, char, assumed?)."""
+        defs = self.book.seventh_defs(code)
+        if not defs:
+            return code, "", False
+        q = set(tokens(question))
+        best, best_score = None, 0.0
+        for char, meaning in defs[0].items():
+            m = tokens(meaning)
+            if not m:
+                continue
+            hit = sum(1 for t in m if t in q)
+            score = hit / len(m) + 0.01 * hit
+            if hit and score > best_score:
+                best, best_score = char, score
+        if best is None:
+            best = "A" if "A" in defs[0] else next(iter(defs[0]))
+            return self.book.with_seventh(code, best), best, True
+        return self.book.with_seventh(code, best), best, False
+
+
+def _precision(title_toks: set[str], q: set[str]) -> float:
+    informative = title_toks - FREE_STEMS
+    if not informative:
+        return 0.5
+    return len(informative & q) / len(informative)
+
+
+def dense_scores(hits: list[tuple[str, float]]) -> dict[str, float]:
+    return {code: float(np.clip(s, 0.0, 1.0)) for code, s in hits}
+
+
+def load_searcher(book: CodeBook, cache_dir: Path | None) -> CodeSearcher:
+    """A searcher for a book, from a pickle cache keyed by the book's source file when possible."""
+    if cache_dir is None:
+        return CodeSearcher(book)
+    src = Path(book.source_path)
+    stat = src.stat()
+    code = b"".join((Path(__file__).parent / name).read_bytes() for name in ("codesearch.py", "text.py",
+                                                                               "synonyms.py", "lexical.py"))
+    key = hashlib.sha1(f"{src.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{book.fiscal_year}".encode()
+                       + code).hexdigest()[:16]
+    path = Path(cache_dir) / f"searcher-{key}.pickle"
+    if path.is_file():
+        try:
+            with path.open("rb") as fh:
+                searcher = pickle.load(fh)
+            searcher.book = book
+            return searcher
+        except Exception:
+            log.warning("searcher cache unreadable, rebuilding path=%s", path)
+    searcher = CodeSearcher(book)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book_ref, searcher.book = searcher.book, None  # the book has its own cache
+    try:
+        tmp = path.with_suffix(".tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump(searcher, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(path)
+    finally:
+        searcher.book = book_ref
+    return searcher

@@ -1,0 +1,180 @@
+"""The deterministic composer: a senior coder's reply from established facts, no language model.
+
+Pure: takes a `Draft` (what retrieval and the code book established) and returns the `Answer` of
+DESIGN.md. Codes and titles first, then why, the notes that apply, and the sources.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from retrieval.codebook import CodeBook, CodeInfo, Note
+from retrieval.ranker import Ranked
+from retrieval.schema import Answer, Citation, CodeItem, Confidence
+
+NOTE_ORDER = ("code_first", "use_additional_code", "code_also", "excludes1", "excludes2", "includes",
+              "seventh_character", "note")
+MAX_NOTES = 10
+
+
+@dataclass(slots=True)
+class Lookup:
+    """A code the question named, as the book knows it."""
+
+    asked: str
+    info: CodeInfo
+    items: list[CodeItem] = field(default_factory=list)  # reportable codes to offer
+    notes: list[Note] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Passage:
+    """A cited text from another source (guidelines, index, tables, team guidelines)."""
+
+    citation: Citation
+    text: str
+
+
+@dataclass(slots=True)
+class Draft:
+    question: str
+    fiscal_year: str
+    book: CodeBook | None
+    lookups: list[Lookup] = field(default_factory=list)
+    ranked: Ranked | None = None
+    passages: list[Passage] = field(default_factory=list)
+    extra_items: list[CodeItem] = field(default_factory=list)  # codes from other sources (tables, PCS, HCPCS)
+    confidence: Confidence = "low"
+    reasons: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    refusal: str | None = None  # set when no codes may be offered (unknown fiscal year, …)
+
+
+def _tabular_title(fy: str) -> str:
+    return f"ICD-10-CM Tabular List FY{fy}"
+
+
+def _code_line(item: CodeItem, fy: str) -> str:
+    status = "reportable" if item.billable else ("needs a 7th character" if item.needs_seventh else "header, not reportable")
+    line = f"**{item.code}** — {item.description} ({status}, {item.system} FY{fy})"
+    return line + (f"\n    _{item.note}_" if item.note else "")
+
+
+def _note_lines(code: str, notes: list[Note]) -> list[str]:
+    ordered = sorted(notes, key=lambda n: (NOTE_ORDER.index(n.kind) if n.kind in NOTE_ORDER else 99))
+    groups: dict[tuple[str, str], list[str]] = {}
+    for note in ordered:
+        if note.kind == "note" and note.source.isdigit():  # chapter-wide narrative: cited, not repeated
+            continue
+        groups.setdefault((note.label, note.source), []).append(note.text)
+    lines = []
+    for (label, source), texts in groups.items():
+        # "code to identify control using:" introduces the items after it
+        joined = "".join(t + (" " if t.endswith(":") else "; ") for t in texts).strip().rstrip(";")
+        lines.append(f"- {label} ({source}): {joined}")
+    if len(lines) > MAX_NOTES:
+        lines = [*lines[:MAX_NOTES], f"- … {len(lines) - MAX_NOTES} more notes at {code} and above in the Tabular List"]
+    return lines
+
+
+def _note_citations(fy: str, notes: list[Note], limit: int = 8) -> list[Citation]:
+    out = []
+    for note in sorted(notes, key=lambda n: NOTE_ORDER.index(n.kind) if n.kind in NOTE_ORDER else 99):
+        if note.kind in ("note", "includes") and len(out) >= 3:
+            continue
+        out.append(Citation(source_type="tabular", title=_tabular_title(fy), section=note.kind, code=note.source,
+                            fiscal_year=fy, quote=note.text[:300]))
+        if len(out) >= limit:
+            break
+    return out
+
+
+def compose(draft: Draft) -> Answer:
+    fy = draft.fiscal_year
+    parts: list[str] = []
+    codes: list[CodeItem] = []
+    cites: list[Citation] = []
+    if draft.refusal:
+        return Answer(question=draft.question, answer=draft.refusal, confidence="low", fiscal_year=fy,
+                      warnings=draft.warnings)
+
+    for lk in draft.lookups:
+        info = lk.info
+        if info.exists and info.reportable:
+            parts.append(_code_line(lk.items[0] if lk.items else CodeItem(code=info.code, description=info.title,
+                                                                           billable=True), fy))
+        elif info.exists:
+            parts.append(f"**{info.code}** — {info.title}: {info.reason}.")
+            if lk.items:
+                parts.append("Reportable codes under it:\n" + "\n".join(f"- {_code_line(i, fy)}" for i in lk.items[:12])
+                             + (f"\n- … {len(lk.items) - 12} more" if len(lk.items) > 12 else ""))
+        else:
+            parts.append(f"**{info.code}** is not a valid code: {info.reason}.")
+            if lk.items:
+                parts.append("Nearest valid codes:\n" + "\n".join(f"- {_code_line(i, fy)}" for i in lk.items))
+        codes.extend(lk.items)
+        if info.exists:
+            base = info.base or info.code
+            cites.append(Citation(source_type="tabular", title=_tabular_title(fy), section="code", code=base,
+                                  fiscal_year=fy, quote=info.title))
+            if lk.notes:
+                parts.append(f"Notes that apply to {info.code}:\n" + "\n".join(_note_lines(info.code, lk.notes)))
+                cites.extend(_note_citations(fy, lk.notes))
+
+    ranked = draft.ranked
+    if ranked and ranked.items:
+        parts.append("\n".join(_code_line(i, fy) for i in ranked.main))
+        codes.extend(ranked.items)
+        for item in ranked.main:
+            base = draft.book.lookup(item.code).base or item.code if draft.book else item.code
+            cites.append(Citation(source_type="tabular", title=_tabular_title(fy), section="code", code=base,
+                                  fiscal_year=fy, quote=item.description))
+        if ranked.conflicts:
+            parts.append("⚠️ " + "\n⚠️ ".join(ranked.conflicts))
+        first = ranked.main[0]
+        if ranked.notes.get(first.code):
+            parts.append(f"Notes that apply to {first.code}:\n" + "\n".join(_note_lines(first.code, ranked.notes[first.code])))
+            cites.extend(_note_citations(fy, ranked.notes[first.code]))
+        if ranked.alternatives:
+            parts.append("Also consider: " + "; ".join(f"{i.code} {i.description}" for i in ranked.alternatives[:4]))
+
+    if draft.extra_items:
+        parts.append("\n".join(_code_line(i, draft.fiscal_year) for i in draft.extra_items))
+        codes = draft.extra_items + codes
+
+    for passage in draft.passages:
+        c = passage.citation
+        where = " ".join(x for x in (c.section and f"§{c.section}" if c.source_type == "guideline" else c.section,
+                                     c.page and f"p. {c.page}") if x)
+        parts.append(f"> {passage.text}\n— {c.title}{', ' + where if where else ''}")
+        cites.append(c)
+
+    if draft.reasons:
+        parts.append("Why: " + " ".join(draft.reasons))
+    if not cites:
+        draft.warnings.append("Nothing could be cited for this answer: verify in the Alphabetic Index and Tabular List.")
+    if draft.confidence == "low" and (codes or draft.passages):
+        parts.append("Confidence is low: check the Alphabetic Index entry and the Tabular List instructions "
+                     "before you report these codes.")
+    if not parts:
+        parts.append("I could not find codes or guidance for that question. Try the condition's main term "
+                     "(e.g. “Fracture, femur, neck”) or name a code (e.g. E11.22).")
+    srcs = sorted({f"{c.title}" + (f" — {c.code}" if c.code else "") for c in cites if c.source_type == "tabular"})
+    if srcs:
+        parts.append("Sources: " + "; ".join(srcs[:6]) + (" …" if len(srcs) > 6 else ""))
+    # one entry per code, first occurrence wins (ranked order)
+    unique: dict[str, CodeItem] = {}
+    for item in codes:
+        unique.setdefault(item.code, item)
+    return Answer(question=draft.question, answer="\n\n".join(parts), codes=list(unique.values()),
+                  citations=_dedupe(cites), confidence=draft.confidence, fiscal_year=fy, warnings=draft.warnings)
+
+
+def _dedupe(cites: list[Citation]) -> list[Citation]:
+    seen, out = set(), []
+    for c in cites:
+        key = (c.source_type, c.section, c.code, c.page, c.quote)
+        if key not in seen:
+            seen.add(key)
+            out.append(c)
+    return out

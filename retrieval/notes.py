@@ -1,0 +1,46 @@
+"""Codes named inside instructional notes: "(N18.1-N18.6)", "(E10.-)", "(Z79.4)", "(I10-I16)"."""
+
+from __future__ import annotations
+
+import re
+
+from retrieval.codebook import CodeBook, normalize_code
+
+_SPEC = re.compile(r"\b([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{0,4})?)(-?)(?:\s*-\s*([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?))?"
+                   r"(?:\.?-)?")
+
+
+def note_specs(text: str) -> list[tuple[str, str | None]]:
+    """(first, last) code specs in a note; last is None for a single code or a `.-` family."""
+    out = []
+    for group in re.findall(r"\(([^()]*)\)", text):
+        for m in _SPEC.finditer(group):
+            out.append((normalize_code(m.group(1)), normalize_code(m.group(3)) if m.group(3) else None))
+    return out
+
+
+def spec_covers(first: str, last: str | None, code: str) -> bool:
+    """Does a spec cover a code? Families cover by prefix; ranges compare at the spec's length."""
+    plain, f = code.replace(".", ""), first.replace(".", "")
+    if last is None:
+        return plain.startswith(f)
+    lst = last.replace(".", "")
+    width = max(len(f), len(lst))
+    return f <= plain[:width] <= lst or plain.startswith(lst)
+
+
+def note_covers(text: str, code: str) -> bool:
+    return any(spec_covers(f, last, code) for f, last in note_specs(text))
+
+
+def codes_in_note(book: CodeBook, text: str, limit: int = 200) -> list[str]:
+    """Reportable base codes a note points to (expanded from families and ranges)."""
+    out: list[str] = []
+    for first, last in note_specs(text):
+        heads = [first] if last is None else book.codes_in_range(first, last)
+        for head in heads:
+            if head in book.nodes and book.is_diag(head):
+                out.extend(book.leaves_under(head))
+        if len(out) >= limit:
+            break
+    return list(dict.fromkeys(out))[:limit]

@@ -1,0 +1,83 @@
+"""What a question asks: code mentions and ranges, fiscal year or date of service, encounter words.
+
+Pure functions over the question text; nothing here touches an index.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+# A code as coders type it: E11.22, e1122, T39.1X1A, C4A.0, Z3A.20. Position 2 is always a digit;
+# position 3 a digit or A (C4A, D3A, M1A, O9A, Z3A); ranges E08-E13, N18.1-N18.6; E11.2- = "and below".
+_CODE = r"[A-TV-Za-tv-z][0-9][0-9Aa](?:\.[0-9A-Za-z]{1,4}|[0-9A-Za-z]{1,4})?"
+CODE_RE = re.compile(rf"(?<![A-Za-z0-9.])({_CODE})(?:\s*(?:-|–|to|through)\s*({_CODE}))?(-)?(?![A-Za-z0-9])")
+_FY_RE = re.compile(r"\b(?:fy|fiscal year)\s*'?(20\d\d|\d\d)\b", re.I)
+_DOS_RE = re.compile(r"\b(?:dos|date of service|discharged?|admitted|service date|seen)\b[^0-9]{0,12}"
+                     r"(20\d\d)-(\d\d?)-(\d\d?)|\b(?:dos|date of service)\b[^0-9]{0,12}(\d\d?)/(\d\d?)/(20\d\d)", re.I)
+_ISO_DATE_RE = re.compile(r"\b(20\d\d)-(\d\d)-(\d\d)\b")
+_YEAR_WORD_RE = re.compile(r"\b(?:in|for|during)\s+(20\d\d)\b", re.I)
+
+ENCOUNTER_WORDS = {
+    "initial": "A", "active treatment": "A", "subsequent": "D", "follow up": "D", "routine healing": "D",
+    "sequela": "S", "sequelae": "S", "late effect": "S",
+}
+
+
+@dataclass(slots=True)
+class CodeMention:
+    text: str  # as written
+    first: str
+    last: str | None = None  # end of a range
+    and_below: bool = False  # written with a trailing dash (E11.2-)
+
+
+@dataclass(slots=True)
+class ParsedQuestion:
+    text: str
+    mentions: list[CodeMention] = field(default_factory=list)
+    fiscal_year: str | None = None
+    date_of_service: date | None = None
+
+    @property
+    def is_code_lookup(self) -> bool:
+        """Mostly a code or two and little else ("E11.22?", "is E11.2 billable")."""
+        rest = CODE_RE.sub(" ", self.text)
+        return bool(self.mentions) and len(re.findall(r"[A-Za-z]{3,}", rest)) <= 8
+
+
+def fiscal_year_of(day: date) -> str:
+    """ICD-10-CM fiscal year N runs 1 October N-1 to 30 September N."""
+    return str(day.year + 1 if day.month >= 10 else day.year)
+
+
+def parse_question(text: str) -> ParsedQuestion:
+    q = ParsedQuestion(text=text)
+    for m in CODE_RE.finditer(text):
+        first, last, dash = m.group(1), m.group(2), m.group(3)
+        looks_typed = "." in first or first[0].isupper() or first[1:3].isdigit() and len(first) <= 3
+        if not looks_typed:
+            continue
+        q.mentions.append(CodeMention(m.group(0).strip(), first, last, bool(dash)))
+    fy = _FY_RE.search(text)
+    if fy:
+        year = fy.group(1)
+        q.fiscal_year = year if len(year) == 4 else f"20{year}"
+    dos = _DOS_RE.search(text) or _ISO_DATE_RE.search(text)
+    if dos:
+        g = [x for x in dos.groups() if x]
+        try:
+            if len(g[0]) == 4:
+                q.date_of_service = date(int(g[0]), int(g[1]), int(g[2]))
+            else:
+                q.date_of_service = date(int(g[2]), int(g[0]), int(g[1]))
+        except ValueError:
+            q.date_of_service = None
+        if q.date_of_service and not q.fiscal_year:
+            q.fiscal_year = fiscal_year_of(q.date_of_service)
+    if not q.fiscal_year:
+        yw = _YEAR_WORD_RE.search(text)
+        if yw:
+            q.fiscal_year = yw.group(1)
+    return q

@@ -1,0 +1,117 @@
+"""The code-aware step: from candidates to the codes a coder would report.
+
+Prefers reportable codes, expands headers to their children, completes 7th characters with the X
+placeholder, follows "use additional code" / "code first" / "code also" to companion codes the
+question asks for, and flags Excludes1 pairs among the codes it suggests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from retrieval.codebook import CodeBook, Note
+from retrieval.codesearch import Candidate, CodeSearcher
+from retrieval.notes import codes_in_note, note_covers
+from retrieval.schema import CodeItem
+from retrieval.text import FREE_STEMS, tokens
+
+COMPANION_KINDS = ("use_additional_code", "code_first", "code_also")
+
+
+@dataclass(slots=True)
+class Ranked:
+    main: list[CodeItem] = field(default_factory=list)  # the code(s) to report, companions included
+    alternatives: list[CodeItem] = field(default_factory=list)
+    notes: dict[str, list[Note]] = field(default_factory=dict)  # main code -> notes that apply
+    conflicts: list[str] = field(default_factory=list)
+    missing_words: list[str] = field(default_factory=list)
+
+    @property
+    def items(self) -> list[CodeItem]:
+        return self.main + self.alternatives
+
+
+def item_for(book: CodeBook, code: str, note: str | None = None) -> CodeItem:
+    info = book.lookup(code)
+    return CodeItem(code=info.code, description=info.title, billable=info.reportable,
+                    needs_seventh=bool(info.base) or info.needs_seventh, note=note)
+
+
+def complete(book: CodeBook, searcher: CodeSearcher, base: str, question: str) -> CodeItem:
+    """A reportable item for a base code: the 7th character chosen from the question, or assumed."""
+    full, char, assumed = searcher.choose_seventh(base, question)
+    if not char:
+        return item_for(book, base)
+    defs, source = book.seventh_defs(base)
+    note = (f"7th character {char} ({defs[char]}) assumed: the question does not say the encounter; "
+            f"other values at {source}: " + ", ".join(f"{c} {t}" for c, t in defs.items() if c != char)
+            if assumed else f"7th character {char}: {defs[char]} (defined at {source}); "
+            "X fills empty places before the 7th character")
+    return item_for(book, full, note)
+
+
+def companions(book: CodeBook, base: str, question: str, used: set[str]) -> list[tuple[str, Note]]:
+    """Companion codes named by the code's notes that the question's remaining words point to."""
+    left = {t for t in tokens(question) if t not in FREE_STEMS} - set(tokens(book.nodes[base].title))
+    if not left:
+        return []
+    found: list[tuple[float, str, Note]] = []
+    for note in book.inherited_notes(base, COMPANION_KINDS):
+        for code in codes_in_note(book, note.text):
+            if code in used:
+                continue
+            title = set(tokens(book.nodes[code].title)) - FREE_STEMS
+            hit = len(title & left)
+            if hit and hit / max(len(title), 1) >= 0.5:
+                found.append((hit + hit / len(title), code, note))
+    found.sort(key=lambda x: -x[0])
+    out, seen_notes = [], set()
+    for _, code, note in found:
+        if note.text in seen_notes:  # one companion per note
+            continue
+        seen_notes.add(note.text)
+        out.append((code, note))
+    return out[:2]
+
+
+def excludes1_conflicts(book: CodeBook, codes: list[str]) -> list[str]:
+    out = []
+    for a in codes:
+        for note in book.inherited_notes(a, ("excludes1",)):
+            for b in codes:
+                if b != a and b.replace(".", "")[:3] != a.replace(".", "")[:3] and note_covers(note.text, b):
+                    out.append(f"{a} and {b} may not be reported together: Excludes1 at {note.source} "
+                               f"(\"{note.text}\")")
+    return list(dict.fromkeys(out))
+
+
+def rank_search(book: CodeBook, searcher: CodeSearcher, question: str, focus: str,
+                candidates: list[Candidate], k: int) -> Ranked:
+    """Ranked reportable codes from search candidates; companions follow the first code."""
+    out = Ranked()
+    if not candidates:
+        return out
+    top = candidates[0]
+    out.main.append(complete(book, searcher, top.code, focus))
+    used = {top.code}
+    for code, note in companions(book, top.code, question, used):
+        item = complete(book, searcher, code, focus)
+        item.note = f"{note.label} at {note.source}: {note.text}" + (f" — {item.note}" if item.note else "")
+        if note.kind == "code_first":  # the etiology is sequenced before the manifestation
+            out.main.insert(0, item)
+        else:
+            out.main.append(item)
+        used.add(code)
+    for cand in candidates[1:]:
+        if len(out.items) >= k:
+            break
+        if cand.code not in used:
+            out.alternatives.append(complete(book, searcher, cand.code, focus))
+            used.add(cand.code)
+    for item in out.main:
+        out.notes[item.code] = book.inherited_notes(item.code)
+    q = {t for t in tokens(question) if t not in FREE_STEMS}
+    covered = set().union(*(set(tokens(book.title(i.code))) for i in out.main))
+    out.missing_words = sorted(q - covered)
+    out.conflicts = excludes1_conflicts(book, [i.code for i in out.main])
+    return out

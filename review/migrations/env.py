@@ -1,0 +1,73 @@
+"""Alembic environment for the query log. `review.migrate` passes an open connection in
+``config.attributes["connection"]``; the ``alembic`` command line gets the URL from the ini
+file or, when that is empty, from CODEDESK settings."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlmodel import SQLModel
+
+import review.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+
+config = context.config
+target_metadata = SQLModel.metadata
+
+
+def _url() -> str:
+    url = config.get_main_option("sqlalchemy.url")
+    if url:
+        return url
+    from codedesk.settings import Settings
+
+    return Settings().db_url
+
+
+def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+    """Write plain SQLAlchemy types into new revisions, not our wrappers."""
+    from sqlmodel.sql.sqltypes import AutoString
+
+    from review.models import UTCDateTime
+
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    if type_ == "type" and isinstance(obj, AutoString):
+        return f"sa.String({obj.length})" if obj.length else "sa.String()"
+    return False
+
+
+def _configure(**kwargs: object) -> None:
+    context.configure(target_metadata=target_metadata, compare_type=True, render_item=_render_item, **kwargs)
+
+
+def run_offline() -> None:
+    _configure(url=_url(), literal_binds=True, dialect_opts={"paramstyle": "named"})
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    from review.db import make_engine
+
+    engine = make_engine(_url())
+    try:
+        with engine.connect() as conn:
+            _run(conn)
+    finally:
+        engine.dispose()
+
+
+def _run(connection) -> None:  # type: ignore[no-untyped-def]
+    # SQLite cannot ALTER most things in place: batch mode rebuilds the table.
+    _configure(connection=connection, render_as_batch=connection.dialect.name == "sqlite")
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_offline()
+else:
+    run_online()

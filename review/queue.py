@@ -1,0 +1,143 @@
+"""A durable local queue for log records the database could not take.
+
+A SQLite file in CODEDESK_HOME (``log-queue.sqlite3``), WAL with ``synchronous=FULL`` so every
+`put` is fsync'd before it returns. Records are already scrubbed when they arrive here. Several
+threads and processes may share one file: SQLite's locking serialises them, and each record
+carries its client-generated uid, so two flushers racing on the same record still store it once
+(the database's unique uid decides).
+
+A record that keeps failing for a reason other than "database unavailable" is moved aside
+(status ``dead``) after `max_attempts`, kept in the file for an operator, and logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS pending (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    uid TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    queued_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    status TEXT NOT NULL DEFAULT 'pending',
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS pending_status_seq ON pending (status, seq);
+"""
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    seq: int
+    uid: str
+    kind: str
+    payload: str
+    attempts: int
+
+
+class DurableQueue:
+    """FIFO of (uid, kind, JSON payload). The file is created on the first `put`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+
+    def _connect(self, create: bool) -> sqlite3.Connection | None:
+        if self._conn is not None:
+            return self._conn
+        if not create and not self.path.exists():
+            return None
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = not self.path.exists()
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")  # fsync on every commit: a queued record survives a crash
+        conn.executescript(_SCHEMA)
+        if fresh:
+            os.chmod(self.path, 0o600)
+        self._conn = conn
+        return conn
+
+    def put(self, *, uid: str, kind: str, payload: str) -> None:
+        """Append a record (a second put of the same uid is ignored). Durable when it returns."""
+        with self._lock:
+            conn = self._connect(create=True)
+            assert conn is not None
+            conn.execute("INSERT OR IGNORE INTO pending (uid, kind, payload) VALUES (?, ?, ?)", (uid, kind, payload))
+
+    def peek(self, limit: int = 100) -> list[QueueItem]:
+        """The oldest pending records, without removing them."""
+        with self._lock:
+            conn = self._connect(create=False)
+            if conn is None:
+                return []
+            rows = conn.execute(
+                "SELECT seq, uid, kind, payload, attempts FROM pending WHERE status = 'pending' ORDER BY seq LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [QueueItem(*row) for row in rows]
+
+    def done(self, seq: int) -> None:
+        with self._lock:
+            conn = self._connect(create=False)
+            if conn is not None:
+                conn.execute("DELETE FROM pending WHERE seq = ?", (seq,))
+
+    def failed(self, seq: int, error: str, *, max_attempts: int) -> bool:
+        """Count a failed attempt; returns True when the record was moved aside as dead."""
+        with self._lock:
+            conn = self._connect(create=False)
+            if conn is None:
+                return False
+            conn.execute(
+                "UPDATE pending SET attempts = attempts + 1, last_error = ?, "
+                "status = CASE WHEN attempts + 1 >= ? THEN 'dead' ELSE status END WHERE seq = ?",
+                (error[:500], max_attempts, seq),
+            )
+            row = conn.execute("SELECT status FROM pending WHERE seq = ?", (seq,)).fetchone()
+        return bool(row and row[0] == "dead")
+
+    def pending_count(self) -> int:
+        return self._count("pending")
+
+    def dead_count(self) -> int:
+        return self._count("dead")
+
+    def _count(self, status: str) -> int:
+        with self._lock:
+            conn = self._connect(create=False)
+            if conn is None:
+                return 0
+            return conn.execute("SELECT count(*) FROM pending WHERE status = ?", (status,)).fetchone()[0]
+
+    def has_pending(self) -> bool:
+        with self._lock:
+            conn = self._connect(create=False)
+            if conn is None:
+                return False
+            return conn.execute("SELECT 1 FROM pending WHERE status = 'pending' LIMIT 1").fetchone() is not None
+
+    def retry_dead(self) -> int:
+        """Put dead records back in line (after the cause was fixed)."""
+        with self._lock:
+            conn = self._connect(create=False)
+            if conn is None:
+                return 0
+            return conn.execute("UPDATE pending SET status = 'pending', attempts = 0 WHERE status = 'dead'").rowcount
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
