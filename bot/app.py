@@ -30,6 +30,14 @@ log = logging.getLogger(__name__)
 ACK_THREADS = 16
 
 
+class _QuietClientTokenWarning(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment even when given a client that holds it,
+    then warns that the token is unused: expected here, so not worth a warning at every start."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "`token` will be unused" not in record.getMessage()
+
+
 def build_app(settings: Settings, *, answerer: Any, logger: Any | None, client: WebClient | None = None,
               bot_settings: BotSettings | None = None, token_verification: bool = True) -> App:
     """The CodeDesk Bolt app.
@@ -50,6 +58,9 @@ def build_app(settings: Settings, *, answerer: Any, logger: Any | None, client: 
         client = WebClient(base_url=settings.slack_api_url, token=bot.slack_bot_token)
     elif client.token is None:
         client.token = bot.slack_bot_token
+    bolt_logger = logging.getLogger("slack_bolt.codedesk")
+    quiet = _QuietClientTokenWarning()
+    bolt_logger.addFilter(quiet)
     app = App(
         client=client,
         signing_secret=bot.slack_signing_secret or "",
@@ -57,9 +68,10 @@ def build_app(settings: Settings, *, answerer: Any, logger: Any | None, client: 
         request_verification_enabled=True,
         token_verification_enabled=token_verification,
         listener_executor=ThreadPoolExecutor(max_workers=ACK_THREADS, thread_name_prefix="codedesk-ack"),
-        logger=logging.getLogger("slack_bolt.codedesk"),
+        logger=bolt_logger,
         name="codedesk",
     )
+    bolt_logger.removeFilter(quiet)
     deps = Deps(settings=settings, bot=bot, answerer=answerer, review=ReviewPort(logger),
                 pool=AnswerPool(bot.answer_workers))
     register_listeners(app, deps)

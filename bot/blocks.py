@@ -244,7 +244,8 @@ _ICONS = {"guideline": "📘", "team_guideline": "📗", "tabular": "📑", "ind
 
 
 def citation_text(cite: Citation) -> str:
-    """'📘 ICD-10-CM Official Guidelines FY2025 · §I.C.4.a.3 · p. 40' / '📑 Tabular List · E11.22 · Use additional code · FY2026'."""
+    """One source: '📘 ICD-10-CM Official Guidelines FY2025 · §I.C.4.a.3 · p. 40' or
+    '📑 Tabular List · `E11.22` · Use additional code · FY2026'."""
     parts = [cite.title]
     if cite.source_type in ("guideline", "team_guideline"):
         if cite.section:

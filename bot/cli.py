@@ -23,6 +23,7 @@ serve_app = typer.Typer(help="Run the Slack bot (Socket Mode with SLACK_APP_TOKE
 
 
 def serve_command(
+    ctx: typer.Context,
     port: int = typer.Option(None, "--port", "-p", help="HTTP port (default CODEDESK_PORT, 3000)."),
     host: str = typer.Option("0.0.0.0", "--host", help="HTTP bind address."),
     log_level: str = typer.Option("INFO", "--log-level", help="DEBUG, INFO, WARNING…"),
@@ -33,12 +34,15 @@ def serve_command(
     from bot.serve import serve
     from codedesk.settings import Settings
 
+    level = getattr(logging, log_level.upper(), logging.INFO)
     if not logging.getLogger().handlers:
-        logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger().setLevel(level)  # a server shows what it does, whatever the CLI's default
     try:
+        settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings()  # `codedesk` built it already
         bot = BotSettings()
         bot.require()
-        serve(Settings(), bot_settings=bot, host=host, port=port)
+        serve(settings, bot_settings=bot, host=host, port=port)
     except CodeDeskError as err:  # settings missing, index not built, …: say what to do, no trace
         typer.echo(f"codedesk serve: {err}", err=True)
         sys.exit(2)

@@ -24,7 +24,8 @@ class BotSettings(BaseSettings):
                                       populate_by_name=True)
 
     slack_bot_token: str | None = Field(
-        None, validation_alias=_env("SLACK_BOT_TOKEN"), repr=False, description="Bot User OAuth Token (xoxb-…); required")
+        None, validation_alias=_env("SLACK_BOT_TOKEN"), repr=False,
+        description="Bot User OAuth Token (xoxb-…); required")
     slack_signing_secret: str | None = Field(
         None, validation_alias=_env("SLACK_SIGNING_SECRET"), repr=False,
         description="Signing Secret; required in HTTP mode (no SLACK_APP_TOKEN)")

@@ -106,13 +106,16 @@ def build_runtime(settings: Settings, *, bot_settings: BotSettings | None = None
         from review.log import QueryLogger
 
         query_logger = QueryLogger(settings)
+    if hasattr(query_logger, "start_flusher"):
+        query_logger.start_flusher()  # an idle worker writes records queued while the database was down
     return build_app(settings, answerer=answerer, logger=query_logger, bot_settings=bot)
 
 
 def serve(settings: Settings, *, bot_settings: BotSettings | None = None, host: str = "0.0.0.0",
           port: int | None = None, answerer: Any = None, query_logger: Any = None,
-          ready: threading.Event | None = None) -> None:
-    """Run until interrupted (Ctrl-C / SIGTERM): Socket Mode with an app token, else HTTP."""
+          ready: threading.Event | None = None, stop: threading.Event | None = None) -> None:
+    """Run until interrupted (Ctrl-C / SIGTERM, or `stop` set): Socket Mode with an app token, else
+    HTTP. `ready` is set once requests are accepted."""
     bot = (bot_settings or BotSettings()).require()
     app = build_runtime(settings, bot_settings=bot, answerer=answerer, query_logger=query_logger)
     deps = app.codedesk  # type: ignore[attr-defined]
@@ -125,7 +128,7 @@ def serve(settings: Settings, *, bot_settings: BotSettings | None = None, host: 
             handler.connect()
             if ready is not None:
                 ready.set()
-            _wait_for_stop()
+            _wait_for_stop(stop)
             handler.close()
         else:
             server = make_server(app, host=host, port=port if port is not None else settings.port)
@@ -135,17 +138,20 @@ def serve(settings: Settings, *, bot_settings: BotSettings | None = None, host: 
             thread.start()
             if ready is not None:
                 ready.set()
-            _wait_for_stop()
+            _wait_for_stop(stop)
             server.shutdown()
             server.server_close()
     finally:
         log.info("stopping: finishing answers in progress")
         deps.pool.wait_idle(timeout=30)
         deps.pool.shutdown(wait=False)
+        query_log = deps.review.query_logger
+        if query_log is not None and hasattr(query_log, "close"):
+            query_log.close()
 
 
-def _wait_for_stop() -> None:
-    stop = threading.Event()
+def _wait_for_stop(stop: threading.Event | None = None) -> None:
+    stop = stop or threading.Event()
 
     def _stop(signum: int, _frame: Any) -> None:
         log.info("signal=%s", signal.Signals(signum).name)

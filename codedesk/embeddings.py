@@ -35,7 +35,12 @@ def model_dir() -> Path:
 
 def _export_onnx(target: Path) -> None:
     """Export the packaged PyTorch model to ONNX (once per install; ~2 s)."""
+    import warnings
+
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    warnings.filterwarnings("ignore", module=r"(torch|transformers)\..*")
     import torch
     from sentence_transformers import SentenceTransformer
 

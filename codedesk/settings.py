@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_FISCAL_YEAR = "2026"
@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     fiscal_year: str = Field(DEFAULT_FISCAL_YEAR, description="Fiscal year answered when a question names none")
     tabular_xml: Path | None = Field(None, description="Tabular List XML to use instead of the embedded FY2026 file")
     embedding_backend: str = Field("onnx-int8", description="onnx-int8 (fast) or onnx (fp32); the index records it")
+    team_guidelines_dir: Path | None = Field(None, description="Team guideline folder (default guidelines/team)")
+    user_hash_secret: SecretStr | None = Field(None, description="Key for hashing Slack user ids in the log "
+                                               "(share it across hosts); default a per-install key in home")
     max_question_chars: int = Field(2000, description="Longer questions are truncated, and the answer says so")
     top_k: int = Field(5, description="Codes returned per answer")
 
@@ -29,7 +32,7 @@ class Settings(BaseSettings):
     port: int = Field(3000, description="HTTP port of `codedesk serve`")
     slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL")
 
-    @field_validator("cms_data_dir", "tabular_xml", mode="before")
+    @field_validator("cms_data_dir", "tabular_xml", "team_guidelines_dir", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if value in ("", None) else value

@@ -43,6 +43,21 @@ class State:
     refusal: str | None = None
 
 
+# Attributes a follow-up may change ("and if it's stage 4?"): the new value replaces the old one.
+_SLOTS = [re.compile(p, re.I) for p in (
+    r"\bstage\s*\w+\b|\b(?:ckd|stage)\s*\d[ab]?\b", r"\b(?:right|left|bilateral|unspecified side)\b",
+    r"\b(?:initial|subsequent|sequela|follow[- ]up)\b(?:\s+encounter)?", r"\btype\s*(?:1|2|i|ii|one|two)\b",
+    r"\b(?:open|closed)\b", r"\b(?:displaced|nondisplaced)\b", r"\b(?:acute|chronic|acute on chronic)\b")]
+
+
+def merge_follow_up(previous: str, follow_up: str) -> str:
+    """The previous question with every attribute the follow-up restates removed."""
+    for slot in _SLOTS:
+        if slot.search(follow_up):
+            previous = slot.sub(" ", previous)
+    return previous
+
+
 class CodeRetriever(BaseRetriever):
     """Reportable ICD-10-CM base codes for a question: BM25F + dense + code-aware re-rank."""
 
@@ -97,7 +112,7 @@ class AnswerChain:
         history = [h for h in (inp.get("history") or []) if h and h.strip()]
         search_text = raw
         if history and (_FOLLOW_UP.match(raw) or len(tokens(raw)) <= 4):
-            search_text = f"{history[-1][: self.max_chars]} {raw}"
+            search_text = f"{merge_follow_up(history[-1][: self.max_chars], raw)} {raw}"
             if not parsed.mentions:
                 parsed.mentions = parse_question(history[-1]).mentions if len(tokens(raw)) <= 2 else []
         fy = inp.get("fiscal_year") or parsed.fiscal_year or self.default_year

@@ -43,8 +43,10 @@ class Answerer:
         from retrieval.dense import DenseIndex
 
         try:
-            dense = DenseIndex(IndexStore(self.settings), get_embedder(self.settings.cache_dir,
-                                                                       self.settings.embedding_backend))
+            store = IndexStore(self.settings)
+            if store.active() is None:  # nothing built yet: don't pay for loading the model
+                raise IndexUnavailable("the code index has not been built yet: run `codedesk ingest`")
+            dense = DenseIndex(store, get_embedder(self.settings.cache_dir, self.settings.embedding_backend))
         except IndexUnavailable as err:
             log.warning("dense index not available: %s", err)
             return None

@@ -10,6 +10,7 @@ that is down fails fast and the caller can fall back to the local queue.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -88,6 +89,17 @@ def get_engine(url: str) -> Engine:
 def engine_for(settings: Any) -> Engine:
     """The shared engine of `settings.db_url` (SQLite file in home unless CODEDESK_DATABASE_URL)."""
     return get_engine(settings.db_url)
+
+
+def _after_fork_in_child() -> None:
+    # A forked worker must open its own connections; the parent keeps using the inherited ones.
+    global _engines_lock
+    _engines_lock = threading.Lock()
+    for engine in _engines.values():
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def dispose_engines() -> None:

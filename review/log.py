@@ -3,7 +3,7 @@ the CLI and the Slack bot use.
 
 Everything free-text is scrubbed before it reaches a model (`review.scrub`); raw question text is
 never stored and never written to the application log. `QueryLogger` never raises: when the
-database cannot be reached the record goes to the durable local queue (`review.queue`) and is
+database cannot be reached the record goes to the durable local queue (`review.durable_queue`) and is
 written, exactly once thanks to its client-generated uid, when the database is back.
 """
 
@@ -18,7 +18,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from sqlmodel import Session, col, select
 
 from review import migrate
 from review.db import describe_url, engine_for, is_unavailable, session_scope
+from review.durable_queue import DurableQueue
 from review.models import (
     DECISION_STATUSES,
     SURFACES,
@@ -45,7 +46,6 @@ from review.models import (
     new_uid,
     utcnow,
 )
-from review.queue import DurableQueue
 from review.scrub import normalize, scrub
 
 log = logging.getLogger(__name__)
@@ -211,8 +211,9 @@ def list_decisions(session: Session, *, topic_id: int | None = None,
 def claim_event(session: Session, *, event_id: str) -> bool:
     """True the first time `event_id` is seen, False for a retry — across every worker process.
     Commit the session before answering, so a retry arriving meanwhile finds the row."""
-    stmt = _insert(session, SlackEvent).values(event_id=event_id, received_at=utcnow())
-    stmt = stmt.on_conflict_do_nothing(index_elements=["event_id"]).returning(SlackEvent.__table__.c.event_id)
+    table = _table(SlackEvent)
+    stmt = _insert(session, table).values(event_id=event_id, received_at=utcnow())
+    stmt = stmt.on_conflict_do_nothing(index_elements=["event_id"]).returning(table.c.event_id)
     return session.exec(stmt).first() is not None  # a row comes back only when this call inserted it
 
 
@@ -225,22 +226,30 @@ def allow_request(session: Session, *, user_hash: str, limit: int, window_s: int
         raise ValueError("limit and window_s must be positive")
     now = time.time() if now is None else now
     start = int(now // window_s) * window_s
-    stmt = _insert(session, RateLimit).values(user_hash=user_hash, window_s=window_s, window_start=start, count=1)
+    table = _table(RateLimit)
+    stmt = _insert(session, table).values(user_hash=user_hash, window_s=window_s, window_start=start, count=1)
     stmt = stmt.on_conflict_do_update(
-        index_elements=["user_hash", "window_s", "window_start"], set_={"count": RateLimit.__table__.c.count + 1}
-    ).returning(RateLimit.__table__.c.count)
+        index_elements=["user_hash", "window_s", "window_start"], set_={"count": table.c.count + 1}
+    ).returning(table.c.count)
     return session.exec(stmt).scalar_one() <= limit
 
 
-def _insert(session: Session, model: type) -> Any:
+def _table(model: type) -> sa.Table:
+    return model.__table__  # type: ignore[attr-defined,no-any-return]
+
+
+def _insert(session: Session, table: sa.Table) -> Any:
+    """A dialect insert with ON CONFLICT support (Core, not the ORM bulk-insert path)."""
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        raise NotImplementedError(f"upserts are implemented for SQLite and PostgreSQL, not {dialect}")
-    return insert(model.__table__)  # Core insert: the ORM bulk path hides rowcount
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.insert(table)
+    raise NotImplementedError(f"upserts are implemented for SQLite and PostgreSQL, not {dialect}")
 
 
 def _scrubbed(text: str | None) -> str | None:
@@ -360,6 +369,8 @@ class QueryLogger:
     """
 
     MAX_ATTEMPTS = 5  # for records that fail for another reason than "database unavailable"
+    # Feedback may reach this worker before its query, still queued by another worker, is written.
+    UNKNOWN_QUERY_GRACE = timedelta(hours=1)
 
     def __init__(self, settings: Any, *, engine: Engine | None = None, hash_secret: str | bytes | None = None,
                  queue_path: Path | None = None, retry_after_s: float = 5.0, auto_migrate: bool = True) -> None:
@@ -379,6 +390,8 @@ class QueryLogger:
         self._local_lock = threading.Lock()
         self._seen_events: OrderedDict[str, None] = OrderedDict()  # fallback when the database is down
         self._local_counts: dict[tuple[str, int, int], int] = {}
+        self._stop = threading.Event()
+        self._flusher: threading.Thread | None = None
 
     # public API ---------------------------------------------------------------------------------
 
@@ -483,7 +496,7 @@ class QueryLogger:
     def flush(self) -> int:
         """Write queued records now (ignores the retry back-off). Returns how many were written."""
         try:
-            return len(self._flush())
+            return len(self._flush(force=True))
         except Exception as exc:  # never raise, even on a broken queue file
             log.error("query log flush failed error=%s", type(exc).__name__)
             return 0
@@ -495,7 +508,25 @@ class QueryLogger:
         except Exception:
             return -1
 
+    def start_flusher(self, interval_s: float = 30.0) -> None:
+        """Flush queued records every `interval_s` in a daemon thread, so an idle worker writes its
+        backlog once the database is back (otherwise that happens on its next call)."""
+        if self._flusher is not None:
+            return
+
+        def run() -> None:
+            while not self._stop.wait(interval_s):
+                if self.pending() > 0:
+                    self.flush()
+
+        self._flusher = threading.Thread(target=run, name="query-log-flusher", daemon=True)
+        self._flusher.start()
+
     def close(self) -> None:
+        self._stop.set()
+        if self._flusher is not None:
+            self._flusher.join(timeout=5)
+            self._flusher = None
         self.queue.close()
 
     # internals ----------------------------------------------------------------------------------
@@ -523,7 +554,7 @@ class QueryLogger:
                 self._enqueue(kind, uid, payload)
                 if self._backing_off():
                     return None
-                row_id = self._flush().get(uid)
+                row_id = self._flush(force=False).get(uid)
                 # Another thread may have flushed our record just before us.
                 return row_id if row_id is not None else self._stored_id(kind, uid)
             if not self._backing_off():
@@ -544,10 +575,12 @@ class QueryLogger:
         self.queue.put(uid=uid, kind=kind, payload=payload)
         log.info("queued kind=%s uid=%s pending=%d", kind, uid, self.pending())
 
-    def _flush(self) -> dict[str, int]:
+    def _flush(self, *, force: bool) -> dict[str, int]:
         """Write queued records oldest first; stop at the first sign the database is down."""
         written: dict[str, int] = {}
         with self._flush_lock:
+            if not force and self._backing_off():
+                return written  # another thread just found the database down: do not pile up
             while True:
                 items = self.queue.peek(100)
                 if not items:
@@ -564,6 +597,8 @@ class QueryLogger:
                             return written
                         if isinstance(exc, sa.exc.IntegrityError) and self._already_stored(item.kind, item.uid):
                             pass  # another flusher stored it first: fine, it is there once
+                        elif isinstance(exc, _UnknownQuery) and not self._grace_over(item.queued_at):
+                            continue  # its query is still queued elsewhere: wait, without counting
                         else:
                             dead = self.queue.failed(item.seq, type(exc).__name__, max_attempts=self.MAX_ATTEMPTS)
                             log.error("queued record failed kind=%s uid=%s error=%s dead=%s", item.kind,
@@ -608,6 +643,13 @@ class QueryLogger:
             raise _UnknownQuery(f"no query with uid {ref}")
         assert row.id is not None
         return row.id
+
+    def _grace_over(self, queued_at: str) -> bool:
+        try:
+            queued = datetime.fromisoformat(queued_at.replace("Z", "+00:00"))
+        except ValueError:
+            return True
+        return utcnow() - queued > self.UNKNOWN_QUERY_GRACE
 
     def _already_stored(self, kind: str, uid: str) -> bool:
         return self._stored_id(kind, uid) is not None

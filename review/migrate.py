@@ -65,9 +65,19 @@ def upgrade(settings: Any, revision: str = "head") -> str | None:
 
 
 def ensure_schema(engine: Engine) -> None:
-    """Upgrade to head unless already there (cheap: one query when nothing is to do)."""
-    if current_revision(engine) != head_revision():
-        upgrade_engine(engine)
+    """Upgrade to head unless already there (cheap: one query when nothing is to do). A database
+    at a revision this code does not know (a newer release migrated it) is left alone."""
+    current = current_revision(engine)
+    if current == head_revision():
+        return
+    if current is not None:
+        try:
+            ScriptDirectory.from_config(alembic_config()).get_revision(current)
+        except Exception:
+            log.warning("query log schema is newer than this release revision=%s head=%s", current,
+                        head_revision())
+            return
+    upgrade_engine(engine)
 
 
 @contextlib.contextmanager

@@ -216,20 +216,36 @@ _CODESET_AFTER = re.compile(r"[ \t]+(?:[A-Za-z]+[ \t]+)?(?:update|addend|release
                             r"|ICD-10|tabular|edition|version|files?\b|effective)",
                             re.IGNORECASE)
 _CODESET_BEFORE = re.compile(r"\beffective\s*$", re.IGNORECASE)
+# 1 October and 1 April start code-set years: "DOS on or after 10/1/2024" asks about the code set.
+_CODESET_DAY = re.compile(r"^(?:0?(?:10|4)[/.-]0?1[/.-]|(?:19|20)\d\d[/.-]0?(?:10|4)[/.-]0?1$"
+                          r"|(?:Oct(?:ober)?|Apr(?:il)?)\.?\s+1(?:st)?\b)", re.IGNORECASE)
+_BOUNDARY_BEFORE = re.compile(r"\b(?:on or after|on or before|prior to|before|after|starting|beginning|through"
+                              r"|effective|as of|since)\s*$", re.IGNORECASE)
+
+
+def _is_codeset_date(m: re.Match[str]) -> bool:
+    before = m.string[max(0, m.start() - 16):m.start()]
+    if _CODESET_AFTER.match(m.string, m.end()) or _CODESET_BEFORE.search(before):
+        return True
+    return bool(_CODESET_DAY.match(m.group(0)) and _BOUNDARY_BEFORE.search(before))
 
 
 def _date_kind(m: re.Match[str]) -> str | None:
-    before = m.string[max(0, m.start() - 12):m.start()]
-    if _CODESET_AFTER.match(m.string, m.end()) or _CODESET_BEFORE.search(before):
-        return None
-    return "date"
+    return None if _is_codeset_date(m) else "date"
 
 
 def _numeric_date_kind(m: re.Match[str]) -> str | None:
     a, b = int(m.group(1)), int(m.group(3))
     if not (1 <= a <= 31 and 1 <= b <= 31 and min(a, b) <= 12):
         return None
-    if _CODESET_AFTER.match(m.string, m.end()):
+    return None if _is_codeset_date(m) else "date"
+
+
+def _date_label_kind(m: re.Match[str]) -> str | None:
+    # A bare year of service is useful and allowed ("DOS 2024"); a year of birth or death is not
+    # (it gives away ages over 89).
+    if re.fullmatch(r"(?:19|20)\d\d", m.group("d")) and re.match(r"(?i)DOS|date\s+of\s+(?:service|adm|dis)",
+                                                                    m.group(0)):
         return None
     return "date"
 
@@ -459,7 +475,7 @@ def scrub(text: str) -> ScrubResult:
     s.sub(CARD, "account")
     s.sub(SSN, "ssn")
     s.sub(MBI, "mbi")
-    s.sub(DATE_LABEL, "date", "d")
+    s.sub(DATE_LABEL, _date_label_kind, "d")
     for pattern, kind, needs_word, min_len in LABELLED:
         s.sub(pattern, _labelled_kind(kind, needs_word, min_len), "val")
     s.sub(ISO_DATE, _date_kind)

@@ -37,3 +37,37 @@ def codebook():
     from retrieval.codebook import load_codebook
 
     return load_codebook()
+
+
+def small_tabular(path: Path, chapters: tuple[str, ...] = ("4", "14")) -> Path:
+    """A real FY2026 Tabular List cut down to some chapters (fast to embed), written to `path`."""
+    from lxml import etree
+
+    from retrieval.codebook import embedded_tabular_path
+
+    tree = etree.parse(str(embedded_tabular_path()))
+    root = tree.getroot()
+    for ch in root.findall("chapter"):
+        if ch.findtext("name").strip() not in chapters:
+            root.remove(ch)
+    tree.write(str(path), xml_declaration=True, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="session")
+def full_index(tmp_path_factory: pytest.TempPathFactory):
+    """Settings whose home holds an index of the full embedded FY2026 Tabular List (built once)."""
+    from codedesk.settings import Settings
+    from ingest.run import ingest
+
+    home = tmp_path_factory.mktemp("full-index")
+    settings = Settings(home=home, cms_data_dir=None, _env_file=None)
+    ingest(settings, progress=False)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def full_answerer(full_index):
+    from retrieval.service import build_answerer
+
+    return build_answerer(full_index)

@@ -206,7 +206,8 @@ class FakeSlack:
             return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
         if method == "chat.getPermalink":
             channel, ts = params.get("channel"), str(params.get("message_ts", "")).replace(".", "")
-            return {"ok": True, "channel": channel, "permalink": f"https://codedesk-test.slack.com/archives/{channel}/p{ts}"}
+            link = f"https://codedesk-test.slack.com/archives/{channel}/p{ts}"
+            return {"ok": True, "channel": channel, "permalink": link}
         if method == "conversations.replies":
             channel, root = params.get("channel"), params.get("ts")
             with self._lock:

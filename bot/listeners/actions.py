@@ -18,6 +18,7 @@ from bot import blocks as B
 from bot.answering import Deps, allowed_channel, answer_with_retries
 from bot.listeners.common import channel_of, user_of
 from bot.text import escape_mrkdwn
+from codedesk.errors import CodeDeskError, IndexUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,15 @@ def _reanswer(deps: Deps, ref: dict[str, Any]):  # noqa: ANN202
     return answer_with_retries(deps, str(ref.get("q") or ""), history=None, fiscal_year=ref.get("fy"))
 
 
+def _failure_text(err: Exception) -> str:
+    """What to tell the person when an answer could not be rebuilt (never the exception itself)."""
+    if isinstance(err, IndexUnavailable):
+        return B.MSG_INDEX_DOWN
+    if isinstance(err, CodeDeskError):
+        return str(err)
+    return B.MSG_INTERNAL
+
+
 def escalate(deps: Deps, client: WebClient, respond: Respond, body: dict[str, Any], action: dict[str, Any]) -> None:
     target = deps.bot.escalation_channel
     if not target:
@@ -111,9 +121,9 @@ def escalate(deps: Deps, client: WebClient, respond: Respond, body: dict[str, An
         _tell(respond, "I couldn't post to the team leads' channel (am I a member of it?). "
                        "Please tell your CodeDesk admin.")
         return
-    except Exception:
+    except Exception as err:
         log.exception("escalation_failed")
-        _tell(respond, B.MSG_INTERNAL)
+        _tell(respond, _failure_text(err))
         return
     deps.review.escalation(query_id=ref.get("id"), user_id=user, channel=target)
     _tell(respond, B.MSG_ESCALATED.format(channel=target))
@@ -127,9 +137,9 @@ def share(deps: Deps, client: WebClient, respond: Respond, body: dict[str, Any],
         return
     try:
         answer = _reanswer(deps, ref)
-    except Exception:
+    except Exception as err:
         log.exception("share_failed")
-        _tell(respond, B.MSG_INTERNAL)
+        _tell(respond, _failure_text(err))
         return
     log_id = ref.get("id")
     rendered = B.answer_blocks(answer, log_id=log_id, share=False)

@@ -45,7 +45,11 @@ def register(app: App, deps: Deps) -> None:
         deps.pool.submit("assistant_user_message", answer_in_thread, deps, client, body, payload,
                          retry_num(request.headers))
 
-    # thread_context_changed: Bolt's default (saves the channel the user is viewing) is kept.
+    @assistant.thread_context_changed
+    def on_context_changed() -> None:
+        """The channel the person is viewing changed. CodeDesk answers the question alone, so it does
+        not keep that context (Bolt's default would store it through two Web API calls)."""
+
     app.use(assistant)
 
 

@@ -4,6 +4,8 @@ file or, when that is empty, from CODEDESK settings."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from alembic import context
 from sqlmodel import SQLModel
 
@@ -22,7 +24,7 @@ def _url() -> str:
     return Settings().db_url
 
 
-def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+def _render_item(type_: str, obj: Any, autogen_context: Any) -> Any:
     """Write plain SQLAlchemy types into new revisions, not our wrappers."""
     from sqlmodel.sql.sqltypes import AutoString
 
@@ -35,7 +37,7 @@ def _render_item(type_: str, obj: object, autogen_context: object) -> str | bool
     return False
 
 
-def _configure(**kwargs: object) -> None:
+def _configure(**kwargs: Any) -> None:
     context.configure(target_metadata=target_metadata, compare_type=True, render_item=_render_item, **kwargs)
 
 
@@ -60,7 +62,7 @@ def run_online() -> None:
         engine.dispose()
 
 
-def _run(connection) -> None:  # type: ignore[no-untyped-def]
+def _run(connection: Any) -> None:
     # SQLite cannot ALTER most things in place: batch mode rebuilds the table.
     _configure(connection=connection, render_as_batch=connection.dialect.name == "sqlite")
     with context.begin_transaction():

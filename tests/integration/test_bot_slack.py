@@ -104,7 +104,8 @@ def buttons(blocks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def click(bot: RunningBot, fake: FakeSlack, button: dict[str, Any], *, channel: str = CHANNEL,
-          message_ts: str = "1700000000.000001", ephemeral: bool = False, name: str = "click") -> tuple[int, str, float]:
+          message_ts: str = "1700000000.000001", ephemeral: bool = False,
+          name: str = "click") -> tuple[int, str, float]:
     payload = {
         "type": "block_actions", "user": {"id": ASKER, "username": "asker"}, "channel": {"id": channel},
         "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": ephemeral},
@@ -368,7 +369,7 @@ class SlowAnswerer:
 
 def test_every_ack_is_within_3_seconds_while_retrieval_is_slow(make_bot: Callable[..., RunningBot],
                                                                fake: FakeSlack, answerer: Any) -> None:
-    bot = make_bot(answerer_=SlowAnswerer(answerer, 3.5), answer_workers=2)
+    bot = make_bot(answerer_=SlowAnswerer(answerer, 3.2), answer_workers=2)
     events = [mention_event(fake, f"<@{BOT_USER_ID}> {CKD_QUESTION}") for _ in range(2)]
     with ThreadPoolExecutor(4) as pool:
         acks = list(pool.map(lambda e: bot.slack.event(e[1], event_id=f"Ev0SLOW{e[0]}"), enumerate(events)))

@@ -190,7 +190,7 @@ def test_purge_deletes_old_queries_with_their_rows(engine: sa.Engine) -> None:
 
 
 def test_twenty_concurrent_writers_store_1000_records_exactly_once(engine: sa.Engine, tmp_path: Path) -> None:
-    logger = qlog.QueryLogger(Settings(home=tmp_path / "home"), engine=engine, hash_secret="s")
+    logger = qlog.QueryLogger(Settings(_env_file=None, home=tmp_path / "home"), engine=engine, hash_secret="s")
     uids = [f"00000000-0000-4000-8000-{i:012d}" for i in range(1000)]
     barrier = threading.Barrier(20)
 
@@ -218,7 +218,7 @@ def test_twenty_concurrent_writers_store_1000_records_exactly_once(engine: sa.En
 def test_logger_never_writes_raw_text_to_logs(engine: sa.Engine, tmp_path: Path,
                                               caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level("DEBUG")
-    logger = qlog.QueryLogger(Settings(home=tmp_path), engine=engine)
+    logger = qlog.QueryLogger(Settings(_env_file=None, home=tmp_path), engine=engine)
     qid = logger.log_answer(question="Mrs. Okafor DOB 3-14-52, SSN 123-45-6789: G20.A1?", answer=answer(),
                             surface="cli", user_id="alice", channel=None, latency_ms=3.2, index_version=None)
     assert qid is not None
@@ -233,7 +233,7 @@ def test_logger_never_writes_raw_text_to_logs(engine: sa.Engine, tmp_path: Path,
 
 
 def test_db_cli_upgrade_purge_status_and_bad_input(db_url: str, tmp_path: Path) -> None:
-    settings = Settings(home=tmp_path, database_url=db_url)
+    settings = Settings(_env_file=None, home=tmp_path, database_url=db_url)
     app = typer.Typer()
     app.add_typer(db_app, name="db")
     runner = CliRunner()
@@ -265,7 +265,7 @@ def _worker_process(db_url: str, home: str, worker: int, results: mp.Queue[tuple
 
     dispose_engines()  # never reuse the parent's connections after fork
     engine = make_engine(db_url)
-    logger = qlog.QueryLogger(Settings(home=Path(home)), engine=engine, hash_secret="s")
+    logger = qlog.QueryLogger(Settings(_env_file=None, home=Path(home)), engine=engine, hash_secret="s")
 
     def thread(t: int) -> int:
         return sum(logger.log_answer(question=f"worker {worker} thread {t} record {i}: E11.22?", answer=answer(i),
@@ -300,3 +300,19 @@ def test_four_worker_processes_share_dedup_rate_limit_and_log(engine: sa.Engine,
     with Session(engine) as s:
         assert s.exec(select(sa.func.count(sa.distinct(QueryLog.uid)))).one() == 1000
         assert s.exec(select(sa.func.count()).select_from(QueryLog)).one() == 1000
+
+
+def test_a_schema_newer_than_this_release_is_left_alone(tmp_path: Path) -> None:
+    from review.migrate import ensure_schema
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'log.db'}")
+    upgrade_engine(engine)
+    with engine.begin() as conn:  # a later release migrated this database during a rolling deploy
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999_future'"))
+    ensure_schema(engine)
+    logger = qlog.QueryLogger(Settings(_env_file=None, home=tmp_path), engine=engine)
+    assert logger.log_answer(question="E11.22?", answer=answer(), surface="cli", user_id=None, channel=None,
+                             latency_ms=1, index_version=None) is not None
+    assert current_revision(engine) == "9999_future"
+    logger.close()
+    engine.dispose()

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -19,9 +20,9 @@ from codedesk.settings import Settings
 from retrieval.schema import Answer, CodeItem
 from review import log as qlog
 from review.db import make_engine, session_scope
+from review.durable_queue import DurableQueue
 from review.migrate import upgrade_engine
 from review.models import Escalation, Feedback, QueryLog
-from review.queue import DurableQueue
 from review.testing import TcpProxy, free_port, pg_base_url, pg_reachable, temporary_pg_schema, with_port
 
 ANSWER = Answer(question="…", answer="Use E11.22.", confidence="high", fiscal_year="2025",
@@ -66,7 +67,7 @@ def stored_uids(engine: sa.Engine, model: type = QueryLog) -> list[str]:
 def test_outage_then_recovery_nothing_lost_nothing_duplicated(proxied: tuple[TcpProxy, sa.Engine],
                                                              pg_url: str, tmp_path: Path) -> None:
     proxy, engine = proxied
-    logger = qlog.QueryLogger(Settings(home=tmp_path), engine=engine, retry_after_s=0)
+    logger = qlog.QueryLogger(Settings(_env_file=None, home=tmp_path), engine=engine, retry_after_s=0)
     uids = [f"00000000-0000-4000-8000-{i:012d}" for i in range(60)]
 
     # Down from the start: nothing raises, everything is queued (and quickly).
@@ -102,7 +103,7 @@ def test_outage_then_recovery_nothing_lost_nothing_duplicated(proxied: tuple[Tcp
 def test_concurrent_writers_through_an_outage(proxied: tuple[TcpProxy, sa.Engine], tmp_path: Path) -> None:
     proxy, engine = proxied
     proxy.start()
-    logger = qlog.QueryLogger(Settings(home=tmp_path), engine=engine, retry_after_s=0.05)
+    logger = qlog.QueryLogger(Settings(_env_file=None, home=tmp_path), engine=engine, retry_after_s=0.05)
     uids = [f"00000000-0000-4000-9000-{i:012d}" for i in range(400)]
     done = threading.Semaphore(0)
 
@@ -136,7 +137,7 @@ def test_concurrent_writers_through_an_outage(proxied: tuple[TcpProxy, sa.Engine
 def test_queue_survives_a_restart_and_a_crash_after_commit(proxied: tuple[TcpProxy, sa.Engine],
                                                            tmp_path: Path) -> None:
     proxy, engine = proxied
-    first = qlog.QueryLogger(Settings(home=tmp_path), engine=engine, retry_after_s=0)
+    first = qlog.QueryLogger(Settings(_env_file=None, home=tmp_path), engine=engine, retry_after_s=0)
     uids = [f"00000000-0000-4000-a000-{i:012d}" for i in range(5)]
     for u in uids:
         assert log_one(first, u) is None
@@ -149,7 +150,7 @@ def test_queue_survives_a_restart_and_a_crash_after_commit(proxied: tuple[TcpPro
     with session_scope(engine) as s:
         qlog.create_query(s, data=qlog.QueryLogCreate.model_validate_json(queued.payload))
 
-    second = qlog.QueryLogger(Settings(home=tmp_path), engine=engine)
+    second = qlog.QueryLogger(Settings(_env_file=None, home=tmp_path), engine=engine)
     assert second.flush() == 6
     assert sorted(stored_uids(engine)) == uids
     with Session(engine) as s:
@@ -161,7 +162,8 @@ def test_a_record_that_keeps_failing_is_set_aside_not_blocking(proxied: tuple[Tc
                                                                tmp_path: Path) -> None:
     proxy, engine = proxied
     proxy.start()
-    logger = qlog.QueryLogger(Settings(home=tmp_path), engine=engine, retry_after_s=0)
+    logger = qlog.QueryLogger(Settings(_env_file=None, home=tmp_path), engine=engine, retry_after_s=0)
+    logger.UNKNOWN_QUERY_GRACE = timedelta(0)  # its query will never come
     logger.queue.put(uid="bad-feedback", kind="feedback",
                      payload=qlog._FeedbackRecord(uid="bad-feedback", query_ref="no-such-query", value=1)
                      .model_dump_json())
@@ -172,16 +174,40 @@ def test_a_record_that_keeps_failing_is_set_aside_not_blocking(proxied: tuple[Tc
     logger.close()
 
 
+def test_feedback_waits_for_a_query_queued_by_another_worker(proxied: tuple[TcpProxy, sa.Engine],
+                                                             tmp_path: Path) -> None:
+    proxy, engine = proxied
+    worker_a = qlog.QueryLogger(Settings(_env_file=None, home=tmp_path / "a"), engine=engine, retry_after_s=0)
+    worker_b = qlog.QueryLogger(Settings(_env_file=None, home=tmp_path / "b"), engine=engine, retry_after_s=0)
+    uid = "00000000-0000-4000-d000-000000000001"
+    assert log_one(worker_a, uid) is None  # A could not reach the database
+    proxy.start()
+    assert worker_b.feedback(query_id=uid, user_id="U1", value=1) is None  # B: its query is not there yet
+    for i in range(10):  # B keeps working; the feedback waits without being given up
+        assert log_one(worker_b, f"00000000-0000-4000-d000-{i + 100:012d}") is not None
+    assert worker_b.pending() == 1 and worker_b.queue.dead_count() == 0
+    worker_a.start_flusher(interval_s=0.05)  # A is idle; its flusher writes the query
+    deadline = time.monotonic() + 10
+    while worker_a.pending() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert worker_b.flush() == 1
+    with Session(engine) as s:
+        fb = s.exec(select(Feedback)).one()
+        assert s.get(QueryLog, fb.query_id).uid == uid
+    worker_a.close()
+    worker_b.close()
+
+
 def test_sqlite_database_unavailable_falls_back_to_the_queue(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the database folder should be")
-    down = qlog.QueryLogger(Settings(home=tmp_path, database_url=f"sqlite:///{blocker / 'log.db'}"))
+    down = qlog.QueryLogger(Settings(_env_file=None, home=tmp_path, database_url=f"sqlite:///{blocker / 'log.db'}"))
     assert log_one(down, "00000000-0000-4000-c000-000000000001") is None
     assert down.claim_event("Ev1") is True and down.claim_event("Ev1") is False  # per-process fallback
     assert [down.allow_request(user_id="U1", limit=2, window_s=60) for _ in range(3)] == [True, True, False]
     down.close()
 
-    up = qlog.QueryLogger(Settings(home=tmp_path, database_url=f"sqlite:///{tmp_path / 'log.db'}"))
+    up = qlog.QueryLogger(Settings(_env_file=None, home=tmp_path, database_url=f"sqlite:///{tmp_path / 'log.db'}"))
     assert up.flush() == 1
     assert stored_uids(up.engine) == ["00000000-0000-4000-c000-000000000001"]
     up.close()

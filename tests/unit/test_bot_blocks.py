@@ -24,7 +24,8 @@ def ckd_answer(**overrides) -> Answer:
             Citation(source_type="guideline", title="ICD-10-CM Official Guidelines FY2026", section="I.C.4.a.3",
                      page=40, fiscal_year="2026", quote="…"),
             Citation(source_type="tabular", title="Tabular List", section="use_additional_code", code="E11.22",
-                     fiscal_year="2026", quote="Use additional code to identify stage of chronic kidney disease (N18.1-N18.6)"),
+                     fiscal_year="2026",
+                     quote="Use additional code to identify stage of chronic kidney disease (N18.1-N18.6)"),
         ],
         confidence="high",
         fiscal_year="2026",
@@ -55,8 +56,8 @@ def test_answer_blocks_have_text_codes_notes_sources_confidence_and_buttons() ->
     assert_within_limits(blocks)
     assert rendered.overflow == []
     assert rendered.text.startswith("E11.22 — Type 2 diabetes")
-    assert blocks[0] == {"type": "section", "text": {"type": "mrkdwn", "text":
-                         "Assign *E11.22* and a code from *N18.3-* for the stage.\n• Use additional code for the CKD stage."}}
+    assert blocks[0] == {"type": "section", "text": {"type": "mrkdwn", "text": (
+        "Assign *E11.22* and a code from *N18.3-* for the stage.\n• Use additional code for the CKD stage.")}}
     codes = blocks[1]["text"]["text"]
     assert codes.startswith("*Codes*\n")
     assert "• `E11.22` — Type 2 diabetes mellitus with diabetic chronic kidney disease · _reportable_" in codes
@@ -203,7 +204,8 @@ def test_notes_are_grouped_by_kind_and_code_and_the_prose_loses_what_blocks_show
                      "• *Code first* (N18): any associated: diabetic chronic kidney disease (E11.22); "
                      "hypertensive chronic kidney disease (I12.-, I13.-)\n"
                      "• *Use additional code* (chapter 19): code to identify any retained foreign body (Z18.-)")
-    md = "**N18.30** — CKD stage 3\n\nNotes that apply to N18.30:\n- Code first …\n\nWhy: words matched\n\nSources: Tabular"
+    md = ("**N18.30** — CKD stage 3\n\nNotes that apply to N18.30:\n- Code first …\n\n"
+          "Why: words matched\n\nSources: Tabular")
     assert B.answer_prose(md, drop_notes=True, drop_sources=True) == "**N18.30** — CKD stage 3\n\nWhy: words matched"
     assert B.answer_prose(md, drop_notes=False, drop_sources=False) == md
     rendered = B.answer_blocks(ckd_answer(answer=md, citations=cites))

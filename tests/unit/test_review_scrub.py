@@ -68,6 +68,9 @@ def test_dates_any_format(date: str) -> None:
 def test_code_set_dates_are_not_patient_dates() -> None:
     assert scrub("What changed in the April 1 update?").text == "What changed in the April 1 update?"
     assert scrub("codes effective October 1, 2024").text == "codes effective October 1, 2024"
+    assert scrub("DOS on or after 10/1/2024: FY2025 codes?").text == "DOS on or after 10/1/2024: FY2025 codes?"
+    assert scrub("DOS 2024 or 2025?").text == "DOS 2024 or 2025?"  # a bare year of service is kept
+    assert scrub("DOB 1931, seen 10/1/2024").text == "DOB [DATE], seen [DATE]"  # not a code-set boundary
 
 
 @pytest.mark.parametrize(("text", "tag"), [

@@ -43,6 +43,7 @@ class QueueItem:
     kind: str
     payload: str
     attempts: int
+    queued_at: str  # ISO 8601 UTC
 
 
 class DurableQueue:
@@ -52,8 +53,11 @@ class DurableQueue:
         self.path = Path(path)
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
+        self._pid = os.getpid()
 
     def _connect(self, create: bool) -> sqlite3.Connection | None:
+        if self._conn is not None and self._pid != os.getpid():
+            self._conn = None  # inherited across fork: SQLite connections must not be shared; open anew
         if self._conn is not None:
             return self._conn
         if not create and not self.path.exists():
@@ -66,7 +70,7 @@ class DurableQueue:
         conn.executescript(_SCHEMA)
         if fresh:
             os.chmod(self.path, 0o600)
-        self._conn = conn
+        self._conn, self._pid = conn, os.getpid()
         return conn
 
     def put(self, *, uid: str, kind: str, payload: str) -> None:
@@ -83,7 +87,8 @@ class DurableQueue:
             if conn is None:
                 return []
             rows = conn.execute(
-                "SELECT seq, uid, kind, payload, attempts FROM pending WHERE status = 'pending' ORDER BY seq LIMIT ?",
+                "SELECT seq, uid, kind, payload, attempts, queued_at FROM pending WHERE status = 'pending' "
+                "ORDER BY seq LIMIT ?",
                 (limit,),
             ).fetchall()
         return [QueueItem(*row) for row in rows]

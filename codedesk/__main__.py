@@ -1,0 +1,3 @@
+from codedesk.cli import app
+
+app(prog_name="codedesk")

@@ -1,0 +1,232 @@
+"""`codedesk`: ingest, ask, chat, eval, sources, serve, db. Builds the settings once and passes them down."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+import typer
+
+from codedesk.errors import CodeDeskError
+from codedesk.settings import Settings
+
+app = typer.Typer(help="CodeDesk: exact ICD-10-CM, ICD-10-PCS and HCPCS codes with the rules behind them.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+log = logging.getLogger("codedesk")
+
+
+def _setup(ctx: typer.Context, verbose: bool) -> Settings:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for noisy in ("chromadb", "httpx", "onnxruntime", "root"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    try:
+        settings = Settings()
+    except Exception as err:  # pydantic validation of CODEDESK_* variables
+        typer.echo(f"Configuration error: {err}", err=True)
+        raise typer.Exit(2) from None
+    settings.home.mkdir(parents=True, exist_ok=True)
+    ctx.obj = settings
+    return settings
+
+
+@app.callback()
+def main(ctx: typer.Context, verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress to stderr.")
+         ) -> None:
+    _setup(ctx, verbose)
+
+
+def _fail(err: Exception, code: int = 1) -> typer.Exit:
+    typer.echo(f"codedesk: {err}", err=True)
+    return typer.Exit(code)
+
+
+@app.command()
+def ingest(ctx: typer.Context, force: bool = typer.Option(False, help="Rebuild even when nothing changed."),
+           quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars.")) -> None:
+    """Read every source found and (re)build the index. The previous index serves until this succeeds."""
+    from ingest.run import ingest as run_ingest
+
+    try:
+        summary = run_ingest(ctx.obj, force=force, progress=not quiet)
+    except CodeDeskError as err:
+        raise _fail(f"{err}\nNothing was changed: the previous index is still serving.") from None
+    for notice in summary.notices:
+        typer.echo(f"notice: {notice}", err=True)
+    typer.echo("\n".join(summary.lines()))
+
+
+def _answerer(settings: Settings):  # noqa: ANN202
+    from retrieval.service import build_answerer
+
+    return build_answerer(settings)
+
+
+def _logger(settings: Settings, no_log: bool):  # noqa: ANN202
+    if no_log:
+        return None
+    try:
+        from review.log import QueryLogger
+
+        return QueryLogger(settings)
+    except Exception as err:  # the log must never stop an answer
+        log.warning("query log unavailable error=%s", type(err).__name__)
+        return None
+
+
+def _log(logger, question: str, answer, surface: str, latency_ms: float, index_version: str | None) -> None:  # noqa: ANN001
+    if logger is None:
+        return
+    try:
+        log_id = logger.log_answer(question=question, answer=answer, surface=surface, user_id=os.environ.get("USER"),
+                                   channel=None, latency_ms=latency_ms, index_version=index_version)
+        if log_id is not None and answer.id is None:
+            answer.id = f"q-{log_id}"
+    except Exception as err:
+        log.warning("query not logged error=%s", type(err).__name__)
+
+
+@app.command()
+def ask(ctx: typer.Context,
+        question: str = typer.Argument(None, help="The question (omit with --batch)."),
+        as_json: bool = typer.Option(False, "--json", help="Print the answer object."),
+        batch: Path = typer.Option(None, "--batch", help="JSON Lines of {id, question}; one answer object a line."),
+        fiscal_year: str = typer.Option(None, "--fy", help="Answer for this fiscal year (e.g. 2025)."),
+        no_log: bool = typer.Option(False, "--no-log", help="Do not write the question to the query log.")) -> None:
+    """Answer one question, or a batch file of them."""
+    settings: Settings = ctx.obj
+    if batch is None and (question is None or not question.strip()):
+        raise _fail("Ask a coding question, e.g. codedesk ask \"type 2 diabetes with CKD stage 3b\"", 2)
+    try:
+        answerer = _answerer(settings)
+    except CodeDeskError as err:
+        raise _fail(err) from None
+    logger = _logger(settings, no_log)
+    if batch is not None:
+        _ask_batch(answerer, logger, batch, fiscal_year)
+        return
+    start = time.perf_counter()
+    try:
+        answer = answerer.answer(question, fiscal_year=fiscal_year)
+    except CodeDeskError as err:
+        raise _fail(err, 2) from None
+    _log(logger, question, answer, "cli", (time.perf_counter() - start) * 1000, answerer.index_version)
+    if as_json:
+        typer.echo(answer.model_dump_json(indent=2))
+    else:
+        from codedesk.render import print_answer
+
+        print_answer(answer)
+
+
+def _ask_batch(answerer, logger, path: Path, fiscal_year: str | None) -> None:  # noqa: ANN001
+    """One answer object a line, same order; a bad line gets an error object, never stops the batch."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines() if str(path) != "-" else sys.stdin.read().splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise _fail(f"cannot read {path}: {err}") from None
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            qid, question = item.get("id"), item.get("question")
+            if not isinstance(question, str):
+                raise ValueError("no 'question' text")
+        except (ValueError, AttributeError) as err:
+            print(json.dumps({"id": None, "line": n, "error": f"line {n} is not {{\"id\", \"question\"}}: {err}"}),
+                  flush=True)
+            continue
+        start = time.perf_counter()
+        try:
+            answer = answerer.answer(question, fiscal_year=item.get("fiscal_year") or fiscal_year)
+        except CodeDeskError as err:
+            print(json.dumps({"id": qid, "question": question, "error": str(err), "codes": [], "citations": []}),
+                  flush=True)
+            continue
+        _log(logger, question, answer, "cli", (time.perf_counter() - start) * 1000, answerer.index_version)
+        answer.id = qid
+        print(answer.model_dump_json(), flush=True)
+
+
+@app.command()
+def chat(ctx: typer.Context, no_log: bool = typer.Option(False, "--no-log", help="Do not log questions.")) -> None:
+    """A conversation in the terminal. Follow-ups ("and if it's stage 4?") keep the context."""
+    from codedesk.render import console, print_answer
+
+    settings: Settings = ctx.obj
+    console.print("[bold]CodeDesk[/bold] — loading the code book and index…")
+    try:
+        answerer = _answerer(settings)
+    except CodeDeskError as err:
+        raise _fail(err) from None
+    logger = _logger(settings, no_log)
+    years = ", ".join(f"FY{y}" for y in sorted(answerer.books, reverse=True))
+    console.print(f"Ready ({years}). Ask a coding question; [bold]/new[/bold] starts over, [bold]/quit[/bold] leaves.")
+    history: list[str] = []
+    while True:
+        try:
+            question = console.input("[bold cyan]you ›[/bold cyan] ").strip()
+        except (EOFError, KeyboardInterrupt):
+            console.print()
+            return
+        if question in ("/quit", "/exit", "quit", "exit"):
+            return
+        if question == "/new":
+            history.clear()
+            console.print("Starting a new topic.")
+            continue
+        if not question:
+            continue
+        start = time.perf_counter()
+        try:
+            answer = answerer.answer(question, history=history)
+        except CodeDeskError as err:
+            console.print(f"[yellow]{err}[/yellow]")
+            continue
+        _log(logger, question, answer, "cli", (time.perf_counter() - start) * 1000, answerer.index_version)
+        print_answer(answer)
+        history.append(question)
+
+
+@app.command("eval")
+def eval_command(ctx: typer.Context,
+                 gold: Path = typer.Option(Path("eval/gold.jsonl"), help="Gold questions (JSON Lines)."),
+                 category: list[str] = typer.Option(None, "--category", "-c", help="Only these categories."),
+                 show_misses: bool = typer.Option(False, "--misses", help="Print every miss."),
+                 as_json: bool = typer.Option(False, "--json", help="Print the scores as JSON.")) -> None:
+    """Score the answers on the gold set: hit@1/hit@5 for codes, hit@3 for guideline sections."""
+    from retrieval.evaluate import evaluate, format_report
+
+    try:
+        answerer = _answerer(ctx.obj)
+        report = evaluate(answerer, gold, categories=category or None)
+    except (CodeDeskError, OSError, ValueError) as err:
+        raise _fail(err) from None
+    typer.echo(json.dumps(report.as_dict(), indent=2) if as_json else format_report(report, show_misses))
+
+
+def _mount() -> None:
+    """Sub-apps owned by their packages."""
+    try:
+        from review.cli import db_app
+
+        app.add_typer(db_app, name="db")
+    except ImportError as err:  # pragma: no cover - a broken optional package must not break the CLI
+        log.debug("db commands unavailable: %s", err)
+    try:
+        from bot.cli import serve_app
+
+        app.add_typer(serve_app, name="serve")
+    except ImportError as err:  # pragma: no cover
+        log.debug("serve unavailable: %s", err)
+
+
+_mount()
