@@ -63,6 +63,59 @@ def ingest(ctx: typer.Context, force: bool = typer.Option(False, help="Rebuild e
     typer.echo("\n".join(summary.lines()))
 
 
+@app.command()
+def sources(ctx: typer.Context, verify: bool = typer.Option(False, help="Check sha256 checksums too.")) -> None:
+    """Each source of the manifest: found / missing / ingested, with counts and fiscal year."""
+    from ingest.sources import resolved_sources
+    from ingest.store import IndexStore
+
+    settings: Settings = ctx.obj
+    try:
+        resolved = resolved_sources(settings)
+    except CodeDeskError as err:
+        raise _fail(err) from None
+    counts: dict[str, str] = {}
+    try:
+        gen = IndexStore(settings).active()
+        counts = dict(p.split("=", 1) for p in gen.sources.split(",") if "=" in p) if gen else {}
+    except CodeDeskError as err:
+        typer.echo(f"notice: {err}", err=True)
+    typer.echo(f"{'source':<28} {'kind':<21} {'FY':<5} {'status':<9} {'ingested':>9}  where")
+    for r in resolved:
+        src = r.source
+        n = counts.get(src.id) or (counts.get(f"tabular-fy{src.fiscal_year}") if src.kind == "tabular" else None)
+        status = r.status if not (r.found and n) else "ingested"
+        check = ""
+        if verify and r.found:
+            from ingest.manifest import verify_checksum
+
+            ok = verify_checksum(r)
+            check = "" if ok is None else (" (checksum ok)" if ok else " (CHECKSUM MISMATCH)")
+        where = str(r.path) if r.found else r.reason
+        typer.echo(f"{src.id:<28} {src.kind:<21} {src.fiscal_year or '-':<5} {status:<9} {n or '-':>9}  {where}{check}")
+
+
+@app.command()
+def fetch(ctx: typer.Context, only: list[str] = typer.Option(None, "--only", help="Source ids to fetch."),
+          manifest: Path = typer.Option(None, help="Another source manifest (TOML)."),
+          timeout: float = typer.Option(30.0, help="Seconds per download.")) -> None:
+    """Download the official CMS files into CODEDESK_CMS_DATA_DIR and verify their checksums."""
+    from ingest.fetch import fetch_all
+    from ingest.manifest import load_manifest
+
+    settings: Settings = ctx.obj
+    if not settings.cms_data_dir:
+        raise _fail("set CODEDESK_CMS_DATA_DIR to the folder the CMS files should go to", 2)
+    try:
+        results = fetch_all(load_manifest(manifest), settings.cms_data_dir, only=only, timeout=timeout)
+    except CodeDeskError as err:
+        raise _fail(err) from None
+    for r in results:
+        typer.echo(f"{'ok  ' if r.ok else 'FAIL'} {r.source_id}: {r.message}")
+    if not all(r.ok for r in results):
+        raise typer.Exit(1)
+
+
 def _answerer(settings: Settings):  # noqa: ANN202
     from retrieval.service import build_answerer
 
@@ -221,6 +274,9 @@ def _mount() -> None:
         app.add_typer(db_app, name="db")
     except ImportError as err:  # pragma: no cover - a broken optional package must not break the CLI
         log.debug("db commands unavailable: %s", err)
+    from retrieval.changes import changes_app
+
+    app.add_typer(changes_app, name="changes")
     try:
         from bot.cli import serve_app
 

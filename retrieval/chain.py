@@ -89,13 +89,14 @@ class AnswerChain:
     """Builds the Runnable for a set of code books and optional extra retrievers."""
 
     def __init__(self, books: dict[str, CodeBook], searchers: dict[str, CodeSearcher], default_year: str,
-                 dense_for: Any = None, passages: Any = None, extra_codes: Any = None,
+                 dense_for: Any = None, passages: Any = None, extra_codes: Any = None, changes: Any = None,
                  max_chars: int = 2000, top_k: int = 5) -> None:
         self.books, self.searchers, self.default_year = books, searchers, default_year
         self.retrievers = {fy: CodeRetriever(searcher=s, dense=dense_for(fy) if dense_for else None)
                            for fy, s in searchers.items()}
         self.passages = passages  # (State) -> list[Passage]
         self.extra_codes = extra_codes  # (State) -> list[CodeItem]
+        self.changes = changes  # (State) -> ChangeAnswer | None: code changes and validity by date
         self.max_chars, self.top_k = max_chars, top_k
 
     # ---- steps ---------------------------------------------------------------------------------
@@ -125,6 +126,9 @@ class AnswerChain:
         return state
 
     def retrieve(self, state: State) -> dict[str, Any]:
+        change = self.changes(state) if self.changes else None
+        if change is not None:  # "what changed…", "valid for DOS…": answered from the versions alone
+            return {"state": state, "change": change}
         if state.refusal:
             return {"state": state, "codes": [], "passages": [], "extra": []}
         wants_search = not state.parsed.is_code_lookup
@@ -142,6 +146,13 @@ class AnswerChain:
         state: State = found["state"]
         draft = Draft(state.question, state.fiscal_year, state.book, warnings=list(state.warnings),
                       refusal=state.refusal)
+        change = found.get("change")
+        if change is not None:
+            draft.refusal = None
+            draft.change = change
+            draft.fiscal_year = change.fiscal_year or state.fiscal_year
+            draft.confidence = change.confidence if change.confidence in ("high", "medium", "low") else "medium"
+            return draft
         if state.refusal:
             return draft
         book = state.book

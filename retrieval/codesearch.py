@@ -19,7 +19,7 @@ import numpy as np
 
 from retrieval.codebook import CodeBook
 from retrieval.lexical import LexicalIndex
-from retrieval.text import FREE_STEMS, tokens
+from retrieval.text import FREE_STEMS, NOT, stem, tokens
 
 log = logging.getLogger(__name__)
 
@@ -110,9 +110,27 @@ class CodeSearcher:
             cand.prec = max(precs)
             cand.exact = cand.code in exact
             cand.score = (self.w_cover * cand.cover + self.w_prec * cand.prec + self.w_lex * cand.lex
-                          + self.w_dense * cand.dense + (2.0 if cand.exact else 0.0))
+                          + self.w_dense * cand.dense + (2.0 if cand.exact else 0.0)
+                          + self._defaults(i, q_set))
         ranked = sorted(pool.values(), key=lambda c: (-c.score, self._pos[c.code]))
         return ranked[:k]
+
+    def _defaults(self, i: int, q: set[str]) -> float:
+        """Coding defaults when the words don't decide: "unspecified" over "other" (NOS before NEC),
+        "without" a complication over "with" it, and no pregnancy or perinatal chapter codes
+        unless the question is about a pregnancy or a newborn."""
+        title = self._title_toks[i]
+        bonus = 0.0
+        if _UNSPEC in title and _UNSPEC not in q:
+            bonus += 0.03
+        if _OTHER in title and _OTHER not in q:
+            bonus -= 0.03
+        if _WITHOUT in title and _WITHOUT not in q:
+            bonus += 0.02
+        chapter = self.leaves[i][0]
+        if chapter == "O" and not q & _PREGNANCY or chapter == "P" and not q & _NEWBORN:
+            bonus -= 0.25
+        return bonus
 
     def choose_seventh(self, code: str, question: str) -> tuple[str, str, bool]:
         """The 7th character for a base code from the question's words: (full code, char, assumed?)."""
@@ -135,8 +153,18 @@ class CodeSearcher:
         return self.book.with_seventh(code, best), best, False
 
 
+_UNSPEC, _OTHER, _WITHOUT = stem("unspecified"), stem("other"), stem("without")
+_PREGNANCY = {stem(w) for w in ("pregnancy", "pregnant", "obstetric", "trimester", "gestation", "gestational",
+                                 "labor", "delivery", "puerperium", "antepartum", "postpartum", "childbirth",
+                                 "abortion", "ectopic", "maternal", "weeks")}
+_NEWBORN = {stem(w) for w in ("newborn", "perinatal", "fetus", "fetal", "birth", "born", "preterm", "gestational")}
+
+
 def _precision(title_toks: set[str], q: set[str]) -> float:
-    informative = title_toks - FREE_STEMS
+    """Share of the title's informative words the question has. "without X" in a title counts only
+    when the question speaks of X: absence is the default when nothing is said."""
+    informative = {t for t in title_toks - FREE_STEMS
+                   if not t.startswith(NOT) or t in q or t[len(NOT):] in q}
     if not informative:
         return 0.5
     return len(informative & q) / len(informative)

@@ -7,6 +7,7 @@ DESIGN.md. Codes and titles first, then why, the notes that apply, and the sourc
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from retrieval.codebook import CodeBook, CodeInfo, Note
 from retrieval.ranker import Ranked
@@ -48,6 +49,7 @@ class Draft:
     reasons: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     refusal: str | None = None  # set when no codes may be offered (unknown fiscal year, …)
+    change: Any = None  # retrieval.changes.ChangeAnswer: a code-change or validity answer, complete as is
 
 
 def _tabular_title(fy: str) -> str:
@@ -97,6 +99,10 @@ def compose(draft: Draft) -> Answer:
     if draft.refusal:
         return Answer(question=draft.question, answer=draft.refusal, confidence="low", fiscal_year=fy,
                       warnings=draft.warnings)
+    if draft.change is not None:
+        ch = draft.change
+        return Answer(question=draft.question, answer=ch.text, codes=list(ch.items), citations=_dedupe(ch.citations),
+                      confidence=draft.confidence, fiscal_year=fy, warnings=draft.warnings)
 
     for lk in draft.lookups:
         info = lk.info

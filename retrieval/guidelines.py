@@ -30,7 +30,8 @@ import pickle
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ import numpy as np
 from retrieval.compose import Passage
 from retrieval.lexical import LexicalIndex
 from retrieval.schema import Citation
-from retrieval.text import stem, tokens
+from retrieval.text import FOLDS, STOPWORDS, stem, words
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +50,32 @@ CM_TITLE = "ICD-10-CM Official Guidelines for Coding and Reporting FY{fy}"
 PCS_TITLE = "ICD-10-PCS Official Guidelines for Coding and Reporting FY{fy}"
 MAX_QUOTE = 300
 UNIT_CHARS = 450  # target size of an indexed window of sentences
+# Ranking weights, chosen on the team's own development questions (not the gold set), then checked on gold.
 FIELD_WEIGHTS = {"text": 1.0, "title": 2.5, "parent": 1.0, "path": 0.5, "section": 0.25}
-EXPANSION_WEIGHT = 0.5  # weight of a term added by the coding vocabulary, relative to a question word
-W_DENSE = 0.6  # weight of the cosine (0..1) against the lexical score scaled to the best section (0..1)
+EXPANSION_WEIGHT = 0.5  # a term added by the coding vocabulary, relative to a word of the question
+W_TITLE = 0.2  # bonus for the share of a section's own title that the question says
+W_DENSE = 1.0  # cosine (0..1) added to the lexical score scaled to the best section (0..1)
+POINTER_PRIOR = 0.75  # a section whose whole text is "See Section X" ...
+POINTER_FORWARD = 0.9  # ... passes this share of its score on to X
+POPULATION_BOOST = 1.1  # chapter 15 / 16 when the question names a pregnancy / a newborn
+POPULATION_PRIOR = 0.75  # ... and when it does not
+OUTPATIENT_BOOST, INPATIENT_BOOST, OTHER_SETTING = 1.3, 1.15, 0.7
 
 # --------------------------------------------------------------------------- text helpers
 
 _CODE_IN_DOC = re.compile(r"(?<![A-Za-z0-9])([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)(?![A-Za-z0-9])")
 _CODE_IN_QUESTION = re.compile(r"(?<![A-Za-z0-9])([A-Za-z][0-9][0-9A-Za-z](?:\.[0-9A-Za-z]{1,4})?)(?![A-Za-z0-9])")
+
+
+@lru_cache(maxsize=50_000)
+def _tokens(text: str) -> tuple[str, ...]:
+    """The shared clinical vocabulary (abbreviations, phrases, folds, stems) without the code-title
+    negation of `retrieval.text.tokens`: in guideline prose "no"/"without" do not negate a title."""
+    return tuple(stem(FOLDS.get(w, w)) for w in words(text) if w not in STOPWORDS)
+
+
+def tokens(text: str) -> list[str]:
+    return list(_tokens(text))
 
 
 def _code_terms(code: str) -> list[str]:
@@ -95,7 +114,7 @@ def _question_codes(text: str) -> tuple[str, list[str]]:
 
 
 _ABBREV = re.compile(r"\b(e\.g|i\.e|vs|etc|approx|Dr|No|U\.S|Fig)\.$", re.I)
-_SECTION_REF = re.compile(r"Section\s+[IVX]+(?:\.[A-Za-z0-9]+)*\.$|Appendix\s+[IVX]+\.$")
+_SECTION_REF = re.compile(r"[Ss]ection\s+[IVX]+(?:\.\s?[A-Za-z0-9]{1,4})*\.$|Appendix\s+[IVX]+\.$")
 _SPLIT = re.compile(r"(?<=[.!?])[\"”’)]?\s+(?=[A-Z“\"(•])")
 _LIST_LINE = re.compile(r"^(?:•|[A-Z][0-9][0-9A-Z]|\(?[a-z0-9]{1,3}[.)]\s|Except:)")
 
@@ -158,6 +177,11 @@ _VOCAB: list[tuple[str, str]] = [
     (r"\b(secondary|additional) (diagnos[ie]s|dx|code)\b", "additional diagnoses secondary"),
     # signs and symptoms, integral conditions
     (r"\b(symptoms?|signs?|complaints?)\b", "signs symptoms"),
+    (r"\b(pain|aches?|fever|cough|nausea|vomiting|dizz\w*|headaches?|fatigue|malaise|short(ness)? of breath|"
+     r"dyspnea|rash|swelling|edema|weakness|bleeding|itching|palpitations|syncope|diarrhea|constipation)\b",
+     "symptom"),
+    (r"\b(nothing (was )?found|ruled out|was excluded|no (disease|injury|condition|problem) (was )?found|"
+     r"negative (work-?up|result|test)s?|tested negative|came back negative)\b", "ruled out suspected condition not found"),
     (r"\b(integral|routinely associated|part of the disease|part of the condition|inherent|expected with)\b",
      "integral routinely associated disease process"),
     (r"\b(confirmed|definitive|established)\b", "confirmed established definitive diagnosis"),
@@ -174,6 +198,9 @@ _VOCAB: list[tuple[str, str]] = [
     (r"\b(borderline|pre-?diabetes)\b", "borderline"),
     (r"\b(no further detail|not specified|nothing more specific|without detail|no detail|unspecified|nos)\b",
      "unspecified default code"),
+    (r"\b(lacks?|lacking|insufficient|not enough|missing|incomplete|limited|vague|sparse)\b[^.?]{0,30}"
+     r"\b(details?|information|info|documentation|specificity)\b",
+     "insufficient information documentation specific unspecified"),
     (r"\b(not documented|isn'?t documented|undocumented|doesn'?t (say|state|specify)|not stated|"
      r"never (says|states|documented)|unknown)\b", "not documented unspecified"),
     # documentation and queries
@@ -186,8 +213,15 @@ _VOCAB: list[tuple[str, str]] = [
      "relationship causal due to associated with"),
     (r"\b(assume|presume|presumed|imply|implied)\b", "presumes causal relationship"),
     (r"\b(clinical criteria|criteria|lab values?|doesn'?t meet|does not meet)\b", "clinical criteria"),
-    (r"\b(abnormal (lab|labs|test|findings?|results?)|lab (result|value|finding)s?|out of range|"
-     r"incidental finding)\b", "abnormal findings"),
+    (r"\b(abnormal|labs?|laboratory|lab (results?|values?|findings?)|test results?|out of range|"
+     r"incidental findings?|x-?rays?|imaging|radiology|ekg|ecg|pathology report)\b", "abnormal findings laboratory"),
+    (r"\b(comments?|commented|addressed|significance|significant|evaluated|monitored|worked up|work-?up)\b",
+     "clinically significant evaluated treatment"),
+    (r"\b(lab work|labs? only|blood work|blood draw|x-?ray|imaging|radiology|mri|ct scan|ultrasound|"
+     r"diagnostic (tests?|services?|studies)|testing)\b", "diagnostic services tests"),
+    (r"\b(kidney|renal|respiratory|liver|hepatic|heart|cardiac|multi-?organ) failure\b|\bencephalopathy\b|"
+     r"\borgan (failure|damage|dysfunction)\b", "organ dysfunction"),
+    (r"\b(strokes?|cva|cerebral infarction|brain attack)\b", "cerebrovascular"),
     # drugs
     (r"\b(side effect|adverse (reaction|effect)|reaction to|as prescribed|correctly prescribed|"
      r"properly administered|taken correctly)\b", "adverse effect correctly prescribed properly administered"),
@@ -200,7 +234,8 @@ _VOCAB: list[tuple[str, str]] = [
     (r"\b(visit|visits|seen)\b", "encounter visit"),
     (r"\b(admitted|admit|admission|inpatient|hospitali[sz]ed|discharged?)\b", "admission inpatient"),
     (r"\b(pre-?op|pre-?operative|surgical clearance|pre-?surgical|clearance)\b", "preoperative evaluation"),
-    (r"\b(post-?op|post-?operative)\b", "postoperative"),
+    (r"\b(post-?op|post-?operative|post-?surgical|post-?procedural|after (the )?(surgery|procedure|operation))\b",
+     "postoperative postprocedural"),
     (r"\b(chemo|chemotherapy|immunotherapy|radiation|radiotherapy)\b",
      "chemotherapy immunotherapy radiation therapy"),
     (r"\b(cancer|tumou?r|malignan\w*|carcinoma|neoplasms?|metasta\w*|mets)\b", "malignancy neoplasm"),
@@ -223,13 +258,19 @@ VOCAB = [(re.compile(p, re.I), r) for p, r in _VOCAB]
 _OUTPATIENT = re.compile(r"\b(outpatient|office|clinic|physician'?s? office|ambulatory|emergency (department|room)|"
                          r"er|ed|urgent care|same[- ]day|walk-in|provider[- ]based|home health|hospice|"
                          r"first[- ]listed|visit)\b", re.I)
-_INPATIENT = re.compile(r"\b(inpatient|admitted|admission|admit|hospitali[sz]ed|hospital stay|discharged?|"
-                        r"discharge summary|acute care hospital|short[- ]term|long[- ]term care hospital|"
+_INPATIENT = re.compile(r"\b(inpatient|admitted|admission|admit|hospitali[sz]ed|hospital stay|"
+                        r"discharge summary|at (the time of )?discharge|acute care hospital|short[- ]term|long[- ]term care hospital|"
                         r"psychiatric hospital|principal diagnosis|present on admission|poa)\b", re.I)
 _PROCEDURE = re.compile(r"\b(procedures?|pcs|icd-?10-?pcs|root operations?|approach|body part|device|excision|"
                         r"resection|biopsy|bypass|fusion|inspection|drainage|detachment|amputation|reposition|"
                         r"transplantation|percutaneous|endoscopic|laparoscopic|operative episode|"
                         r"principal procedure|qualifier)\b", re.I)
+# Chapters 15 and 16 apply to one population each (the maternal record, the newborn record).
+_PREGNANCY = re.compile(r"\b(pregnan\w*|obstetric\w*|ob|prenatal|antenatal|antepartum|postpartum|puerper\w*|"
+                        r"deliver\w*|labou?r|trimester|gestation\w*|abortion|miscarriage|ectopic|fet(us|al)|maternal|"
+                        r"childbirth|gravida|peripartum|[Oo]\d\d(\.\w+)?|[Zz]3[3-9](\.\w+)?)\b", re.I)
+_NEWBORN = re.compile(r"\b(newborns?|neonat\w*|infants?|bab(y|ies)|birth\w*|perinatal|premature|prematurity|preterm|"
+                      r"liveborn|stillb\w*|nicu|[Pp]\d\d(\.\w+)?|[Zz]38(\.\w+)?|[Zz]05(\.\w+)?)\b", re.I)
 _PCS_CODE = re.compile(r"(?<![A-Za-z0-9])[0-9BCDFGHX][0-9A-HJ-NP-Z]{6}(?![A-Za-z0-9])")
 
 
@@ -238,7 +279,7 @@ _QUESTION_STOP = frozenset(stem(w) for w in """if them they it its still instead
 okay get gets got go goes going thing things anything something someone everything now then here way need needs want
 wants know sure correct again even already there so much many more most another every either neither whether while
 since because although though however therefore thus such own very say says said tell told mean means actually yet
-well anyway someone somebody guys""".split())
+well anyway someone somebody guys today currently""".split())
 
 
 def question_terms(question: str) -> dict[str, float]:
@@ -249,7 +290,7 @@ def question_terms(question: str) -> dict[str, float]:
     for t in tokens(rest):
         if t in _QUESTION_STOP:
             continue
-        weights[t] = weights.get(t, 0.0) + 1.0
+        weights[t] = weights.get(t, 0.7) + 0.3  # a word said twice counts a little more, not double
     for t in codes:
         weights[t] = weights.get(t, 0.0) + 1.5
     added: dict[str, float] = {}
@@ -277,7 +318,7 @@ _RULE_CUES: list[tuple[re.Pattern[str], float]] = [(re.compile(p, re.I), w) for 
      r"secondary diagnos\w*|in what order|which order|order of)\b", 0.5),
     (r"\b(guidelines?|rules?|official|conventions?|coding clinic)\b", 0.6),
     (r"\b(probable|suspected|likely|possible|questionable|rule[sd]? out|r/o|working diagnosis|consistent with|"
-     r"compatible with|uncertain|borderline|impending|threatened)\b", 0.45),
+     r"compatible with|uncertain(?! behaviou?r)|borderline|impending|threatened)\b", 0.45),
     (r"\b(outpatient|inpatient|office visit|clinic|emergency department|observation|admitted|admission|"
      r"discharge|encounter)\b", 0.2),
     (r"\b(excludes ?[12]|code first|use additional|code also|7th character|seventh character|placeholder|"
@@ -289,6 +330,16 @@ _RULE_CUES: list[tuple[re.Pattern[str], float]] = [(re.compile(p, re.I), w) for 
     (r"\b(query|queried|clarif\w+)\b", 0.4),
     (r"\b(together|both|separately|instead of|versus|vs\.?|in addition to|also code|additional code)\b", 0.15),
     (r"\b(assume|presume|link|linked|relationship)\b", 0.3),
+    (r"\b(confirmed|definitive|established|unconfirmed|documented as)\b", 0.25),
+    (r"\b(be|is|are|was|were|been|get|gets)\b[^?.]{0,40}?\b(coded|reported|assigned|used|listed|first-listed|"
+     r"sequenced|captured|billed|included|considered|counted|classified)\b", 0.5),
+    (r"\b(always|never|ever|every time|required to)\b", 0.25),
+    (r"\bhow (is|are|should|would) (that|it|this|these|they|[a-z]+) (be )?(coded|reported|sequenced|classified)\b", 0.4),
+    (r"\bwhat (do|should|would|can) (i|we|you) (do|report|code|assign|use|list|put)\b", 0.45),
+    (r"\b(how often|how many (codes|times)|difference between|what('?s| is) the difference|what does [^?]{1,40} mean|"
+     r"count as|considered (as )?(a|an)?|treated as)\b", 0.4),
+    (r"\b(or|versus|vs\.?)\b[^.?]{1,40}\?\s*$", 0.3),
+    (r"\b(which|what) (category|chapter|one)\b", 0.25),
 ]]
 _CODE_CUES: list[tuple[re.Pattern[str], float]] = [(re.compile(p, re.I), w) for p, w in [
     (r"\b(what('?s| is) the (icd[- ]?10[- ]?(cm)? )?code|which code (is|for)|(icd[- ]?10[- ]?(cm)? |dx |diagnosis )?"
@@ -296,6 +347,9 @@ _CODE_CUES: list[tuple[re.Pattern[str], float]] = [(re.compile(p, re.I), w) for 
     (r"\b(billable|valid code|reportable code|header code|code title|description of)\b", 0.5),
     (r"^\s*[A-Za-z][0-9][0-9A-Za-z](\.[0-9A-Za-z]{1,4})?\s*\??\s*$", 0.9),
     (r"\bwhat changed|new codes?|deleted codes?|revised\b", 0.5),
+    # "can I bill I50.2?", "what does K21.1 mean?": about one code's validity or meaning
+    (r"\b(bill|report|use|submit)\s+[A-Za-z]\d[0-9A-Za-z](\.[0-9A-Za-z]{1,4})?\s*(\?|$|for\b)", 0.5),
+    (r"\bwhat (does|is)\s+[A-Za-z]\d[0-9A-Za-z](\.[0-9A-Za-z]{1,4})?\b", 0.5),
 ]]
 
 
@@ -323,8 +377,8 @@ def setting_of(question: str) -> str | None:
         return "outpatient"
     if inp and not out:
         return "inpatient"
-    if out and inp:  # "admitted from the ED": the admission decides, unless the visit is the point
-        return "inpatient" if re.search(r"\b(inpatient|discharge)", question, re.I) else None
+    if out and inp:  # "admitted from the ED": the admission decides
+        return "inpatient" if re.search(r"\b(inpatient|admitted|admission|admit)\b", question, re.I) else None
     return None
 
 
@@ -342,7 +396,11 @@ def procedure_intent(question: str) -> float:
 class _Sentence:
     text: str
     page: int
-    terms: frozenset[str]
+    toks: tuple[str, ...]  # search terms in order (`doc_terms`)
+    terms: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        self.terms = frozenset(self.toks)
 
 
 @dataclass(slots=True)
@@ -360,6 +418,7 @@ class _Doc:
     sentences: list[_Sentence]
     refines: tuple[str, ...] = ()
     anchor: str = ""  # team guideline part
+    pointers: tuple[str, ...] = ()  # a "See Section X" section: the sections it sends the reader to
 
 
 @dataclass(slots=True)
@@ -388,7 +447,7 @@ def _sentences(paragraphs: Iterable[tuple[int | None, str]], pages: Mapping[int,
         for sent in split_sentences(text):
             if pages and current is not None:
                 current = _locate(sent, current, pages)
-            out.append(_Sentence(sent, current if current is not None else 0, frozenset(doc_terms(sent))))
+            out.append(_Sentence(sent, current if current is not None else 0, tuple(doc_terms(sent))))
     return out
 
 
@@ -424,11 +483,24 @@ class GuidelineSearcher:
         self._is_team = np.asarray([d.source_type == "team_guideline" for d in docs])
         self._is_pcs = np.asarray([d.source_type == "pcs" for d in docs])
         self._top = np.asarray([d.top for d in docs])
+        self._chapter = np.asarray([d.section.split(".")[2] if d.source_type == "guideline" and
+                                    d.section.startswith("I.C.") and d.section.count(".") >= 2 else ""
+                                    for d in docs])
         by_section: dict[str, int] = {}
         for i, d in enumerate(docs):
             if d.source_type == "guideline":
                 by_section.setdefault(d.section, i)
         self._cm_index = by_section
+        self._forward = [(i, [by_section[t] for t in d.pointers if t in by_section])
+                         for i, d in enumerate(docs) if d.pointers]
+        self._title_docs: dict[str, list[int]] = {}
+        mass = np.ones(len(docs), np.float32)
+        for i, d in enumerate(docs):
+            title_terms = set(doc_terms(d.title))
+            for t in title_terms:
+                self._title_docs.setdefault(t, []).append(i)
+            mass[i] = max(1.0, sum(self._idf(t) for t in title_terms))
+        self._title_mass = mass
 
     # -- pickling: the embedder is a live model, never pickled
     def __getstate__(self) -> dict[str, Any]:
@@ -454,15 +526,18 @@ class GuidelineSearcher:
         unit_texts: list[str] = []
 
         def add(doc: _Doc, parent: str, path: str) -> None:
-            if not doc.sentences:
+            if not doc.sentences or all(_EMPTY.search(x.text) for x in doc.sentences):
                 return
             di = len(docs)
             docs.append(doc)
-            whole = " ".join(s.text for s in doc.sentences)
-            for a, b in _windows([len(s.text) for s in doc.sentences], UNIT_CHARS):
-                text = " ".join(s.text for s in doc.sentences[a:b])
+            # Fields go to the index pre-tokenised (terms joined by spaces): each sentence is tokenised once.
+            whole = " ".join(t for x in doc.sentences for t in x.toks)
+            head = {"title": " ".join(doc_terms(doc.title)), "parent": " ".join(doc_terms(parent)),
+                    "path": " ".join(doc_terms(path)), "section": whole}
+            for a, b in _windows([len(x.text) for x in doc.sentences], UNIT_CHARS):
+                text = " ".join(x.text for x in doc.sentences[a:b])
                 units.append((di, a, b))
-                fields.append({"text": text, "title": doc.title, "parent": parent, "path": path, "section": whole})
+                fields.append({"text": " ".join(t for x in doc.sentences[a:b] for t in x.toks), **head})
                 unit_texts.append(f"{doc.title}. {text}" if doc.source_type != "guideline" else
                                   f"{parent + ': ' if parent else ''}{doc.title}. {text}")
 
@@ -497,10 +572,16 @@ class GuidelineSearcher:
                          fy, 3, "team", None, sents, tuple(g.refines), part.anchor), g.title, "team guideline")
 
         index = LexicalIndex([str(i) for i in range(len(units))], fields, FIELD_WEIGHTS, k1=1.2, b=0.6,
-                             tokenize=doc_terms)
+                             tokenize=str.split)
         vectors = None
         if embed is not None and unit_texts:
             vectors = np.asarray(embed(unit_texts), np.float32)
+        children: dict[str, list[str]] = {}
+        for sec in sections:
+            if sec.parent_id:
+                children.setdefault(sec.parent_id, []).append(sec.id)
+        for doc in docs:
+            doc.pointers = tuple(_pointer_targets(doc, by_id, children))
         searcher = cls(docs, units, index, vectors, fy)
         searcher.embed = embed
         log.info("guideline searcher built docs=%d units=%d dense=%s seconds=%.2f", len(docs), len(units),
@@ -529,14 +610,36 @@ class GuidelineSearcher:
         top = float(lex.max()) if len(lex) else 0.0
         unit = lex_u / top if top > 0 else lex_u
         score = lex / top if top > 0 else lex
-        if use_dense and self.vectors is not None and self.embed is not None:
-            q = np.asarray(self.embed([question]), np.float32)[0]
+        q = self._query_vector(question) if use_dense and self.vectors is not None and self.embed else None
+        if q is not None:
             cos_u = self.vectors @ q
             cos = self._per_doc(np.clip(cos_u, 0.0, 1.0))
             score = score + W_DENSE * cos
             unit = unit + W_DENSE * np.clip(cos_u, 0.0, 1.0)
+        if W_TITLE:
+            score = score + W_TITLE * self._title_cover(terms)
         score = score * self._prior * self._priors(question)
+        for src, targets in self._forward:  # "See Section X": the reader is sent to X
+            for t in targets:
+                score[t] = max(score[t], POINTER_FORWARD * score[src])
+            score[src] *= POINTER_PRIOR
         return score, unit, terms
+
+    def _query_vector(self, question: str) -> np.ndarray | None:
+        try:
+            q = np.asarray(self.embed([question]), np.float32)[0]  # type: ignore[misc]
+        except Exception as err:  # the embedder is optional: a failure costs the dense half, not the answer
+            log.warning("guideline search: embedding failed, lexical only error=%s", type(err).__name__)
+            return None
+        return q if q.shape == (self.vectors.shape[1],) else None  # type: ignore[union-attr]
+
+    def _title_cover(self, terms: dict[str, float]) -> np.ndarray:
+        """Per doc: the share of its own title's words (idf-weighted) that the question says."""
+        out = np.zeros(len(self.docs), np.float32)
+        for t, w in terms.items():
+            for di in self._title_docs.get(t, ()):
+                out[di] += min(w, 1.0) * self._idf(t)
+        return out / self._title_mass
 
     def _priors(self, question: str) -> np.ndarray:
         prior = np.ones(len(self.docs), np.float32)
@@ -544,13 +647,16 @@ class GuidelineSearcher:
         inpatient_only = np.isin(self._top, ["II", "III", "Appendix I"])
         outpatient = self._top == "IV"
         if setting == "outpatient":
-            prior[outpatient] *= 1.3
-            prior[inpatient_only] *= 0.7
+            prior[outpatient] *= OUTPATIENT_BOOST
+            prior[inpatient_only] *= OTHER_SETTING
         elif setting == "inpatient":
-            prior[inpatient_only] *= 1.15
-            prior[outpatient] *= 0.7
+            prior[inpatient_only] *= INPATIENT_BOOST
+            prior[outpatient] *= OTHER_SETTING
+        # Chapter 15 codes have sequencing priority on a maternal record; chapter 16 is the newborn's.
+        prior[self._chapter == "15"] *= POPULATION_BOOST if _PREGNANCY.search(question) else POPULATION_PRIOR
+        prior[self._chapter == "16"] *= POPULATION_BOOST if _NEWBORN.search(question) else POPULATION_PRIOR
         proc = procedure_intent(question)
-        prior[self._is_pcs] *= 0.35 + 0.85 * proc
+        prior[self._is_pcs] *= 0.35 + 0.85 * proc if proc > 0 else 0.0  # PCS rules never answer a diagnosis question
         prior[~self._is_pcs & ~self._is_team] *= 1.0 - 0.25 * proc
         return prior
 
@@ -653,6 +759,46 @@ _RULE_WORDS = re.compile(r"\b(should|must|do not|does not|is not|are not|may|ass
                          r"only|never|always|first|principal|first-listed|as if)\b")
 
 
+_EMPTY = re.compile(r"^(GUIDELINE HAS BEEN DELETED|Reserved for future guideline expansion)", re.I)
+_POINTER = re.compile(r"^(See|Refer to)\b", re.I)
+_REF = re.compile(r"\b[Ss]ection\s+([IVX]+(?:\.\s?(?:\d{1,2}|[a-z]{1,4}|[A-Z])(?![A-Za-z0-9]))*)\.?,?\s*(.*)$")
+
+
+def _pointer_targets(doc: _Doc, by_id: Mapping[str, Any], children: Mapping[str, list[str]]) -> list[str]:
+    """For a section whose whole text is "See Section X. Title": the section(s) it points to."""
+    if doc.source_type != "guideline" or not all(_POINTER.match(x.text) for x in doc.sentences):
+        return []
+    out: list[str] = []
+    for sent in doc.sentences:
+        m = _REF.search(sent.text)
+        if not m:
+            continue
+        sid = re.sub(r"\s+", "", m.group(1)).rstrip(".")
+        while sid and sid not in by_id:
+            sid = sid.rsplit(".", 1)[0] if "." in sid else ""
+        if not sid:
+            continue
+        rest = re.sub(r"^(?:[a-z0-9]{1,3}[.)]\s+)", "", m.group(2).strip()).rstrip(".")
+        rest = re.sub(r"^for (information on |additional information regarding )?", "", rest, flags=re.I)
+        target = sid
+        for hint in (rest, rest.split(",")[-1].strip()):  # "Chapter title, Subsection title"
+            key = _norm(hint)
+            found = None
+            stack = list(children.get(sid, ()))
+            while key and stack and found is None:
+                cid = stack.pop(0)
+                title = _norm(by_id[cid].title)
+                if title and (title.startswith(key[:30]) or key.startswith(title[:30])):
+                    found = cid
+                stack.extend(children.get(cid, ()))
+            if found:
+                target = found
+                break
+        if target != doc.section and target not in out:
+            out.append(target)
+    return out
+
+
 def _base_prior(doc: _Doc) -> float:
     if doc.top == "Introduction":
         return 0.7
@@ -724,8 +870,6 @@ def load_guideline_searcher(pdf_path: str | Path, fiscal_year: str, cache_dir: s
     """A searcher over the guidelines PDF, from a pickle in `cache_dir` keyed on the PDF's path, size and
     mtime, this module's source, the embedder and the PCS/team guidelines given. Raises `SourceError`
     (from the parser) for a missing or damaged PDF."""
-    from ingest.guidelines_pdf import parse_guidelines_pdf
-
     pdf_path = Path(pdf_path)
     cache_file = None
     if cache_dir is not None:
@@ -743,6 +887,8 @@ def load_guideline_searcher(pdf_path: str | Path, fiscal_year: str, cache_dir: s
                     return searcher
                 except Exception:  # a stale or cut-off cache is rebuilt, never fatal
                     log.warning("guideline searcher cache unreadable, rebuilding path=%s", cache_file)
+    from ingest.guidelines_pdf import parse_guidelines_pdf  # PyMuPDF takes ~1 s to import: only on a cache miss
+
     sections = parse_guidelines_pdf(pdf_path)
     searcher = GuidelineSearcher.build(sections, fiscal_year, pcs_guidelines=pcs_guidelines, team=team,
                                        embed=embed, page_text=pdf_page_text(pdf_path))

@@ -12,7 +12,9 @@ from codedesk.settings import Settings
 from retrieval.books import load_books
 from retrieval.chain import AnswerChain
 from retrieval.codesearch import load_searcher
+from retrieval.changes import answer_changes
 from retrieval.schema import Answer
+from retrieval.versions import VersionSet
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +31,11 @@ class Answerer:
         self.index_version: str | None = None
         if dense:
             self.dense = self._open_dense()
+        self.versions = VersionSet.load(settings, settings.cache_dir)
         self.chain = AnswerChain(
             self.books, self.searchers, settings.fiscal_year,
             dense_for=(lambda fy: self.dense.code_search(fy)) if self.dense else None,
+            changes=self._changes,
             max_chars=settings.max_question_chars, top_k=settings.top_k,
         )
         self._runnable = self.chain.runnable()
@@ -52,6 +56,9 @@ class Answerer:
             return None
         self.index_version = dense.generation.gen
         return dense
+
+    def _changes(self, state: Any) -> Any:
+        return answer_changes(state.question, state.parsed, self.versions, self.settings.fiscal_year)
 
     def answer(self, question: str, *, history: list[str] | None = None, fiscal_year: str | None = None) -> Answer:
         """Raises `CodeDeskError` (safe to show) for questions that cannot be answered as asked."""

@@ -67,10 +67,14 @@ ABBREVIATIONS: dict[str, str] = {
     "ppx": "prophylaxis", "tx": "treatment", "sx": "symptoms", "abd": "abdominal", "lle": "left lower limb",
     "rle": "right lower limb", "lue": "left upper limb", "rue": "right upper limb", "le": "lower limb",
     "ue": "upper limb", "rlq": "right lower quadrant", "llq": "left lower quadrant", "ruq": "right upper quadrant",
-    "luq": "left upper quadrant", }
+    "luq": "left upper quadrant", "cts": "carpal tunnel syndrome", "hld": "hyperlipidemia",
+    "strep": "streptococcal", "staph": "staphylococcal", "uncomplicated": "without complications",
+}
 
 # (pattern, replacement) over the lower-cased text, before tokenising.
 _PHRASES: list[tuple[str, str]] = [
+    (r"\br/o\b", "rule out"), (r"\bh/o\b", "history of"), (r"\bs/p\b", "status post"),
+    (r"\by/o\b", "year old"), (r"\bc/o\b", "complains of"),
     (r"\bcongestive heart failure\b", "heart failure"),
     (r"\badult[ -]onset diabetes( mellitus)?\b", "type 2 diabetes mellitus"),
     (r"\bjuvenile[ -]onset diabetes( mellitus)?\b|\bjuvenile diabetes( mellitus)?\b", "type 1 diabetes mellitus"),
@@ -79,7 +83,18 @@ _PHRASES: list[tuple[str, str]] = [
     (r"\btype (ii|two)\b", "type 2"), (r"\btype (i|one)\b", "type 1"),
     (r"\bstage (iii|three)\b", "stage 3"), (r"\bstage (iv|four)\b", "stage 4"), (r"\bstage (ii|two)\b", "stage 2"),
     (r"\bstage (v|five)\b", "stage 5"), (r"\bstage (i|one)\b", "stage 1"),
-    (r"\bheart attack\b", "myocardial infarction"), (r"\bstroke\b", "cerebral infarction"),
+    (r"\bheart attack\b", "acute myocardial infarction"),
+    (r"\b(r|rt)\b(?![/.])", "right"), (r"\b(l|lt)\b(?![/.])", "left"),
+    (r"\b(?:no|w/o|without)\b", "without"),
+    (r"\b(\w+) not (?:identified|specified|documented|stated)\b", r"unspecified \1"),
+    (r"\bunknown (\w+)\b", r"unspecified \1"),
+    (r"\b(?:poorly|inadequately|out of) control(?:led)?\b|\buncontrolled\b|\bsugars? (?:running )?high\b",
+     "with hyperglycemia"),
+    (r"\bstrep throat\b", "streptococcal pharyngitis"),
+    (r"\bcold sores?\b|\bfever blisters?\b", "herpesviral vesicular dermatitis"),
+    (r"\bpost[- ]?concussion(?:al)?\b", "postconcussional"),
+    (r"\bblood thinners?\b", "anticoagulants"), (r"\bwater pills?\b", "diuretics"),
+    (r"\bpinched nerve\b", "radiculopathy"), (r"\bslipped dis[ck]\b", "intervertebral disc displacement"), (r"\bstroke\b", "cerebral infarction"),
     (r"\bhigh blood pressure\b", "hypertension"), (r"\bhigh cholesterol\b", "hypercholesterolemia"),
     (r"\bsugar diabetes\b", "diabetes mellitus"), (r"\bkidney failure\b", "kidney failure"),
     (r"\bbroken\b", "fracture"), (r"\bbreak\b", "fracture"), (r"\bpink eye\b", "conjunctivitis"),

@@ -55,12 +55,18 @@ def tokens(text: str) -> list[str]:
 @lru_cache(maxsize=100_000)
 def _tokens(text: str) -> tuple[str, ...]:
     out = []
-    for w in words(text):
-        if w in STOPWORDS:
-            continue
-        w = FOLDS.get(w, w)
-        out.append(stem(w))
+    for segment in _BOUNDARY.split(text):
+        negated = False  # "without X or Y": X and Y become NOT_X, NOT_Y until "with" or punctuation
+        for w in words(segment):
+            if w in ("without", "with"):
+                negated = w == "without"
+            if w in STOPWORDS:
+                continue
+            tok = stem(FOLDS.get(w, w))
+            out.append(NOT + tok if negated and w != "without" and tok not in FREE_STEMS else tok)
     return tuple(out)
 
 
+NOT = "not_"
+_BOUNDARY = re.compile(r"[,;:()\[\]]")
 FREE_STEMS = frozenset(stem(w) for w in FREE_WORDS)

