@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: run test venv ingest eval bench clean
+.PHONY: run test venv system-deps ingest eval bench clean
 
 $(BIN)/codedesk: pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -16,13 +16,20 @@ $(BIN)/codedesk: pyproject.toml
 
 venv: $(BIN)/codedesk
 
-# No Slack tokens: ingest the embedded default (a no-op when nothing changed) and chat in the terminal.
-# With SLACK_BOT_TOKEN set: serve the Slack bot.
+# Ingest the embedded default (a no-op when nothing changed), then `codedesk start`: the Slack bot
+# when SLACK_BOT_TOKEN is set (environment or .env), otherwise the terminal chat.
 run: venv
-	@if [ -n "$$SLACK_BOT_TOKEN" ]; then $(BIN)/codedesk ingest && $(BIN)/codedesk serve; \
-	else $(BIN)/codedesk ingest && $(BIN)/codedesk chat; fi
+	$(BIN)/codedesk ingest
+	$(BIN)/codedesk start
 
-test: venv
+# Debian's chromium renders the HTML review report in a test (screenshot saved under test-artifacts/).
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "notice: chromium is not installed; the HTML report screenshot test will be skipped"; fi; }
+
+test: venv system-deps
 	CODEDESK_CMS_DATA_DIR=$${CODEDESK_CMS_DATA_DIR:-$(abspath ../shared/data)} $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ingest: venv

@@ -249,6 +249,20 @@ def chat(ctx: typer.Context, no_log: bool = typer.Option(False, "--no-log", help
         history.append(question)
 
 
+@app.command()
+def start(ctx: typer.Context) -> None:
+    """What `make run` starts: the Slack bot when SLACK_BOT_TOKEN is set (environment or .env),
+    otherwise the terminal chat."""
+    from bot.config import BotSettings
+
+    if BotSettings().slack_bot_token:
+        from bot.cli import serve_command
+
+        ctx.invoke(serve_command, ctx=ctx, port=None, host="0.0.0.0", log_level="INFO")
+    else:
+        ctx.invoke(chat, ctx=ctx, no_log=False)
+
+
 @app.command("eval")
 def eval_command(ctx: typer.Context,
                  gold: Path = typer.Option(Path("eval/gold.jsonl"), help="Gold questions (JSON Lines)."),

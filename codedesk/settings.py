@@ -32,10 +32,25 @@ class Settings(BaseSettings):
     port: int = Field(3000, description="HTTP port of `codedesk serve`")
     slack_api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL")
 
+    # Optional model-backed answers (unset = the deterministic composer only); see retrieval/llm.py
+    llm: str | None = Field(None, description="Chat model the LangChain way: openai:gpt-4o-mini, "
+                            "anthropic:…, ollama:llama3; unset = deterministic answers only")
+    llm_base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible server (vLLM, Azure, …)")
+    llm_api_key: SecretStr | None = Field(None, description="API key of the model endpoint (OPENAI_API_KEY works too)")
+    llm_timeout_s: float = Field(20.0, gt=0, description="Seconds per model request before the deterministic answer")
+    llm_max_retries: int = Field(1, ge=0, description="Retries of a failed or rate-limited model request")
+    llm_daily_budget_per_user: int = Field(200, ge=0, description="Model-worded answers per user per UTC day; "
+                                           "beyond it the deterministic answer")
+
     @field_validator("cms_data_dir", "tabular_xml", "team_guidelines_dir", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if value in ("", None) else value
+
+    @field_validator("llm", "llm_base_url", "llm_api_key", mode="before")
+    @classmethod
+    def _blank_llm_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def chroma_dir(self) -> Path:

@@ -23,9 +23,11 @@ from retrieval.codesearch import Candidate, CodeSearcher, DenseSearch
 from retrieval.compose import Draft, Lookup, Passage, compose
 from retrieval.query import ParsedQuestion, parse_question
 from retrieval.ranker import excludes1_conflicts, item_for, rank_search
+from retrieval.schema import Answer
 from retrieval.text import tokens
 
 log = logging.getLogger(__name__)
+RULE_ONLY = 0.6
 _FOLLOW_UP = re.compile(r"^\s*(and|what about|how about|what if|if|instead|same|also|but)\b", re.I)
 
 
@@ -41,6 +43,7 @@ class State:
     book: CodeBook | None
     warnings: list[str] = field(default_factory=list)
     refusal: str | None = None
+    rule_intent: float = 0.0  # 0..1: asks about a coding rule rather than for a code
 
 
 # Attributes a follow-up may change ("and if it's stage 4?"): the new value replaces the old one.
@@ -90,14 +93,16 @@ class AnswerChain:
 
     def __init__(self, books: dict[str, CodeBook], searchers: dict[str, CodeSearcher], default_year: str,
                  dense_for: Any = None, passages: Any = None, extra_codes: Any = None, changes: Any = None,
-                 max_chars: int = 2000, top_k: int = 5) -> None:
+                 max_chars: int = 2000, top_k: int = 5, composer: Any = None, rule_intent: Any = None) -> None:
         self.books, self.searchers, self.default_year = books, searchers, default_year
         self.retrievers = {fy: CodeRetriever(searcher=s, dense=dense_for(fy) if dense_for else None)
                            for fy, s in searchers.items()}
         self.passages = passages  # (State) -> list[Passage]
         self.extra_codes = extra_codes  # (State) -> list[CodeItem]
         self.changes = changes  # (State) -> ChangeAnswer | None: code changes and validity by date
+        self.rule_intent = rule_intent  # (question) -> float
         self.max_chars, self.top_k = max_chars, top_k
+        self.composer = composer  # (Draft, Answer) -> Answer: rewords the deterministic answer (retrieval.llm)
 
     # ---- steps ---------------------------------------------------------------------------------
     def prepare(self, inp: dict[str, Any]) -> State:
@@ -117,7 +122,8 @@ class AnswerChain:
             if not parsed.mentions:
                 parsed.mentions = parse_question(history[-1]).mentions if len(tokens(raw)) <= 2 else []
         fy = inp.get("fiscal_year") or parsed.fiscal_year or self.default_year
-        state = State(raw, search_text, raw, parsed, fy, self.books.get(fy), warnings)
+        state = State(raw, search_text, raw, parsed, fy, self.books.get(fy), warnings,
+                      rule_intent=self.rule_intent(raw) if self.rule_intent else 0.0)
         if state.book is None:
             have = ", ".join(f"FY{y}" for y in sorted(self.books, reverse=True))
             state.refusal = (f"I have no ICD-10-CM code set for FY{fy} loaded, so I cannot confirm which codes are "
@@ -131,7 +137,9 @@ class AnswerChain:
             return {"state": state, "change": change}
         if state.refusal:
             return {"state": state, "codes": [], "passages": [], "extra": []}
-        wants_search = not state.parsed.is_code_lookup
+        # A pure rule question ("can I code a symptom with a confirmed diagnosis?") gets no code list.
+        wants_search = not state.parsed.is_code_lookup and not (state.rule_intent >= RULE_ONLY
+                                                                 and not state.parsed.mentions)
         steps: dict[str, Runnable] = {
             "codes": RunnableLambda(lambda s: s.search_text) | self.retrievers[state.fiscal_year]
             if wants_search else RunnableLambda(lambda s: []),
@@ -157,6 +165,7 @@ class AnswerChain:
             return draft
         book = state.book
         draft.passages = list(found.get("passages") or [])
+        draft.rule_first = bool(draft.passages) and state.rule_intent >= 0.3
         draft.extra_items = list(found.get("extra") or [])
         for m in state.parsed.mentions[:5]:
             draft.lookups.append(self._lookup(book, m.first, m.last, m.and_below, state))
@@ -202,9 +211,14 @@ class AnswerChain:
             return Lookup(first, info, [])
         return Lookup(first, info, [item_for(book, c, "nearest valid code") for c in book.nearest(first)])
 
+    def finish(self, draft: Draft) -> Answer:
+        """The deterministic answer, handed to the optional composer (which falls back to it)."""
+        answer = compose(draft)
+        return self.composer(draft, answer) if self.composer is not None else answer
+
     def runnable(self) -> Runnable:
         return (RunnableLambda(self.prepare) | RunnableLambda(self.retrieve) | RunnableLambda(self.rank)
-                | RunnableLambda(compose)).with_config(run_name="codedesk_answer")
+                | RunnableLambda(self.finish)).with_config(run_name="codedesk_answer")
 
 
 def _confidence(draft: Draft, cands: list[Candidate]) -> tuple[str, str]:

@@ -50,6 +50,7 @@ class Draft:
     warnings: list[str] = field(default_factory=list)
     refusal: str | None = None  # set when no codes may be offered (unknown fiscal year, …)
     change: Any = None  # retrieval.changes.ChangeAnswer: a code-change or validity answer, complete as is
+    rule_first: bool = False  # a question about a coding rule: the guideline passages lead the answer
 
 
 def _tabular_title(fy: str) -> str:
@@ -68,7 +69,7 @@ def _note_lines(code: str, notes: list[Note]) -> list[str]:
     for note in ordered:
         if note.kind == "note" and note.source.isdigit():  # chapter-wide narrative: cited, not repeated
             continue
-        groups.setdefault((note.label, note.source), []).append(note.text)
+        groups.setdefault((note.label, note.source), []).append(note.text.lstrip(", "))
     lines = []
     for (label, source), texts in groups.items():
         # "code to identify control using:" introduces the items after it
@@ -85,7 +86,7 @@ def _note_citations(fy: str, notes: list[Note], limit: int = 8) -> list[Citation
         if note.kind in ("note", "includes") and len(out) >= 3:
             continue
         out.append(Citation(source_type="tabular", title=_tabular_title(fy), section=note.kind, code=note.source,
-                            fiscal_year=fy, quote=note.text[:300]))
+                            fiscal_year=fy, quote=note.text.lstrip(", ")[:300]))
         if len(out) >= limit:
             break
     return out
@@ -148,12 +149,14 @@ def compose(draft: Draft) -> Answer:
         parts.append("\n".join(_code_line(i, draft.fiscal_year) for i in draft.extra_items))
         codes = draft.extra_items + codes
 
+    quoted = []
     for passage in draft.passages:
         c = passage.citation
         where = " ".join(x for x in (c.section and f"§{c.section}" if c.source_type == "guideline" else c.section,
                                      c.page and f"p. {c.page}") if x)
-        parts.append(f"> {passage.text}\n— {c.title}{', ' + where if where else ''}")
+        quoted.append(f"> {passage.text}\n— {c.title}{', ' + where if where else ''}")
         cites.append(c)
+    parts = quoted + parts if draft.rule_first else parts + quoted
 
     if draft.reasons:
         parts.append("Why: " + " ".join(draft.reasons))

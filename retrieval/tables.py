@@ -59,10 +59,15 @@ SIDE_WEIGHT = 0.5  # left / right / bilateral: mostly for completing codes, a li
 MANIFESTATION_WEIGHT = 0.3  # words naming the condition a substance caused ("rash from …")
 _META = re.compile(r"\b(?:what|which)(?: is|'s| are)? (?:the )?(?:correct |right |proper |icd[- ]?10(?:[- ]cm)? )*"
                    r"(?:drug |table )?codes?\b|\b(?:drug|table|poisoning|neoplasm) codes?\b|\bcodes? (?:for|to use)\b|"
-                   r"\bhow (?:do|should) (?:i|we) code\b|\b(?:initial|subsequent) encounters?\b")
+                   r"\bhow (?:do|should) (?:i|we) code\b|\b(?:initial|subsequent) encounters?\b|"
+                   r"\bexternal causes?(?! status)(?: codes?)?(?: for)?\b")
 _CAUSE = re.compile(r"\b(?:from|due to|caused by|induced by|secondary to|because of|after (?:taking|ingesting|"
                     r"using|receiving|starting))\b|-induced\b|\binduced\b")
-_DRUG_CUE = re.compile(r"poison|overdos|toxic|intoxicat|underdos|adverse|ingest|swallow|exposure|inhal|\bod\b")
+_VEHICLE = re.compile(r"\b(?:in|into|with) (?:her|his|their|the|a|an|my|some) (?:\w+ )?(?:drink|coffee|tea|food|juice|"
+                      r"soda|water|beer|wine|meal|milk|cup|glass|smoothie|cereal|formula)\b")
+_DRUG_CUE = re.compile(r"poison|overdos|toxic|intoxicat|underdos|adverse|ingest|swallow|exposure|exposed|inhal|"
+                       r"\bod\b|drank|drink|\bate\b|\beat|\btook\b|\btake|chew|sniff|huff|inject|snort|smok|"
+                       r"got into|sting|stung|bit(?:ten|e)\b")
 
 # Words that say which table / column / encounter, not which substance or site.
 _CUE_WORDS = """poisoning poison poisoned overdose overdosed accidental accident accidentally unintentional
@@ -139,46 +144,60 @@ BRANDS: dict[str, str] = {
     "clorox": "bleach", "drano": "lye", "roundup": "glyphosate",
     # street names
     "meth": "methamphetamine", "crystal meth": "methamphetamine", "crack cocaine": "cocaine",
-    "molly": "ecstasy", "weed": "marijuana", "pot": "marijuana", "k2": "cannabinoids synthetic",
-    "spice": "cannabinoids synthetic", "benzos": "benzodiazepine", "acid trip": "lysergide",
+    "k2": "cannabinoids synthetic", "benzos": "benzodiazepine", "acid trip": "lysergide",
     "lsd": "lysergide", "pcp": "phencyclidine", "angel dust": "phencyclidine",
 }
-# Generic drugs newer than the table's rows, to the class rows a coder uses for them.
-DRUG_CLASSES: dict[str, str] = {
-    **{d: "anticoagulant" for d in ("apixaban", "rivaroxaban", "edoxaban", "dabigatran", "betrixaban")},
-    **{d: "antithrombotic" for d in ("clopidogrel", "prasugrel", "ticagrelor", "cilostazol")},
-    **{d: "antihyperlipidemic drug" for d in ("atorvastatin", "rosuvastatin", "pravastatin", "pitavastatin",
-                                               "ezetimibe", "statin")},
-    **{d: "blockers calcium channel" for d in ("amlodipine", "felodipine", "nicardipine")},
-    **{d: "antidepressant selective serotonin reuptake inhibitor"
-       for d in ("sertraline", "paroxetine", "escitalopram", "fluvoxamine", "ssri")},
-    **{d: "antidepressant selective serotonin norepinephrine reuptake inhibitor"
-       for d in ("duloxetine", "desvenlafaxine", "levomilnacipran", "snri")},
-    **{d: "antipsychotic drug specified" for d in ("quetiapine", "risperidone", "aripiprazole", "ziprasidone",
-                                                   "lurasidone", "paliperidone", "brexpiprazole", "cariprazine")},
-    **{d: "anticonvulsant specified" for d in ("levetiracetam", "lamotrigine", "topiramate", "gabapentin",
-                                               "pregabalin", "lacosamide", "oxcarbazepine", "zonisamide")},
-    **{d: "antihistamine" for d in ("loratadine", "fexofenadine", "desloratadine", "levocetirizine")},
-    **{d: "anti gastric secretion drug" for d in ("esomeprazole", "pantoprazole", "lansoprazole",
-                                                  "rabeprazole", "dexlansoprazole")},
-    **{d: "antidiabetic" for d in ("semaglutide", "liraglutide", "dulaglutide", "exenatide", "tirzepatide",
-                                   "empagliflozin", "dapagliflozin", "canagliflozin", "sitagliptin",
-                                   "linagliptin", "saxagliptin", "pioglitazone")},
-    **{d: "antiviral drug" for d in ("valacyclovir", "oseltamivir", "famciclovir")},
-    **{d: "immunosuppressive drug" for d in ("tacrolimus", "mycophenolate", "sirolimus")},
-    **{d: "beta adrenoreceptor antagonist" for d in ("carvedilol", "bisoprolol", "nebivolol")},
-    **{d: "angiotensin receptor antagonist antihypertensive" for d in ("losartan", "valsartan", "olmesartan",
-                                                                       "irbesartan", "telmisartan",
-                                                                       "candesartan")},
+# Generic drugs newer than the table's rows -> the class row a coder uses for them (a term path).
+_CLASS_ROWS: dict[str, tuple[str, ...]] = {
+    "Anticoagulant NEC": ("apixaban", "rivaroxaban", "edoxaban", "dabigatran", "betrixaban"),
+    "Antithrombotic": ("clopidogrel", "prasugrel", "ticagrelor", "cilostazol", "antiplatelet"),
+    "Antihyperlipidemic drug": ("atorvastatin", "rosuvastatin", "pravastatin", "pitavastatin", "ezetimibe",
+                                "statin"),
+    "Blockers, calcium channel": ("amlodipine", "felodipine", "nicardipine"),
+    "Antidepressant > selective serotonin reuptake inhibitor": ("sertraline", "paroxetine", "escitalopram",
+                                                                 "fluvoxamine", "ssri"),
+    "Antidepressant > selective serotonin norepinephrine reuptake inhibitor": (
+        "duloxetine", "desvenlafaxine", "levomilnacipran", "snri"),
+    "Antipsychotic drug > specified NEC": ("quetiapine", "risperidone", "aripiprazole", "ziprasidone",
+                                           "lurasidone", "paliperidone", "brexpiprazole", "cariprazine"),
+    "Anticonvulsant > specified NEC": ("levetiracetam", "lamotrigine", "topiramate", "gabapentin", "pregabalin",
+                                       "lacosamide", "oxcarbazepine", "zonisamide"),
+    "Antihistamine": ("loratadine", "fexofenadine", "desloratadine", "levocetirizine"),
+    "Anti-gastric-secretion drug NEC": ("esomeprazole", "pantoprazole", "lansoprazole", "rabeprazole",
+                                        "dexlansoprazole", "proton pump inhibitor", "ppi"),
+    "Antidiabetic NEC": ("semaglutide", "liraglutide", "dulaglutide", "exenatide", "tirzepatide", "empagliflozin",
+                         "dapagliflozin", "canagliflozin", "sitagliptin", "linagliptin", "saxagliptin",
+                         "pioglitazone"),
+    "Antiviral drug NEC": ("valacyclovir", "oseltamivir", "famciclovir"),
+    "Immunosuppressive drug": ("tacrolimus", "mycophenolate", "sirolimus"),
+    "Antagonist > beta-adrenoreceptor": ("carvedilol", "bisoprolol", "nebivolol", "beta blocker",
+                                         "beta blockers"),
+    "Hypnotic > specified NEC": ("eszopiclone", "zaleplon", "suvorexant"),
+    "Antiasthmatic drug NEC": ("montelukast", "zafirlukast"),
+    "Amphetamine NEC": ("lisdexamfetamine",),
+    "Antihypertensive drug NEC": ("losartan", "valsartan", "olmesartan", "irbesartan", "telmisartan",
+                                  "candesartan"),
 }
+DRUG_CLASSES: dict[str, str] = {name: path for path, names in _CLASS_ROWS.items() for name in names}
+HINT_BONUS = 1.0  # a class row named through DRUG_CLASSES scores as the rarest word of the table, plus this
 # Everyday words for what the table calls something else (drug table and external causes).
 _TABLE_PHRASES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(p), r) for p, r in [
         (r"\b(car|cars|automobile|auto|truck|van|suv)\b", " motor vehicle "),
         (r"\bweed ?killer\b", " herbicide "), (r"\bbug (spray|killer)\b", " insecticide "),
         (r"\b(rat|mouse) (bait|killer)\b", " rodenticide "), (r"\bdrain cleaner\b", " lye "),
-        (r"\bsleeping pills?\b", " hypnotic "), (r"\bwater pills?\b", " diuretic "),
+        (r"\bsleeping pills?\b|\bsleep aids?\b", " hypnotic "), (r"\bwater pills?\b", " diuretic "),
         (r"\bblood thinners?\b", " anticoagulant "), (r"\bbirth control pills?\b", " contraceptive oral "),
+        (r"\b(?:high )?blood pressure (?:medications?|medicines?|meds|pills?|drugs?|tablets?)\b",
+         " antihypertensive drug "),
+        (r"\b(?:seizure|epilepsy) (?:medications?|medicines?|meds|pills?|drugs?)\b", " anticonvulsant "),
+        (r"\b(?:diabetes|diabetic|sugar) (?:medications?|medicines?|meds|pills?|drugs?)\b", " antidiabetic "),
+        (r"\bcholesterol (?:medications?|medicines?|meds|pills?|drugs?)\b", " antihyperlipidemic drug "),
+        (r"\bthyroid (?:medications?|medicines?|meds|pills?|replacement)\b", " thyroid hormone "),
+        (r"\b(?:pain ?killers?|pain (?:medications?|medicines?|meds|pills?))\b", " analgesic "),
+        (r"\b(?:anxiety|nerve) (?:medications?|medicines?|meds|pills?)\b", " tranquilizer "),
+        (r"\bantidepressants?\b|\bdepression (?:medications?|medicines?|meds|pills?)\b", " antidepressant "),
+        (r"\b(?:chemotherapy|chemo)(?: drugs?| agents?| medications?)?\b", " antineoplastic "),
         (r"\b(?:iv |intravenous |iodinated )?contrast(?: dye| agent| media| medium| material)?\b",
          " contrast medium radiography "),
         (r"\bboth (\w+)", r" bilateral \1 "),
@@ -209,7 +228,7 @@ _RE_UNDERDOSING = re.compile(
     r"|ran out of|run out of|running out of|not taking|wasn'?t taking|didn'?t take|did not take|hasn'?t been "
     r"taking|has not been taking|noncomplian|non-complian|stretch(?:ed|ing) (?:out )?(?:her|his|the|their) "
     r"|ration(?:ed|ing)|(?:could ?n[o']t|cannot|can'?t) afford|forg(?:ot|etting) (?:to take|her|his|the)|"
-    r"discontinued (?:\w+ ){0,3}(?:on (?:her|his|their) own|without)|cut (?:\w+ ){0,2}(?:pills?|doses?|tablets?) "
+    r"discontinued (?:\w+ ){0,3}(?:on (?:her|his|their) own|without)|cut(?:s|ting)? (?:\w+ ){0,2}(?:pills?|doses?|tablets?) "
     r"in half|reduced (?:\w+ ){0,2}dose (?:on (?:her|his|their) own|without)|less than (?:was )?prescribed|"
     r"lower dose than prescribed|inadequate dose|insufficient dose")
 _RE_ASSAULT = re.compile(
@@ -225,6 +244,11 @@ _RE_SELF_HARM = re.compile(
     r"self[- ]?harm|self[- ]?inflicted|suicid|intentional(?:ly)?\b|on purpose|deliberate(?:ly)?\b|"
     rf"(?:harm|hurt|kill|injure|end) {_SELF}|to die\b|end (?:her|his|their|my) life|wanted to die|"
     r"self[- ]?poison")
+_RE_INTENT_UNSURE = re.compile(
+    r"(?:unclear|unknown|not (?:known|clear|sure|documented|stated)|uncertain|undocumented|no documentation|"
+    r"unsure|does not say|doesn'?t say|did not say|didn'?t say)\W+(?:\w+\W+){0,2}(?:whether|if)\W+(?:\w+\W+){0,3}?"
+    r"(?:intentional(?:ly)?|accidental(?:ly)?|on purpose|deliberate(?:ly)?|self[- ]?harm|suicid\w*)"
+    r"(?:\W+or\W+(?:not|\w+))?|intent (?:is |was )?(?:unknown|unclear|not (?:known|documented|stated|clear))")
 _RE_UNDETERMINED = re.compile(
     r"undetermined|(?:cannot|can ?not|can'?t|could not|couldn'?t|unable to|not able to)\s+(?:be\s+)?"
     r"(?:determine|determined|establish|established|ascertain|tell)|(?:not|never) (?:be )?determin(?:ed|able)|"
@@ -248,8 +272,8 @@ _RE_ADVERSE = re.compile(
     r"therapy|treatment)|due to (?:her|his|their|the)? ?(?:prescribed|medication|therapy)|anaphyla|"
     r"idiosyncratic|toxicity|(?:taken|took|takes|given|administered|used|using|taking) (?:\w+ ){0,2}(?:correctly|"
     r"properly|appropriately|as intended)|(?:dose|dosage|dosing) (?:was |is |were )?(?:correct|appropriate|"
-    r"therapeutic|right|proper)|correctly (?:dosed|taken)|(?:at|on) (?:a |the )?(?:therapeutic|normal|usual|"
-    r"regular|standard|maintenance) (?:dose|dosage|level)")
+    r"therapeutic|right|proper)|correctly (?:dosed|taken)|(?:at|on) (?:a |the |her |his |their )?(?:stable |usual |"
+    r"normal |regular |standard |therapeutic |maintenance |home |prescribed |same )+(?:dose|dosage|level|regimen)")
 _RE_ACCIDENTAL = re.compile(r"accident|unintentional|inadvertent|by mistake|in error|mistaken")
 # Words around a substance that make it a drug-table question (with a substance named).
 _RE_DRUG_CONTEXT = re.compile(
@@ -262,6 +286,17 @@ _RE_DRUG_CONTEXT = re.compile(
 _RE_TOXIC_CONTEXT = re.compile(r"ingest|swallow|drank|\bate\b|exposure|exposed|inhal|accident|got into|sting|stung|"
                                r"bite|bitten|venom|homicid|assault|suicid|self[- ]harm|intentional|fumes|"
                                r"put .{0,20} in (?:her|his|their) (?:drink|food|coffee|tea)")
+
+# Poison ivy is dermatitis, food poisoning an infection, alcohol intoxication a use disorder code.
+_RE_NOT_DRUG = re.compile(r"poison (?:ivy|oak|sumac)|food poisoning|(?:bacterial|staphylococcal|salmonella) "
+                          r"(?:food )?poisoning|(?:alcohol|ethanol|opioid|cannabis|cocaine|stimulant) "
+                          r"(?:intoxication|dependence|abuse|use disorder|use\b|withdrawal)|intoxicated|drunk|"
+                          r"long[- ]term\b|history of|allergy status|screening|resistan(?:t|ce)\b")
+
+# Questions about rules and sequencing: a table code helps, but the guideline is the answer.
+_RE_RULE_QUESTION = re.compile(r"principal (?:diagnosis|dx)|first[- ]listed|sequenc|(?:coded|listed|goes|go|come|"
+                               r"comes|be) first\b|can (?:i|we|you) (?:code|assign|use|report)|should (?:i|we) "
+                               r"(?:code|assign|use|report)|is it (?:coded|correct)|guideline")
 
 # encounter (7th character)
 _RE_SEQUELA = re.compile(r"sequela|late effects?|residual (?:effect|condition|deficit)|as a result of (?:a |an |"
@@ -278,23 +313,28 @@ _RE_INITIAL = re.compile(r"\binitial\b|active treatment|emergency|\bed\b|\ber\b|
 _RE_NEO_CORE = re.compile(
     r"malignan|cancer|carcinoma|\bca\b|sarcoma|neoplas|tumou?r|metasta|\bmets\b|in[- ]situ|adenoma|"
     r"secondar(?:y|ies) (?:malignan|neoplasm|cancer|carcinoma|tumou?r|deposit|lesion)|\bcis\b|"
-    r"(?:new )?growth|oncolog|chemotherap|blastoma|\boma\b")
+    r"(?:new )?growth|oncolog|chemotherap|blastoma")
 _RE_HISTOLOGY_OWN_CODES = re.compile(
     r"melanoma|lymphoma|leuka?emia|myeloma|kaposi|carcinoid|neuroendocrine|merkel|mesothelioma|hodgkin|"
     r"plasmacytoma|myelodysplas|polycythemia|lipoma|hemangioma|haemangioma|nev(?:us|i)\b|fibroid|leiomyoma|"
-    r"teratoma|germ cell|gist\b|gastrointestinal stromal")
+    r"gist\b|gastrointestinal stromal")
 _RE_NOT_NEOPLASM = re.compile(
     r"history of|h/o|hx of|personal history|family history|screening|rule out|r/o|benign prostatic|benign "
     r"(?:essential )?hypertension|benign paroxysmal|benign positional|benign (?:familial )?tremor|"
-    r"benign (?:intracranial )?hypertension|pseudotumor|tumor lysis|tumor necrosis")
+    r"benign (?:intracranial )?hypertension|pseudotumor|tumor lysis|tumor necrosis|(?:anemia|anaemia|pain|"
+    r"cachexia|fatigue|fever|hypercalcemia) (?:in|due to|of|from|related to|associated with) (?:\w+ )?"
+    r"(?:neoplastic|neoplasm|malignan|cancer|tumou?r|chemotherapy)|neoplastic disease|(?:neoplasm|cancer|"
+    r"tumor)[- ]related pain|chemotherapy[- ]induced|no evidence of (?:disease|recurrence|malignancy|cancer)|"
+    r"(?:excised|resected|removed|eradicated|treated) (?:\w+ ){0,3}(?:years?|months?) ago|in remission")
 _RE_IN_SITU = re.compile(r"in[- ]situ|\bcis\b|\bdcis\b|\blcis\b|\b(?:cin|vin|vain|ain|pin) ?(?:iii|3)\b|"
                          r"intraepithelial neoplasia,? (?:grade )?(?:iii|3)")
 _RE_UNCERTAIN = re.compile(r"uncertain (?:behavio|malignan|potential|nature)|behavio\w* (?:is |was )?uncertain|"
                            r"borderline (?:malignan|tumou?r|neoplasm|lesion)|low malignant potential|"
                            r"uncertain malignant")
 _RE_UNSPEC_BEHAVIOR = re.compile(
-    r"unspecified behavio|behavio\w* (?:is |was |has not been |not )?(?:not )?(?:specified|unspecified|unknown|"
-    r"documented|stated|known|determined)|(?:unknown|undetermined) behavio|not specified as (?:benign|malignant)"
+    r"unspecified behavio|behavio\w* (?:is |was )?(?:unspecified|unknown|undetermined|uncertain whether)|"
+    r"behavio\w* (?:is |was |has |had )?(?:not|never) (?:been )?(?:specified|documented|stated|known|determined|"
+    r"given|recorded)|(?:unknown|undetermined) behavio|not specified as (?:benign|malignant)"
     r"|(?:benign|malignant) or (?:benign|malignant)|(?:not|without) (?:\w+ ){0,2}(?:whether|if) (?:it is |it's )?"
     r"(?:benign|malignant)|no (?:documentation|mention) of behavio")
 _RE_BENIGN = re.compile(r"\bbenign\b|adenoma\b|non[- ]?cancerous|non[- ]?malignant|not malignant|\bfibroma\b|"
@@ -335,9 +375,10 @@ class _Table:
     columns: dict[str, str]  # key -> heading (codes columns only)
     roles: dict[str, str]  # semantic role -> column key
     rows: list[_Row]
-    postings: dict[str, tuple[int, ...]]
+    postings: dict[str, tuple[int, ...]]  # word -> rows with the word anywhere on their path
     idf: dict[str, float]
     root: int | None = None  # neoplasm: the "Neoplasm, neoplastic" row (no site named)
+    leaf_postings: dict[str, tuple[int, ...]] = field(default_factory=dict)  # word -> rows whose own level has it
 
     @property
     def source_type(self) -> str:
@@ -523,10 +564,13 @@ def _build_table(index: IndexFile) -> _Table:
     for p, ks in kids.items():
         rows[p].children = tuple(ks)
     postings: dict[str, list[int]] = {}
+    leaf_postings: dict[str, list[int]] = {}
     df: dict[str, int] = {}
     for i, r in enumerate(rows):
         for w in r.words:
             postings.setdefault(w, []).append(i)
+        for w in frozenset().union(*r.levels[-1].alts, r.levels[-1].opt):
+            leaf_postings.setdefault(w, []).append(i)
         for w in r.levels[-1].alts[0] | r.levels[-1].opt:  # rarity over rows' own words
             df[w] = df.get(w, 0) + 1
     n = max(len(rows), 1)
@@ -545,7 +589,8 @@ def _build_table(index: IndexFile) -> _Table:
         if key:
             roles[role] = key
     return _Table(index.kind, index.version, columns, roles, rows,
-                  {w: tuple(ids) for w, ids in postings.items()}, idf, root)
+                  {w: tuple(ids) for w, ids in postings.items()}, idf, root,
+                  {w: tuple(ids) for w, ids in leaf_postings.items()})
 
 
 # --------------------------------------------------------------------------------- question words
@@ -557,19 +602,23 @@ def drug_role(question: str) -> tuple[str, bool]:
         return "underdosing", False
     if _RE_ASSAULT.search(q):
         return "assault", False
+    # "unclear whether it was intentional" is not a statement of intent (coded accidental, I.C.19.e.5.b)
+    q = _RE_INTENT_UNSURE.sub(" ", q)
     if _RE_SELF_HARM.search(re.sub(r"\bunintentional(ly)?\b|not intentional(ly)?|non-?intentional", " ", q)):
         return "self_harm", False
     if _RE_UNDETERMINED.search(q):
         return "undetermined", False
     adverse = _RE_ADVERSE.search(q)
     error = _RE_ERROR.search(q)
-    explicit_adverse = adverse and not re.fullmatch(r"toxicity|allerg(?:y|ic)", adverse.group(0))
+    explicit_adverse = any(not re.fullmatch(r"toxicity|allerg(?:y|ic)", m.group(0)) for m in _RE_ADVERSE.finditer(q))
     if explicit_adverse and not (error and re.search(r"overdos|too (much|many)|wrong|error|mistake|twice|double|"
                                                      r"extra|more than|excess", error.group(0))):
         return "adverse", False
     if error or _RE_ACCIDENTAL.search(q):
         return "accidental", not _RE_ACCIDENTAL.search(q)
     if adverse:  # "digoxin toxicity", "allergic to penicillin": a drug given for treatment
+        return "adverse", True
+    if _CAUSE.search(q):  # "hypothyroidism due to amiodarone": a condition a medicine caused
         return "adverse", True
     return "accidental", True
 
@@ -698,15 +747,21 @@ class TableSearcher:
     def __init__(self, tables: dict[str, _Table], book: CodeBook | None = None) -> None:
         self.tables = tables
         self.book = book
-        self.hints: dict[str, str] = {}
+        self.hints: dict[str, str] = {}  # brand or street name -> generic words (a row's name)
+        self.class_rows: dict[str, int] = {}  # generic name missing from the table -> its class row
         drug = tables.get("drug_table")
-        if drug is not None:  # keep only hints whose words name a row of this table
-            for name, target in {**DRUG_CLASSES, **BRANDS}.items():
-                target = DRUG_CLASSES.get(target, target)
-                if _names_row(drug, target):
+        if drug is not None:  # keep only hints that lead to a row of this table
+            for name, target in BRANDS.items():
+                if _names_row(drug, target) or target in DRUG_CLASSES:
                     self.hints[name] = target
-        self._hint_re = re.compile(r"\b(" + "|".join(sorted(map(re.escape, self.hints), key=len, reverse=True))
-                                   + r")\b") if self.hints else None
+            for name, path in DRUG_CLASSES.items():
+                row = _find_path(drug, path)
+                if row is not None:
+                    self.class_rows[name] = row
+                else:
+                    log.debug("drug class row not found path=%s", path)
+        self._hint_re = _alternation(self.hints)
+        self._class_re = _alternation(self.class_rows)
 
     # ---- construction -------------------------------------------------------------------------
     @classmethod
@@ -725,11 +780,11 @@ class TableSearcher:
     # ---- question analysis --------------------------------------------------------------------
     def _expand(self, question: str) -> str:
         text = question.lower()
-        extra = []
-        if self._hint_re is not None:
-            extra.extend(self.hints[m.group(1)] for m in self._hint_re.finditer(text))
         for pattern, repl in _TABLE_PHRASES:
             text = pattern.sub(repl, text)
+        extra = []
+        if self._hint_re is not None:
+            extra.extend(self.hints[m.group(1)] for m in self._hint_re.finditer(text.replace("-", " ")))
         return " ".join([text, *extra])
 
     def _query(self, table: _Table, text: str) -> _Query:
@@ -737,10 +792,13 @@ class TableSearcher:
         words = tokens(text)
         weights: dict[str, float] = {}
         for w in words:
-            if w in table.postings and w not in FREE:
+            if w in table.postings and w not in FREE and len(w) > 1:
                 weight = (CUE_WEIGHT if w in CUE_STEMS else SIDE_WEIGHT if w in SIDE_STEMS
                           else table.idf.get(w, 1.0))
                 weights[w] = max(weights.get(w, 0.0), weight)
+        if table.kind == "neoplasm_table":
+            for w in _FILLER_STEMS.intersection(weights):
+                del weights[w]
         if table.kind == "drug_table":
             # "GI bleed from warfarin", "rash due to amoxicillin": the words before name the condition,
             # the words after the substance — unless the words before are themselves a poisoning
@@ -748,6 +806,11 @@ class TableSearcher:
             if m and not _DRUG_CUE.search(text[: m.start()]):
                 after = set(tokens(text[m.end():]))
                 for w in set(tokens(text[: m.start()])) - after:
+                    if w in weights:
+                        weights[w] *= MANIFESTATION_WEIGHT
+            # "… put antifreeze in her coffee": the drink or food carried the substance
+            for m in _VEHICLE.finditer(text):
+                for w in set(tokens(m.group(0))):
                     if w in weights:
                         weights[w] *= MANIFESTATION_WEIGHT
         return _Query(weights, words)
@@ -783,19 +846,29 @@ class TableSearcher:
         return cover - pen + 0.01 * said
 
     def _rank(self, table: _Table, q: _Query, limit: int = 40) -> list[tuple[float, int]]:
-        """The best rows for a question: candidates are rows with a word that is not a table word; they
-        are scored in order of the words they cover (an upper bound of their score) until no
-        remaining row can enter the top `limit`."""
+        """The best rows for a question: candidates are rows whose own title has a question word that
+        is not a table word; they are scored in order of the words they cover (an upper bound of
+        their score) until no remaining row can enter the top `limit`."""
         weights = q.weights
-        strong = [w for w, wt in weights.items() if wt > CUE_WEIGHT] or list(weights)
+        strong = [w for w, wt in weights.items() if wt > CUE_WEIGHT]
+        only_cues = not strong  # "poisoning by unspecified drug": main terms only ("Drug NEC")
+        strong = strong or list(weights)
+        # a row whose own title says none of the question's words never beats the row above it
+        cand: set[int] = set()
+        for w in weights:
+            cand.update(table.leaf_postings.get(w, ()))
+        if only_cues:
+            cand = {i for i in cand if len(table.rows[i].levels) == 1}
         bound: dict[int, float] = {}
-        for w in strong:
-            for i in table.postings.get(w, ()):
-                bound[i] = 0.0
+        strong_hit: set[int] = set()
+        strong_set = set(strong)
         for w, wt in weights.items():
             for i in table.postings.get(w, ()):
-                if i in bound:
-                    bound[i] += wt
+                if i in cand:
+                    bound[i] = bound.get(i, 0.0) + wt
+                    if w in strong_set:
+                        strong_hit.add(i)
+        bound = {i: b for i, b in bound.items() if i in strong_hit}
         order = sorted(bound, key=lambda i: (-bound[i], i))[:MAX_SCORED]
         scored: list[tuple[float, int]] = []
         floor = 0.0
@@ -823,17 +896,30 @@ class TableSearcher:
                                                                r"\by9[0-9]|how (?:did|was) .{0,30}injur", q):
             ext_conf = 0.6
         best = max((drug_conf, "drug"), (neo_conf, "neoplasm"), (ext_conf, "external_cause"))
-        return (best[1], round(best[0], 2)) if best[0] >= 0.25 else (None, round(best[0], 2))
+        conf = best[0] * (0.6 if _RE_RULE_QUESTION.search(q) else 1.0)  # a sequencing / rule question
+        return (best[1], round(conf, 2)) if conf >= 0.25 else (None, round(conf, 2))
 
     def _drug_intent(self, q: str) -> float:
+        if _RE_NOT_DRUG.search(q) and not re.search(r"overdos|underdos|adverse effect|toxic effect|self[- ]harm|"
+                                                     r"suicid|assault|table of drugs", q):
+            return 0.2
         strong = re.search(r"poison|overdos|\bod\b|adverse effect|side[- ]effect|underdos|toxicity|toxic effect|"
                            r"table of drugs|drug code|intoxicat|envenom|drug (?:reaction|allergy)", q)
         weak = strong or _RE_DRUG_CONTEXT.search(q) or _RE_ASSAULT.search(q)
         if not weak:
             return 0.0
         table = self.tables["drug_table"]
-        ranked = self._rank(table, self._query(table, self._expand(q)), limit=1)
-        substance = bool(ranked) and ranked[0][0] >= 3.0
+        expanded = self._expand(q)
+        query = self._query(table, expanded)
+        ranked = self._rank(table, query, limit=1)
+        if self._class_re is not None:
+            m = self._class_re.search(expanded)
+            if m:  # a drug we know by its class
+                ranked = [(max(table.idf.values()), self.class_rows[m.group(1)])]
+        # the substance is the main term (or its cross-reference): "motor vehicle" under
+        # "Carbon monoxide" names no substance by itself
+        substance = bool(ranked) and ranked[0][0] >= 3.0 and (
+            ranked[0][1] in self.class_rows.values() or _anchor_said(table.rows[ranked[0][1]], query))
         if strong:
             return 0.9 if substance else 0.5
         if substance and ranked[0][0] >= 5.0:
@@ -851,9 +937,12 @@ class TableSearcher:
         if _RE_HISTOLOGY_OWN_CODES.search(q) and not _RE_SECONDARY.search(q):
             return 0.2
         table = self.tables["neoplasm_table"]
-        ranked = self._rank(table, self._query(table, q), limit=1)
+        query = self._query(table, _neo_text(q))
+        ranked = self._rank(table, query, limit=1)
         site = bool(ranked) and ranked[0][0] >= 2.0
-        return 0.9 if site else 0.5
+        if not site:
+            return 0.5 if not _content_words(q) else 0.4  # "malignant neoplasm, site unspecified" / unknown words
+        return 0.9
 
     def match(self, question: str, k: int = 5, kind: str | None = None) -> list[TableHit]:
         """Table codes for a question, best first. `kind` forces "drug" / "neoplasm" / "external_cause"."""
@@ -878,6 +967,13 @@ class TableSearcher:
         role, role_assumed = drug_role(question)
         q = self._query(table, self._expand(question))
         ranked = self._rank(table, q, limit=15)
+        expanded = self._expand(question)
+        if self._class_re is not None:
+            top = max(table.idf.values(), default=1.0) + HINT_BONUS
+            named = {self.class_rows[m.group(1)] for m in self._class_re.finditer(expanded)}
+            if named:
+                ranked = sorted([(top, i) for i in named] + [(s_, i) for s_, i in ranked if i not in named],
+                                key=lambda x: (-x[0], x[1]))
         hits: list[TableHit] = []
         seen: set[str] = set()
         used: set[str] = set()
@@ -1025,14 +1121,43 @@ class TableSearcher:
         return code, seventh_assumed, notes
 
 
+def _alternation(names: dict[str, object]) -> re.Pattern[str] | None:
+    if not names:
+        return None
+    return re.compile(r"\b(" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + r")\b")
+
+
+def _find_path(table: _Table, path: str) -> int | None:
+    """The row printed as 'Antidepressant > selective serotonin reuptake inhibitor'."""
+    parts = [frozenset(tokens(_strip_nec(p))) for p in path.split(">")]
+    first = next(iter(parts[0]), None)
+    for i in table.postings.get(first, ()) if first else ():
+        row = table.rows[i]
+        if len(row.levels) == len(parts) and all(
+                frozenset(w for w in lvl.alts[0] if w not in FREE) == frozenset(w for w in p if w not in FREE)
+                for lvl, p in zip(row.levels, parts, strict=True)):
+            return i
+    return None
+
+
 def _names_row(table: _Table, text: str) -> bool:
     """Some row's own title is made only of these words (so a hint leads somewhere)."""
     words = set(tokens(text))
     for w in words:
         for i in table.postings.get(w, ()):
-            if table.rows[i].levels[-1].alts[0] <= words:
+            if any(alt and alt <= words for alt in table.rows[i].levels[-1].alts):
                 return True
     return False
+
+
+def _anchor_said(row: _Row, q: _Query) -> bool:
+    """The question names the row's substance: every word of its main term (in one of its
+    spellings), or of a cross-reference to the row, and not only table words."""
+    said = set(q.weights)
+    strong = {w for w, wt in q.weights.items() if wt > CUE_WEIGHT * 1.01}
+    return any(req and req <= said and req & strong
+               for lvl in row.levels for req in (lvl.req[:1 + len(lvl.variants)] if lvl is row.levels[0] else ())
+               + lvl.req[len(lvl.req) - lvl.n_alias:])
 
 
 def _neo_text(question: str) -> str:
@@ -1049,24 +1174,25 @@ def _demote(hit: TableHit) -> TableHit:
 
 def _pick_child(book: CodeBook, code: str, q: set[str], fallback: set[str]) -> tuple[str, str]:
     """The subcode whose distinguishing words (side, sex, type …) the question says; else the
-    unspecified one. Returns (code, why-assumed or "")."""
+    unspecified one (else the first). Returns (code, why it was assumed, or "")."""
     parent = book.nodes[code]
     base = set(tokens(parent.title))
     kids = [c for c in parent.children if book.is_diag(c)]
-    dist = {c: {w for w in tokens(book.nodes[c].title) if w not in base and w not in FREE} for c in kids}
+    new = {c: set(tokens(book.nodes[c].title)) - base for c in kids}
+    dist = {c: {w for w in new[c] if w not in FREE} for c in kids}
     for words in (q, fallback):
-        scored = [(len(dist[c] & words), -len(dist[c] - words), -i, c) for i, c in enumerate(kids)]
-        best = max(scored)
+        best = max((len(dist[c] & words), -len(dist[c] - words), -i, c) for i, c in enumerate(kids))
         if best[0] > 0:
             return best[3], ""
-    unspecified = [c for c in kids if re.search(r"\bunspecified\b", book.nodes[c].title, re.I)
-                   and not (dist[c] - FREE)]
-    if not unspecified:
-        unspecified = [c for c in kids if re.search(r"\bunspecified\b", book.nodes[c].title, re.I)]
+    n_unspec = parent.title.lower().count("unspecified")
+    unspecified = [c for c in kids if book.nodes[c].title.lower().count("unspecified") > n_unspec]
     pick = unspecified[0] if unspecified else kids[0]
-    what = ", ".join(sorted({w for c in kids for w in dist[c]} - set(tokens("malignant neoplasm"))))[:60]
-    return pick, f"{book.nodes[pick].code}: not stated in the question ({what or 'subcode'}) — " \
-                 f"{'unspecified' if unspecified else 'first subcode'} chosen; check the record"
+    raw_base = set(re.findall(r"[a-z]+", parent.title.lower()))
+    options = sorted({w for c in kids for w in re.findall(r"[a-z]+", book.nodes[c].title.lower())} - raw_base
+                     - {"unspecified", "of", "and", "or", "the", "other", "specified"})
+    said = f" ({', '.join(options[:6])})" if options else ""
+    return pick, (f"{pick} “{book.nodes[pick].title}”: the question does not say which{said} — "
+                  f"{'the unspecified code' if unspecified else 'the first subcode'} is shown; check the record")
 
 
 # ----------------------------------------------------------------------------------------- loading

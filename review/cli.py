@@ -1,6 +1,8 @@
-"""`codedesk db …`: migrations, retention and the local queue of the query log.
+"""`codedesk db …` (migrations, retention and the local queue of the query log) and `codedesk review …`
+(topics, reports, decisions).
 
-Mounted by the main CLI as ``app.add_typer(db_app, name="db")``. The settings object is taken
+Mounted by the main CLI as ``app.add_typer(db_app, name="db")`` and
+``app.add_typer(review_app, name="review")``. The settings object is taken
 from ``ctx.obj`` when the main app put one there (directly or as ``ctx.obj.settings``), otherwise
 built from the environment.
 """
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -119,3 +122,167 @@ def flush(ctx: typer.Context,
     typer.echo(f"Wrote {written} queued records; {left} still waiting.")
     if left:
         raise typer.Exit(code=1)
+
+
+# --- `codedesk review …` ------------------------------------------------------------------------
+
+review_app = typer.Typer(
+    help="Team-lead review of the query log: frequent topics, weak answers, feedback, decisions.",
+    invoke_without_command=True, no_args_is_help=False)
+
+_FORMATS = ("md", "csv", "html")
+
+
+def _period(since: str | None, until: str | None, days: int | None) -> tuple[Any, Any]:
+    from review.report import PeriodError, resolve_period
+
+    try:
+        return resolve_period(since, until, days)
+    except PeriodError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def _embedder(settings: Any) -> Any:
+    from review.report import default_embedder
+
+    try:
+        return default_embedder(settings)
+    except Exception as exc:
+        typer.echo(f"Cannot load the embedding model ({type(exc).__name__}: {exc}). Check CODEDESK_HOME is "
+                   f"writable and the model package is installed.", err=True)
+        raise typer.Exit(code=1) from None
+
+
+def _no_questions(since: Any, until: Any) -> None:
+    from review.report import period_label
+
+    typer.echo(f"No questions logged in this period ({period_label(since, until)}). Try a longer period, "
+               f"e.g. --days 90, or check CODEDESK_DATABASE_URL.", err=True)
+
+
+_SINCE = typer.Option(None, "--since", help="First day (YYYY-MM-DD, UTC); default --days before --until")
+_UNTIL = typer.Option(None, "--until", help="Last day, included (YYYY-MM-DD, UTC); default today")
+_DAYS = typer.Option(None, "--days", help="Length of the period in days when --since or --until is missing (30)")
+
+
+@review_app.callback()
+def review(ctx: typer.Context, since: str = _SINCE, until: str = _UNTIL, days: int = _DAYS,
+           fmt: str = typer.Option("md", "--format", "-f", help="md, csv or html"),
+           out: Path = typer.Option(None, "--out", "-o", help="Write to this file instead of stdout")) -> None:
+    """Group the period's questions into topics, then report: topics by frequency, low-confidence
+    answers, 👎 with reasons, escalations and decisions."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from review.report import generate_report, items_csv, render
+
+    if fmt not in _FORMATS:
+        raise typer.BadParameter(f"{fmt!r} is not a format: use md, csv or html", param_hint="--format")
+    start, end = _period(since, until, days)
+    settings = _settings(ctx)
+    try:
+        report = generate_report(settings, since=start, until=end, embedder=_LazyEmbedder(settings))
+    except typer.Exit:
+        raise
+    except Exception as exc:
+        raise _fail(settings, exc) from None
+    if report.empty:
+        _no_questions(start, end)
+        return
+    text = render(report, fmt)
+    if out is None:
+        typer.echo(text, nl=not text.endswith("\n"))
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    typer.echo(f"Wrote {out} ({report.questions} questions, {len(report.topics)} topics).", err=True)
+    if fmt == "csv":
+        items = out.with_name(f"{out.stem}-items{out.suffix or '.csv'}")
+        items.write_text(items_csv(report), encoding="utf-8")
+        typer.echo(f"Wrote {items} (low-confidence answers, 👎 and escalations).", err=True)
+
+
+class _LazyEmbedder:
+    """Loads the model only when there is something to embed (an empty period needs none)."""
+
+    def __init__(self, settings: Any) -> None:
+        self.settings = settings
+        self._inner: Any = None
+
+    def encode(self, texts: Any) -> Any:
+        if self._inner is None:
+            self._inner = _embedder(self.settings)
+        return self._inner.encode(texts)
+
+
+@review_app.command("topics")
+def topics_command(ctx: typer.Context, since: str = _SINCE, until: str = _UNTIL, days: int = _DAYS,
+                   limit: int = typer.Option(30, "--limit", help="Topics to list (most asked first)")) -> None:
+    """Group the period's questions into topics and list them (ids for `review decide`)."""
+    from review.migrate import ensure_schema
+    from review.report import period_label
+    from review.topics import refresh_topics
+
+    start, end = _period(since, until, days)
+    settings = _settings(ctx)
+    try:
+        engine = engine_for(settings)
+        ensure_schema(engine)
+        with session_scope(engine) as session:
+            run = refresh_topics(session, since=start, until=end, embedder=_LazyEmbedder(settings))
+            rows = [(tc.topic.id, tc.count, tc.topic.query_count, tc.topic.label, tc.topic.codes or "")
+                    for tc in run.topics]
+    except typer.Exit:
+        raise
+    except Exception as exc:
+        raise _fail(settings, exc) from None
+    if not run.questions:
+        _no_questions(start, end)
+        return
+    typer.echo(f"{run.questions} questions in {len(rows)} topics, {period_label(start, end)} "
+               f"({run.created} new, {run.reused} kept).")
+    typer.echo(f"{'topic':>6}  {'asked':>5}  {'total':>5}  question")
+    for topic_id, n, total, label, codes in rows[:limit]:
+        label = " ".join(label.split())
+        label = label if len(label) <= 80 else label[:79] + "…"
+        typer.echo(f"{topic_id:>6}  {n:>5}  {total:>5}  {label}" + (f"  [{codes.replace(',', ', ')}]" if codes else ""))
+    if len(rows) > limit:
+        typer.echo(f"… and {len(rows) - limit} more (--limit).")
+    typer.echo("Record a decision: codedesk review decide TOPIC --text \"…\" --by \"name\"")
+
+
+@review_app.command("decide")
+def decide_command(ctx: typer.Context,
+                   topic: str = typer.Argument(..., help="Topic id from `codedesk review topics` (12 or T12)"),
+                   text: str = typer.Option(..., "--text", help="The decision; '-' reads it from stdin"),
+                   by: str = typer.Option(..., "--by", help="Who decided, e.g. \"Coding committee\""),
+                   effective: str = typer.Option(None, "--effective", help="Effective date YYYY-MM-DD (today)"),
+                   refines: str = typer.Option(None, "--refines",
+                                               help="Official sections/codes it refines, comma-separated "
+                                                    "(default: what the topic's answers cited)"),
+                   draft: bool = typer.Option(False, "--draft", help="Write a draft guideline (not cited yet)")) -> None:
+    """Record a decision on a topic and write it as a team guideline the bot cites after the next ingest."""
+    import sys
+
+    from review.decide import DecisionError, decide
+    from review.topics import parse_topic_id
+
+    try:
+        topic_id = parse_topic_id(topic)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="TOPIC") from None
+    if text == "-":
+        text = sys.stdin.read()
+    settings = _settings(ctx)
+    try:
+        result = decide(settings, topic_id, text, by, effective, "draft" if draft else "approved", refines=refines)
+    except DecisionError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=1) from None
+    except Exception as exc:
+        raise _fail(settings, exc) from None
+    typer.echo(f"Recorded decision {result.decision_id} on topic {topic_id} and wrote {result.guideline_id} "
+               f"({result.status}, effective {result.effective.isoformat()}): {result.path}")
+    if result.refines:
+        typer.echo(f"It refines {', '.join(result.refines)}.")
+    if result.status == "approved":
+        typer.echo("Run `codedesk ingest` so answers cite it.")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime, timezone
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
@@ -146,6 +147,16 @@ class Escalation(EscalationBase, table=True):
 class ReviewTopicBase(SQLModel):
     label: str = Field(sa_type=sa.Text, description="A representative scrubbed question")
     normalized: str | None = Field(default=None, sa_type=sa.Text)
+    # A summary of every question in the topic, refreshed by `review.topics` (migration 0002).
+    query_count: int = Field(default=0, description="Questions in the topic, all time")
+    first_seen: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_seen: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    examples: list[str] | None = Field(default=None, sa_type=sa.JSON, description="Distinct scrubbed questions, most asked first")
+    answer_summary: str | None = Field(default=None, sa_type=sa.Text, description="The answer summary most given")
+    codes: str | None = Field(default=None, max_length=512, description="Codes most given, comma-joined, best first")
+    sources: list[dict[str, Any]] | None = Field(
+        default=None, sa_type=sa.JSON,
+        description="Sources most cited: [{source_type, title, section, code, fiscal_year, count}]")
 
 
 class ReviewTopic(ReviewTopicBase, table=True):
@@ -153,6 +164,7 @@ class ReviewTopic(ReviewTopicBase, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = _created_field()
+    updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class ReviewDecisionBase(SQLModel):

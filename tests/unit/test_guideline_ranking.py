@@ -25,6 +25,9 @@ BOOK = [
     _s("I.B.4", "Signs and symptoms", 13,
        "Codes that describe signs and symptoms are acceptable when a related definitive diagnosis has not been "
        "established by the provider.", parent="I.B"),
+    _s("I.B.5", "Conditions that are an integral part of a disease process", 13,
+       "Signs and symptoms that are associated routinely with a disease process should not be assigned as "
+       "additional codes, unless otherwise instructed by the classification.", parent="I.B"),
     _s("I.C", "Chapter-Specific Coding Guidelines", 19, parent="I"),
     _s("I.C.4", "Chapter 4: Endocrine, Nutritional, and Metabolic Diseases (E00-E89)", 38, parent="I.C"),
     _s("I.C.4.a", "Diabetes mellitus", 38, "The diabetes mellitus codes are combination codes.", parent="I.C.4"),
@@ -67,8 +70,8 @@ TEAM = [TeamGuideline(
 DRAFT = TeamGuideline("TG-010", "Draft", date(2025, 3, 1), "Committee", "draft", ["I.C.9.a.2"], "x.md", "b",
                       [TeamSection("", "intro", "Hypertension with kidney disease is always linked.")])
 PCS = [PcsGuideline("B3.4b", "Biopsy followed by more definitive treatment", "Root Operation",
-                    "If a diagnostic Excision procedure (biopsy) is followed by a more definitive procedure on the same "
-                    "body part, both the biopsy and the more definitive treatment are coded.")]
+                    "If a diagnostic Excision procedure (biopsy) is followed by a more definitive procedure on the "
+                    "same body part, both the biopsy and the more definitive treatment are coded.")]
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +88,11 @@ def test_the_most_specific_section_wins_and_the_decisive_sentence_is_quoted(sear
     assert hits[0].section == "I.C.9.a.2"
     assert hits[0].page == 49
     assert "should not be coded as hypertensive" in hits[0].quote
+
+
+def test_a_symptom_beside_a_confirmed_diagnosis_is_the_integral_rule(searcher: GuidelineSearcher) -> None:
+    assert _sections(searcher, "Can I code a symptom with a confirmed diagnosis?")[0] == "I.B.5"
+    assert _sections(searcher, "When is a symptom code acceptable?")[0] == "I.B.4"
 
 
 def test_outpatient_words_prefer_section_iv_and_inpatient_words_section_ii(searcher: GuidelineSearcher) -> None:

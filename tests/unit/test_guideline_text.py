@@ -27,9 +27,22 @@ def test_sentences_keep_abbreviations_and_section_references_whole() -> None:
 
 
 def test_soft_line_breaks_join_and_list_lines_stay_apart() -> None:
-    text = "These exceptions include codes for:\n• Body Mass Index (BMI)\n• Laterality\nThe BMI should only\nbe secondary."
+    text = ("These exceptions include codes for:\n• Body Mass Index (BMI)\n• Laterality\n"
+            "The BMI should only\nbe secondary.")
     assert split_sentences(text) == ["These exceptions include codes for:", "• Body Mass Index (BMI)",
                                      "• Laterality", "The BMI should only be secondary."]
+
+
+def test_pdf_line_breaks_end_headings_but_not_wrapped_words() -> None:
+    text = "Acute and Chronic Conditions\nAssign Y for acute conditions that are present at admission.\nN - No"
+    assert split_sentences(text, hard_breaks=True) == [
+        "Acute and Chronic Conditions", "Assign Y for acute conditions that are present at admission.", "N - No"]
+    assert split_sentences("should never be assigned to R75 or Z21, Asymptomatic human\nimmunodeficiency virus.",
+                           hard_breaks=True) == ["should never be assigned to R75 or Z21, Asymptomatic human "
+                                                 "immunodeficiency virus."]
+    markdown = "4. A nonspecific term has no code of its own and the provider must choose\n   (urosepsis).\n5. Next."
+    assert split_sentences(markdown) == [
+        "4. A nonspecific term has no code of its own and the provider must choose (urosepsis).", "5. Next."]
 
 
 def test_quotes_are_at_most_300_characters_and_cut_at_a_boundary() -> None:
