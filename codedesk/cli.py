@@ -17,6 +17,8 @@ from codedesk.settings import Settings
 app = typer.Typer(help="CodeDesk: exact ICD-10-CM, ICD-10-PCS and HCPCS codes with the rules behind them.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 log = logging.getLogger("codedesk")
+UNEXPECTED = ("Something went wrong answering this question; it has been logged. Try rephrasing it, or "
+              "run with --verbose and tell the CodeDesk maintainers.")
 
 
 def _setup(ctx: typer.Context, verbose: bool) -> Settings:
@@ -170,6 +172,9 @@ def ask(ctx: typer.Context,
         answer = answerer.answer(question, fiscal_year=fiscal_year)
     except CodeDeskError as err:
         raise _fail(err, 2) from None
+    except Exception:
+        log.exception("answer failed")
+        raise _fail(UNEXPECTED) from None
     _log(logger, question, answer, "cli", (time.perf_counter() - start) * 1000, answerer.index_version)
     if as_json:
         typer.echo(answer.model_dump_json(indent=2))
@@ -202,6 +207,11 @@ def _ask_batch(answerer, logger, path: Path, fiscal_year: str | None) -> None:  
             answer = answerer.answer(question, fiscal_year=item.get("fiscal_year") or fiscal_year)
         except CodeDeskError as err:
             print(json.dumps({"id": qid, "question": question, "error": str(err), "codes": [], "citations": []}),
+                  flush=True)
+            continue
+        except Exception:
+            log.exception("answer failed line=%d", n)
+            print(json.dumps({"id": qid, "question": question, "error": UNEXPECTED, "codes": [], "citations": []}),
                   flush=True)
             continue
         _log(logger, question, answer, "cli", (time.perf_counter() - start) * 1000, answerer.index_version)
@@ -243,6 +253,10 @@ def chat(ctx: typer.Context, no_log: bool = typer.Option(False, "--no-log", help
             answer = answerer.answer(question, history=history)
         except CodeDeskError as err:
             console.print(f"[yellow]{err}[/yellow]")
+            continue
+        except Exception:
+            log.exception("answer failed")
+            console.print(f"[red]{UNEXPECTED}[/red]")
             continue
         _log(logger, question, answer, "cli", (time.perf_counter() - start) * 1000, answerer.index_version)
         print_answer(answer)
@@ -289,8 +303,10 @@ def _mount() -> None:
     except ImportError as err:  # pragma: no cover - a broken optional package must not break the CLI
         log.debug("db commands unavailable: %s", err)
     from retrieval.changes import changes_app
+    from review.cli import review_app
 
     app.add_typer(changes_app, name="changes")
+    app.add_typer(review_app, name="review")
     try:
         from bot.cli import serve_app
 

@@ -13,6 +13,7 @@ import hashlib
 import logging
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -102,6 +103,7 @@ class Embedder(Embeddings):
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._tokenizer.no_padding()
         self._lock = threading.Lock()
+        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def _encode_batch(self, texts: Sequence[str]) -> np.ndarray:
         encs = self._tokenizer.encode_batch(list(texts))
@@ -119,9 +121,19 @@ class Embedder(Embeddings):
         return vecs / np.clip(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12, None)
 
     def encode(self, texts: Sequence[str], batch_size: int = 32, progress=None) -> np.ndarray:  # noqa: ANN001
-        """Embed texts (normalised float32 rows). Sorted by length so batches carry little padding."""
+        """Embed texts (normalised float32 rows). Sorted by length so batches carry little padding.
+        A single text (a question) is cached: the code and guideline searches embed the same one."""
         if not texts:
             return np.zeros((0, DIMENSION), np.float32)
+        if len(texts) == 1:
+            hit = self._recent.get(texts[0])
+            if hit is None:
+                hit = self._encode_batch(texts)[0]
+                with self._lock:
+                    self._recent[texts[0]] = hit
+                    while len(self._recent) > 256:
+                        self._recent.popitem(last=False)
+            return hit[None, :]
         order = np.argsort([len(t) for t in texts], kind="stable")
         out = np.zeros((len(texts), DIMENSION), np.float32)
         for start in range(0, len(texts), batch_size):

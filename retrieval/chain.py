@@ -98,7 +98,7 @@ class AnswerChain:
         self.retrievers = {fy: CodeRetriever(searcher=s, dense=dense_for(fy) if dense_for else None)
                            for fy, s in searchers.items()}
         self.passages = passages  # (State) -> list[Passage]
-        self.extra_codes = extra_codes  # (State) -> list[CodeItem]
+        self.extra_codes = extra_codes  # (State) -> (list[CodeItem], list[Citation]): tables, PCS, HCPCS
         self.changes = changes  # (State) -> ChangeAnswer | None: code changes and validity by date
         self.rule_intent = rule_intent  # (question) -> float
         self.max_chars, self.top_k = max_chars, top_k
@@ -136,7 +136,7 @@ class AnswerChain:
         if change is not None:  # "what changed…", "valid for DOS…": answered from the versions alone
             return {"state": state, "change": change}
         if state.refusal:
-            return {"state": state, "codes": [], "passages": [], "extra": []}
+            return {"state": state, "codes": [], "passages": [], "extra": ([], [])}
         # A pure rule question ("can I code a symptom with a confirmed diagnosis?") gets no code list.
         wants_search = not state.parsed.is_code_lookup and not (state.rule_intent >= RULE_ONLY
                                                                  and not state.parsed.mentions)
@@ -144,7 +144,7 @@ class AnswerChain:
             "codes": RunnableLambda(lambda s: s.search_text) | self.retrievers[state.fiscal_year]
             if wants_search else RunnableLambda(lambda s: []),
             "passages": RunnableLambda(self.passages) if self.passages else RunnableLambda(lambda s: []),
-            "extra": RunnableLambda(self.extra_codes) if self.extra_codes else RunnableLambda(lambda s: []),
+            "extra": RunnableLambda(self.extra_codes) if self.extra_codes else RunnableLambda(lambda s: ([], [])),
         }
         out = RunnableParallel(steps).invoke(state)
         out["state"] = state
@@ -164,9 +164,8 @@ class AnswerChain:
         if state.refusal:
             return draft
         book = state.book
-        draft.passages = list(found.get("passages") or [])
-        draft.rule_first = bool(draft.passages) and state.rule_intent >= 0.3
-        draft.extra_items = list(found.get("extra") or [])
+        passages = list(found.get("passages") or [])
+        draft.extra_items, draft.extra_citations = found.get("extra") or ([], [])
         for m in state.parsed.mentions[:5]:
             draft.lookups.append(self._lookup(book, m.first, m.last, m.and_below, state))
         draft.lookups = [lk for lk in draft.lookups if lk is not None]
@@ -182,6 +181,10 @@ class AnswerChain:
         draft.confidence, why = _confidence(draft, cands)
         if why:
             draft.reasons.append(why)
+        draft.passages = _shown_passages(passages, state.rule_intent, draft.confidence, bool(draft.lookups))
+        draft.rule_first = bool(draft.passages) and state.rule_intent >= 0.3
+        if draft.passages and not cands and not draft.lookups:
+            draft.confidence = "high" if draft.passages[0].score >= 0.6 else "medium"
         return draft
 
     def _lookup(self, book: CodeBook, first: str, last: str | None, and_below: bool, state: State) -> Lookup | None:
@@ -219,6 +222,19 @@ class AnswerChain:
     def runnable(self) -> Runnable:
         return (RunnableLambda(self.prepare) | RunnableLambda(self.retrieve) | RunnableLambda(self.rank)
                 | RunnableLambda(self.finish)).with_config(run_name="codedesk_answer")
+
+
+def _shown_passages(passages: list[Passage], rule_intent: float, code_confidence: str,
+                    named_codes: bool) -> list[Passage]:
+    """Guideline passages go with the answer when the question asks about a rule, when one matches
+    very well, or when the codes found are uncertain and a passage matches fairly well."""
+    if not passages:
+        return []
+    top = passages[0].score
+    if rule_intent >= 0.3 or top >= 0.7 or (code_confidence != "high" and not named_codes and top >= 0.45
+                                            and rule_intent >= 0.1):
+        return passages
+    return []
 
 
 def _confidence(draft: Draft, cands: list[Candidate]) -> tuple[str, str]:

@@ -34,6 +34,7 @@ class Passage:
 
     citation: Citation
     text: str
+    score: float = 0.0  # how well it matches the question (0..1)
 
 
 @dataclass(slots=True)
@@ -45,6 +46,7 @@ class Draft:
     ranked: Ranked | None = None
     passages: list[Passage] = field(default_factory=list)
     extra_items: list[CodeItem] = field(default_factory=list)  # codes from other sources (tables, PCS, HCPCS)
+    extra_citations: list[Citation] = field(default_factory=list)  # where those codes come from
     confidence: Confidence = "low"
     reasons: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -145,9 +147,13 @@ def compose(draft: Draft) -> Answer:
         if ranked.alternatives:
             parts.append("Also consider: " + "; ".join(f"{i.code} {i.description}" for i in ranked.alternatives[:4]))
 
-    if draft.extra_items:
-        parts.append("\n".join(_code_line(i, draft.fiscal_year) for i in draft.extra_items))
+    if draft.extra_items:  # table, PCS and HCPCS codes answer the question more directly: they lead
+        lead = "\n".join(_code_line(i, draft.fiscal_year) for i in draft.extra_items)
+        if ranked and ranked.items:
+            lead += "\n\nFrom the Tabular List:"
+        parts.insert(0, lead)
         codes = draft.extra_items + codes
+        cites = draft.extra_citations + cites
 
     quoted = []
     for passage in draft.passages:

@@ -42,15 +42,41 @@ class DenseIndex:
             return []
         vec = self.embedder.encode([text])[0]
         try:
-            col = self._cols.get(partition) or self._cols.setdefault(
-                partition, self.store.collection(self.generation.vec_name(partition)))
-            got = col.query(query_embeddings=[vec], n_results=k, include=["metadatas", "documents", "distances"])
-        except IndexUnavailable:
-            raise
+            got = self._query(partition, vec, k)
         except Exception as err:
-            raise IndexUnavailable(f"the code index is unavailable ({type(err).__name__}); retrying may help") from err
+            # Recover for the next call: forget the collection handle (the server restarted, or an
+            # ingest switched generations and dropped it) and follow a newer generation, if any.
+            if not self._recover(partition):
+                if isinstance(err, IndexUnavailable):
+                    raise
+                raise IndexUnavailable(f"the code index is unavailable ({type(err).__name__}); "
+                                       "retrying may help") from err
+            try:  # the index moved to a newer generation: ask it there, once
+                got = self._query(partition, vec, k)
+            except IndexUnavailable:
+                raise
+            except Exception as err2:
+                raise IndexUnavailable(f"the code index is unavailable ({type(err2).__name__}); "
+                                       "retrying may help") from err2
         return [(m, d, 1.0 - dist) for m, d, dist in
                 zip(got["metadatas"][0], got["documents"][0], got["distances"][0], strict=True)]
+
+    def _query(self, partition: str, vec: Any, k: int) -> dict[str, Any]:
+        col = self._cols.get(partition) or self._cols.setdefault(
+            partition, self.store.collection(self.generation.vec_name(partition)))
+        return col.query(query_embeddings=[vec], n_results=k, include=["metadatas", "documents", "distances"])
+
+    def _recover(self, partition: str) -> bool:
+        """After a failed query: drop the cached handle; True when a newer generation is now followed
+        (worth one more try), False when the index is still unreachable or unchanged."""
+        self._cols.pop(partition, None)
+        try:
+            changed = self.refresh()
+        except Exception:  # still unreachable: the caller says so, the next query tries again
+            return False
+        if changed:
+            log.info("dense_index_followed generation=%s", self.generation.gen)
+        return changed and partition in self.partitions
 
     def code_search(self, fiscal_year: str):  # noqa: ANN201
         """A `(question, k) -> [(code, similarity)]` function over one year's reportable base codes."""

@@ -42,7 +42,8 @@ OFFICIAL_TEXT = ("guideline", "index", "drug_table", "neoplasm_table", "addenda"
                  "code_book")
 
 # An ICD-10-CM-shaped token in running text: E11.22, E1122, S72.001A, N18 (not HbA1c, not FY2026).
-_PROSE_ICD = re.compile(r"(?<![A-Za-z0-9.])([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4}|[0-9A-Z]{1,4})?)(?![A-Za-z0-9])")
+_PROSE_ICD = re.compile(r"(?<![A-Za-z0-9.])([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4}|[0-9A-Z]{1,4})?)(?![A-Za-z0-9])",
+                        re.I)
 _PROSE_PCS = re.compile(r"(?<![A-Za-z0-9.])(?=[0-9A-Z]{0,6}[A-Z])([0-9][0-9A-HJ-NP-Z]{6})(?![A-Za-z0-9])")
 _HCPCS_SHAPE = re.compile(r"^[A-V][0-9]{4}$")
 _SOURCE_CODE = re.compile(r"(?<![A-Za-z0-9.])([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)(?![A-Za-z0-9])")
@@ -303,6 +304,8 @@ def clean_prose_codes(text: str, ev: Evidence) -> tuple[str, list[str]]:
         token = m.group(1)
         if token in ev.items and ev.items[token].system != ICD:
             return token
+        if token != token.upper() and "." not in token:
+            return token  # "a1c", "b12": a lower-case word; "e11.99" is still read as a code
         code = normalize_code(token)
         info = book.lookup(code) if book is not None else None
         if info is None or not info.exists:
@@ -331,6 +334,37 @@ def clean_prose_codes(text: str, ev: Evidence) -> tuple[str, list[str]]:
     text = _PROSE_ICD.sub(icd, text)
     text = _PROSE_PCS.sub(pcs, text)
     return text, list(dict.fromkeys(flags))
+
+
+_NOT_REPORTABLE_WORDS = re.compile(r"\b(?:header|not (?:reportable|billable|a reportable|a billable|valid)|"
+                                   r"non-?billable|non-?reportable|cannot be reported|subcodes?|sub-?categor\w*|"
+                                   r"categor\w*|7th|seventh|exclud\w*|family|range|block|chapter)\b", re.I)
+
+
+def header_mentions(text: str, ev: Evidence, noticed: set[str]) -> tuple[list[str], list[str]]:
+    """Headers (and codes missing their 7th character) the text names in a sentence that does not say
+    they are not reportable: (flags, notices). `noticed`: codes that already have a notice; family
+    references such as "E10.-" and "N18.1-N18.6" are not claims of reportability."""
+    book = ev.book
+    flags: list[str] = []
+    notices: list[str] = []
+    if book is None:
+        return flags, notices
+    for m in _PROSE_ICD.finditer(text):
+        token = m.group(1)
+        if "." not in token and token != token.upper():
+            continue
+        info = book.lookup(normalize_code(token))
+        if not info.exists or info.reportable or info.code in noticed or not book.is_diag(info.base or info.code):
+            continue
+        after, before = text[m.end(): m.end() + 4], text[max(0, m.start() - 2): m.start()].strip()
+        if re.match(r"\.?-|\s*[–-]\s*[A-Z]\d", after, re.I) or before in ("-", "–"):
+            continue
+        if _NOT_REPORTABLE_WORDS.search(_sentence_around(text, m.start(), m.end())):
+            continue
+        flags.append(f"{info.code} was named in the text without saying it is not reportable")
+        notices.append(f"⚠️ {info.code} is not reportable: {info.reason}.")
+    return list(dict.fromkeys(flags)), list(dict.fromkeys(notices))
 
 
 def _numbers(group: str) -> list[int]:
@@ -427,6 +461,7 @@ def guard(reply: ModelReply, sources: list[Source], ev: Evidence, deterministic:
     # 1. codes: exist, supported, trusted fields, valid source numbers, no header shown as reportable
     items: list[CodeItem] = []
     code_sources: dict[str, list[int]] = {}
+    noticed: set[str] = set()  # codes whose "not reportable" notice is already in the text
     for mc in reply.codes:
         verdict = check_code(ev, mc.code)
         if not verdict.ok or verdict.item is None:
@@ -445,6 +480,7 @@ def guard(reply: ModelReply, sources: list[Source], ev: Evidence, deterministic:
             if mc.billable:
                 flags.append(f"{item.code} was presented as reportable: it is not ({reason}); billable set to false")
                 notices.append(f"⚠️ {item.code} is not reportable: {reason}.")
+                noticed.add(item.code)
         items.append(item)
     items, ex_flags, ex_notices = drop_excludes1(book, items)
     flags.extend(ex_flags)
@@ -455,6 +491,9 @@ def guard(reply: ModelReply, sources: list[Source], ev: Evidence, deterministic:
     flags.extend(prose_flags)
     text, cited, cite_flags = clean_citations(text, set(by_n))
     flags.extend(cite_flags)
+    header_flags, header_notices = header_mentions(text, ev, noticed)
+    flags.extend(header_flags)
+    notices.extend(header_notices)
     flags = list(dict.fromkeys(flags))
 
     # 3. substance
@@ -498,4 +537,5 @@ def fallback(deterministic: Answer, flags: list[str], reason: str) -> Answer:
 
 
 __all__ = ["Evidence", "GuardResult", "ModelCode", "ModelReply", "Source", "check_code", "clean_citations",
-           "clean_prose_codes", "drop_excludes1", "evidence_for", "excludes1_pair", "fallback", "guard"]
+           "clean_prose_codes", "drop_excludes1", "evidence_for", "excludes1_pair", "fallback", "guard",
+           "header_mentions"]

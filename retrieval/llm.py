@@ -317,6 +317,13 @@ class ModelComposer:
         self.budget = DailyBudget(settings.llm_daily_budget_per_user)
 
     def __call__(self, draft: Draft, deterministic: Answer) -> Answer:
+        try:
+            return self._compose(draft, deterministic)
+        except Exception as err:  # whatever breaks here, the deterministic answer still goes out
+            log.exception("model composer failed")
+            return fallback(deterministic, [], f"model composer error ({type(err).__name__})")
+
+    def _compose(self, draft: Draft, deterministic: Answer) -> Answer:
         if draft.refusal or draft.change is not None or draft.book is None:
             return deterministic  # refusals and code-change answers go out as they are
         sources = build_sources(draft, deterministic)

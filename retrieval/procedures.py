@@ -38,6 +38,7 @@ from datetime import date
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -63,24 +64,38 @@ _PROC_FREE = frozenset(stem(w) for w in (
     "service", "services", "per", "any", "each", "only", "done", "includes", "include",
 ))
 FREE = FREE_STEMS | _PROC_FREE
+FREE_PCS_TITLE = FREE - {stem("other")}
 
 # Field weights of the BM25F index and re-rank weights (coverage, title precision, BM25F, root operation).
 PCS_FIELDS = {"title": 3.0, "axes": 1.0}
 HCPCS_FIELDS = {"long": 3.0, "short": 1.0}
 W_COVER, W_PREC, W_LEX, W_ROOT, W_SPECIFIC = 1.0, 0.5, 0.15, 0.25, 0.2
 W_USUAL = 0.02  # below one word of coverage: only breaks ties
-W_TERMINATED = 0.6
-RERANK = 200  # candidates whose title precision is refined with the words their Index/GEMs entry names  # HCPCS: a terminated code ranks after a live one that says the same
+W_TERMINATED = 0.6  # HCPCS: a terminated code ranks after a live one that says the same
+RERANK = 200  # candidates whose title precision is refined with the words their Index/GEMs entry names
 
 
 # --------------------------------------------------------------------------- text
 
 
+# Adjectives whose Snowball stem differs from the body part's ("peritoneal" → periton, "peritoneum" →
+# peritoneum), applied to titles and questions alike. Not "cervical" (spine or cervix) nor "spinal".
+_ANATOMY_NOUNS = {
+    "peritoneal": "peritoneum", "retroperitoneal": "retroperitoneum", "pleural": "pleura",
+    "pericardial": "pericardium", "mediastinal": "mediastinum", "omental": "omentum", "mesenteric": "mesentery",
+    "ileal": "ileum", "jejunal": "jejunum", "cecal": "cecum", "vaginal": "vagina", "axillary": "axilla",
+    "biliary": "bile duct", "testicular": "testis", "scrotal": "scrotum", "penile": "penis",
+    "tonsillar": "tonsils", "pharyngeal": "pharynx", "patellar": "patella", "clavicular": "clavicle",
+    "scapular": "scapula", "sternal": "sternum", "sacral": "sacrum", "coccygeal": "coccyx",
+    "mandibular": "mandible", "maxillary": "maxilla", "ventricular": "ventricle", "atrial": "atrium",
+    "lobar": "lobe", "ureteral": "ureter", "excisional": "excision", "complete": "total",
+}
+_ANATOMY_RE = re.compile(r"\b(" + "|".join(_ANATOMY_NOUNS) + r")\b", re.I)
+
+
 def _normalize(text: str) -> str:
     text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # 1,000 -> 1000
-    text = re.sub(r"\b([Ee])xcisional\b", r"\1xcision", text)  # the stem of the root operation's name
-    text = re.sub(r"\b[Cc]omplete\b", "total", text)  # "complete thyroidectomy" = total
-    return re.sub(r"\b([Uu])reteral\b", r"\1reter", text)  # Snowball: "ureteral" → "ureter" but "ureter" → "uret"
+    return _ANATOMY_RE.sub(lambda m: _ANATOMY_NOUNS[m.group(1).lower()], text)
 
 
 def _negate(text: str) -> str:
@@ -132,9 +147,10 @@ PROC_ABBREVIATIONS: dict[str, str] = {
     "im": "intramuscular", "sq": "subcutaneous", "subq": "subcutaneous", "hrs": "hours", "hr": "hours",
     "glucometer": "blood glucose monitor", "bipap": "bi level respiratory assist device",
     "tens": "transcutaneous electrical nerve stimulator", "wc": "wheelchair", "w/c": "wheelchair",
-    "ivc": "inferior vena cava", "svc": "superior vena cava",
+    "ivc": "inferior vena cava", "svc": "superior vena cava", "iud": "intrauterine contraceptive device uterus",
 }
-_PROC_PHRASES: list[tuple[str, str]] = [
+_COUNT = {"1": "one artery", "2": "two arteries", "3": "three arteries", "4": "four or more arteries"}
+_PROC_PHRASES: list[tuple[str, object]] = [
     (r"\bicd[- ]?10[- ]?pcs\b|\bicd[- ]?pcs\b|\bpcs\b|\bhcpcs\b|\blevel (ii|2)\b|\b[jgqkc][- ]codes?\b", " "),
     (r"\bc[- ]?section\b|\bcaesarean\b", "cesarean section"),
     (r"\b(?:under|below|fewer than|<)\s*(?=\d)", "less than "),
@@ -147,23 +163,32 @@ _PROC_PHRASES: list[tuple[str, str]] = [
     (r"\bmachine\b", "device"),
     (r"\bbiops(?:y|ies)\b", "biopsy diagnostic"),
     (r"\b(wedge|partial|segmental|subtotal|local|limited) resection\b", r"\1 excision"),
-    (r"\bresection of (?:an? |the )?(lesions?|tumou?rs?|mass(?:es)?|polyps?|nodules?)\b", r"excision of \1"),
+    (r"\bresection(?= of (?:an? |the )?(?:[\w-]+ ){0,4}?(?:lesion|tumou?r|mass|polyp|nodule|cyst)(?:s|es)?\b)",
+     "excision"),
+    (r"\b(?:with (?:an? |the )?)?(?:drains?|drainage|tubes?|catheters?)(?: was| were)? left in(?: place)?\b",
+     "drainage device"),
+    (r"\bwith (?:an? |the )?drains?\b", "drainage device"),
+    (r"\bclassical (?:cesarean|c[- ]?section)\b", "high cesarean"),
+    (r"\b(?:cabg|bypass)( \w+){0,3}? x ?([1-4])\b",
+     lambda m: m.group(0)[:m.start(2) - m.start(0)].rstrip(" x") + " " + _COUNT[m.group(2)]),
     (r"\bbal\b|\bbronchoalveolar lavage\b", "bronchial alveolar lavage diagnostic"),
     (r"\bbronchoalveolar\b", "bronchial alveolar"),
     (r"\bthighs?\b", "upper leg"), (r"\b(?:calf|calves|shin)\b", "lower leg"), (r"\bforearms?\b", "lower arm"),
     (r"\bheels?\b", "foot"), (r"\bgroin\b", "inguinal region"), (r"\barmpit\b", "axilla"),
-    (r"\bbelow[- ]the[- ]knee\b|\bbelow[- ]knee\b", "lower leg"), (r"\babove[- ]the[- ]knee\b|\babove[- ]knee\b", "upper leg"),
-    (r"\bbelow[- ]the[- ]elbow\b|\bbelow[- ]elbow\b", "lower arm"), (r"\babove[- ]the[- ]elbow\b|\babove[- ]elbow\b", "upper arm"),
+    (r"\bbelow[- ](?:the[- ])?knee\b", "lower leg"), (r"\babove[- ](?:the[- ])?knee\b", "upper leg"),
+    (r"\bbelow[- ](?:the[- ])?elbow\b", "lower arm"), (r"\babove[- ](?:the[- ])?elbow\b", "upper arm"),
     (r"\bgastrostomy tube\b|\bfeeding tube\b|\bg[- ]tube\b|\bpeg tube\b", "feeding device stomach"),
     (r"\bdrug[- ]eluting stents?\b", "drug eluting intraluminal device"),
     (r"\bstents?\b|\bstenting\b", "intraluminal device"),
-    (r"\b(?:joint )?(?:prosthesis|prosthetic|implant)\b(?= *(?:$|[,.;)]| cemented| uncemented))", "synthetic substitute"),
-    (r"\bmesh\b", "synthetic substitute"),
+    (r"\b(?:joint )?(?:prosthesis|prosthetic|implant)\b(?= *(?:$|[,.;)]| cemented| uncemented))",
+     "synthetic substitute"),
+    (r"\bmesh\b|\bbone cement\b|\bpolymethylmethacrylate\b|\bpmma\b", "synthetic substitute"),
     (r"\b(?:saphenous )?vein graft\b|\bsaphenous vein\b", "autologous venous tissue"),
     (r"\b(?:internal mammary|radial) artery graft\b|\bartery graft\b", "autologous arterial tissue"),
     (r"\binternal fixation\b(?! device)", "internal fixation device"),
     (r"\bexternal fixat(?:or|ion)\b(?! device)", "external fixation device"),
-    (r"\b(?:central (?:venous |line )?catheter|central line|port[- ]?a[- ]?cath)\b", "infusion device superior vena cava"),
+    (r"\b(?:central (?:venous |line )?catheter|central line|port[- ]?a[- ]?cath)\b",
+     "infusion device superior vena cava"),
     (r"\b(?:drain(?:age)?|chest|nephrostomy|cystostomy|pigtail|biliary) (?:tube|drain|catheter)\b", "drainage device"),
     (r"\b(?:umbilical|ventral|incisional|epigastric|periumbilical) hernia\b", "abdominal wall hernia"),
     (r"\bsleeve gastrectomy\b", "vertical excision stomach"),
@@ -173,14 +198,16 @@ _PROC_PHRASES: list[tuple[str, str]] = [
     (r"\barthrocentesis\b", "arthrocentesis drainage joint"),
     (r"\b(?:nissen )?fundoplication\b", "fundoplication restriction esophagogastric junction"),
     (r"\bcardioversion\b|\bdefibrillation\b", "restoration cardiac rhythm"),
-    (r"\b(?:placement|placed|place|inserted|insert|implanted|implantation)\b", "insertion"),
+    (r"\b(?:placement|placed|inserted|insert|implanted|implantation)\b", "insertion"),
     (r"\bsingle[- ](?=vessel|artery|coronary)", "one "),
     (r"\b(?:double|two)[- ](?=vessel|arter|coronar)", "two "),
     (r"\b(?:triple|three)[- ](?=vessel|arter|coronar)", "three "),
     (r"\b1 (?=coronary|artery|arteries|vessel|stent|intraluminal)", "one "),
     (r"\b2 (?=coronary|artery|arteries|vessel|stent|intraluminal)", "two "),
     (r"\b3 (?=coronary|artery|arteries|vessel|stent|intraluminal)", "three "),
-    (r"\bclosed reduction\b", "reduction appx"),
+    (r"\bclosed reduction\b", "reduction reposition appx"),
+    (r"\bopen reduction\b", "open reduction reposition"),
+    (r"\breduction of (?=(?:\w+ ){0,4}(?:fracture|dislocation))", "reduction reposition of "),
     (r"\bvaginal hysterectomy\b", "hysterectomy app7"),
 ]
 # Approach words → PCS approach values (characters). Adjectives are replaced; nouns ("laparoscopy",
@@ -215,8 +242,6 @@ _DEVICE_WORDS = frozenset({"device", "catheter", "tube", "stent", "pacemaker", "
                            "pin", "pins", "screw", "screws", "plate", "rod", "drain", "port", "line", "generator",
                            "prosthesis", "spacer", "pump", "wire", "wires", "shunt", "filter", "iud", "defibrillator",
                            "intraluminal", "substitute", "fixation", "stimulator", "cast", "splint", "packing"})
-_MATTER_WORDS = frozenset({"stone", "stones", "calculus", "calculi", "clot", "thrombus", "embolus", "foreign",
-                           "plaque", "fecal", "impaction", "debris"})
 _PROC_STEM_ENDINGS = ("ectomi", "otomi", "ostomi", "plasti", "rrhaphi", "pexi", "lysi", "desi", "centesi", "scopi",
                       "tripsi", "graphi")
 _SUFFIXES = ("ectomy", "ectomies", "otomy", "ostomy", "plasty", "rrhaphy", "pexy", "lysis", "desis", "centesis",
@@ -232,16 +257,20 @@ def rewrite_question(question: str, approaches: bool = True) -> tuple[str, set[s
     if re.search(r"\bambulance|transport", text):
         text = re.sub(r"\bals\b", "advanced life support", text)
     text = re.sub(r"[a-z0-9/]+", lambda m: PROC_ABBREVIATIONS.get(m.group(0), m.group(0)), text)
-    if re.search(r"\b(?:stones?|calcul[iu]s?|clots?|thromb(?:us|i)|emboli|emboli|foreign bod(?:y|ies)|debris)\b", text):
+    removal = r"\b(?:removal|remove|removed|removing|retrieval|taking out|take out|took out)\b"
+    if re.search(r"\b(?:stones?|calcul[iu]s?|clots?|thromb(?:us|i)|emboli|foreign bod(?:y|ies)|debris)\b", text):
         # Taking out solid matter is Extirpation, not the Removal of a device.
-        text = re.sub(r"\b(?:removal|remove|removed|removing|retrieval|extraction)\b", "extirpation matter", text)
+        text = re.sub(removal + r"|\bextraction\b", "extirpation matter", text)
+    elif not set(re.findall(r"[a-z]+", text)) & _DEVICE_WORDS:
+        # Taking out (part of) a body part is Resection or Excision; Removal is for devices.
+        text = re.sub(removal, "excision resection", text)
     for pattern, repl in _PROC_PHRASES_RE:
         text = pattern.sub(repl, text)
     if approaches:  # what a procedure is done without is not asked for ("hernia repair without mesh")
         text = re.sub(r"\b(?:without|w/o)\s+[^,;()]*", " ", text)
     if re.search(r"\bhernias?\b", text) and re.search(r"\brepair", text):
         text += " herniorrhaphy"
-    named: set[str] = set()
+    named = {m.upper() for m in re.findall(r"\bapp([0-9a-z])\b", text)} if approaches else set()
     for pattern, value, replace in (_APPROACH_RULES_RE if approaches else ()):
         def _sub(m: re.Match[str], value: str = value, replace: bool = replace) -> str:
             named.add(value)
@@ -251,7 +280,7 @@ def rewrite_question(question: str, approaches: bool = True) -> tuple[str, set[s
     return " ".join(text.split()), named
 
 
-_PROC_PHRASES_RE = [(re.compile(p), r) for p, r in _PROC_PHRASES]
+_PROC_PHRASES_RE: list[tuple[re.Pattern[str], Any]] = [(re.compile(p), r) for p, r in _PROC_PHRASES]
 _APPROACH_RULES_RE = [(re.compile(p), v, r) for p, v, r in _APPROACH_RULES]
 
 
@@ -430,6 +459,7 @@ class _Gem:
     negated: frozenset[str]
     prefixes: tuple[str, ...]
     exact: np.ndarray  # positions of the mapped codes that are still valid
+    depth: int = 3  # 4 when all its prefixes name one body part (left and right aside)
 
 
 _RANGE_RE = re.compile(r"(?:(less than|greater than|up to) )?(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))? "
@@ -473,6 +503,7 @@ class ProcedureSearcher:
         self.axis_labels: dict[tuple[str, int, str, str], tuple[str, str | None]] = {}
         self.table_ops: dict[str, str] = {}  # inferred operation/type label of tables without axis data
         self.root_labels: dict[str, tuple[str, str]] = {}  # "resection" -> ("0", "T")
+        self.part_words: dict[str, frozenset[str]] = {}  # section+system -> stems of its body part names
         # Operation names of the sections outside Medical and Surgical and Obstetrics ("Monitoring",
         # "Measurement"): everyday words, no sign by themselves that a question is about a procedure.
         self.generic_terms: frozenset[str] = frozenset()
@@ -524,10 +555,14 @@ class ProcedureSearcher:
         self.pcs_pos = {c: i for i, c in enumerate(self.pcs_codes)}
         self.pcs_tables = frozenset(c[:3] for c in self.pcs_codes)
         self.pcs_chars = np.array([list(c) for c in self.pcs_codes], dtype="U1").reshape(-1, 7)
+        part_words: dict[str, set[str]] = {}
         for a in data.axes:
             self.axis_labels[(a.section, a.axis, a.scope, a.value)] = (a.label, a.definition)
             if a.axis == 3:
                 self.root_labels.setdefault(a.label.lower(), (a.section, a.value))
+            if a.axis == 4 and len(a.scope) == 2:
+                part_words.setdefault(a.scope, set()).update(_content(doc_tokens(a.label)))
+        self.part_words = {k: frozenset(v - _SIDES) for k, v in part_words.items()}
         approach_labels = sorted({a.label for a in data.axes if a.axis_name == "Approach"}, key=len, reverse=True)
         fields, title_sets = [], []
         for i, c in enumerate(codes):
@@ -535,7 +570,8 @@ class ProcedureSearcher:
             app_tok = f" app{c.code[4].lower()}" if approach else ""
             labels = [m for m in self._labels(c.code) if m]
             fields.append({"title": title_words + app_tok, "axes": " ; ".join(labels[1:]) + app_tok})
-            title_sets.append([t for t in dict.fromkeys(doc_tokens(title_words + app_tok)) if t not in FREE])
+            # "Other" is a value of its own in PCS titles ("Extraction …, Other"), not a free word.
+            title_sets.append([t for t in dict.fromkeys(doc_tokens(title_words + app_tok)) if t not in FREE_PCS_TITLE])
             if re.search(r"\d", c.title):
                 self.pcs_ranges.extend((i, lo, hi, unit) for lo, hi, unit in _ranges(c.title))
         self.pcs_index = LexicalIndex(self.pcs_codes, fields, PCS_FIELDS, tokenize=doc_tokens)
@@ -603,7 +639,9 @@ class ProcedureSearcher:
                 continue
             gid = len(self.gems)
             exact = np.array(sorted(self.pcs_pos[c] for c in set(codes) if c in self.pcs_pos), np.int32)
-            self.gems.append(_Gem(toks, frozenset(_content(doc_tokens(neg))), prefixes, exact))
+            parts = {frozenset(self._prefix_words(p) - _SIDES) for p in prefixes}
+            self.gems.append(_Gem(toks, frozenset(_content(doc_tokens(neg))), prefixes, exact,
+                                  4 if len(parts) == 1 else 3))
             for t in toks:
                 self.gems_by_tok.setdefault(t, []).append(gid)
 
@@ -695,9 +733,19 @@ class ProcedureSearcher:
         return ProcedureHit(c.code, HCPCS, redact_cpt(c.long_description), float(score), [], self.hcpcs_year, [],
                             valid, status, redact_cpt(c.short_description), c.kind, details)
 
+    @property
+    def has_pcs(self) -> bool:
+        return bool(self.pcs_codes)
+
+    @property
+    def has_hcpcs(self) -> bool:
+        """False without CODEDESK_CMS_DATA_DIR: HCPCS questions then get no codes, and should say why."""
+        return bool(self.hc_items)
+
     # ------------------------------------------------------------------ intent
 
     def intent(self, question: str) -> tuple[str | None, float]:
+        """("pcs" | "hcpcs" | None, confidence): see `intent`."""
         return intent(question, self)
 
     def names_procedure(self, question: str) -> bool:
@@ -750,16 +798,49 @@ class ProcedureSearcher:
         scores = self._score_pcs(question)
         if scores is None:
             return []
-        return [self._pcs_hit(int(i), scores[i]) for i in _top(scores, k)]
+        return [self._pcs_hit(int(i), scores[i]) for i in _top(scores, k) if scores[i] > 0]
 
     def _score_pcs(self, question: str) -> np.ndarray | None:
+        """A score for every PCS code: coverage, title precision, BM25F, specificity, root operation."""
         assert self.pcs_index is not None and self.pcs_title is not None
         text, approaches = rewrite_question(question)
         q_toks = doc_tokens(text)
         content = _content(q_toks)
         if not content:
             return None
-        q = set(content)
+        concepts, extra, root_pref, usual = self._read(text, set(content))
+        vocab = self.pcs_index.vocab
+        asked = {vocab[t] for t in set(content) | extra if t in vocab}
+        # Precision: share of the title's informative words the question asked for (refined below).
+        ids = sorted(asked)
+        matched = np.asarray(self.pcs_title[:, ids].sum(axis=1)).ravel() if ids else 0.0
+        prec = matched / np.maximum(self.pcs_title_len, 1.0)
+        lex = self.pcs_index.scores(q_toks + sorted(extra))
+        top = float(lex.max()) if lex.size else 0.0
+        lex = lex / top if top > 0 else lex
+        score = W_COVER * self._coverage(content, concepts) + W_PREC * prec + W_LEX * lex
+        specific = np.zeros(len(self.pcs_codes), np.float32)
+        for c in concepts:
+            if c.specific:
+                np.maximum(specific, c.mask * np.float32(c.specific), out=specific)
+        score += W_SPECIFIC * specific
+        section, system, op = self.pcs_chars[:, 0], self.pcs_chars[:, 1], self.pcs_chars[:, 2]
+        for (sec, value), w in root_pref.items():
+            score += W_ROOT * w * ((section == sec) & (op == value))
+        if usual is not None:
+            score += W_USUAL * usual
+        if not approaches:
+            # Guideline B5.3a: structures visible within an orifice without instrumentation (tonsils,
+            # adenoids) are coded to the approach External.
+            score += 0.02 * ((section == "0") & (system == "C") & (self.pcs_chars[:, 4] == "X"))
+        self._refine_precision(score, concepts, asked)
+        return score
+
+    def _read(self, text: str, q: set[str]
+              ) -> tuple[list[_Concept], set[str], dict[tuple[str, str], float], np.ndarray | None]:
+        """What the question's words point at: Index entries, GEMs titles, word roots and number ranges
+        (as concepts over codes), the words their targets add, the root operations it implies, and the
+        codes the GEMs give for a procedure title said in full."""
         words = re.findall(r"[a-z]+", text)
         concepts, extra = self._index_concepts(q)
         gems, usual = self._gem_concepts(q)
@@ -769,17 +850,20 @@ class ProcedureSearcher:
         concepts, root_pref = _drop_inspection(concepts, root_pref)
         explained = {t for c in concepts if c.depth >= 4 for t in c.explains}  # a table alone names no body part
         affix, affix_extra = self._affix_concepts(words, explained)
-        concepts += affix
-        extra |= affix_extra
-        concepts += self._number_concepts(text)
+        concepts += affix + self._number_concepts(text)
+        return concepts, extra | affix_extra, root_pref, usual
+
+    def _coverage(self, content: list[str], concepts: list[_Concept]) -> np.ndarray:
+        """Share of the question's stems each code covers, by its own words or by a concept naming it."""
+        assert self.pcs_index is not None
         n = len(self.pcs_codes)
-        vocab = self.pcs_index.vocab
-        asked = q | extra
-        # Coverage: each question stem is covered by the code's words or by a concept naming the code.
         cover = np.zeros(n, np.float32)
         for t in content:
             mine = [c for c in concepts if t in c.explains]
-            full = np.zeros(n, bool) if any(c.exclusive for c in mine) else self._column(self.pcs_index.matrix, vocab.get(t), n)
+            if any(c.exclusive for c in mine):
+                full = np.zeros(n, bool)
+            else:
+                full = self._column(self.pcs_index.matrix, self.pcs_index.vocab.get(t), n)
             part: np.ndarray | None = None
             weight = 0.0
             for c in mine:
@@ -791,31 +875,7 @@ class ProcedureSearcher:
             cover += full
             if part is not None:  # partial credit where nothing gives full credit
                 cover += np.float32(weight) * (part & ~full)
-        cover /= len(content)
-        # Precision: share of the title's informative words the question asked for (refined below).
-        ids = [vocab[t] for t in asked if t in vocab]
-        matched = np.asarray(self.pcs_title[:, ids].sum(axis=1)).ravel() if ids else np.zeros(n, np.float32)
-        prec = matched / np.maximum(self.pcs_title_len, 1.0)
-        lex = self.pcs_index.scores(q_toks + sorted(extra))
-        top = float(lex.max()) if lex.size else 0.0
-        lex = lex / top if top > 0 else lex
-        score = W_COVER * cover + W_PREC * prec + W_LEX * lex
-        specific = np.zeros(n, np.float32)
-        for c in concepts:
-            if c.specific:
-                specific = np.maximum(specific, c.mask * np.float32(c.specific))
-        score += W_SPECIFIC * specific
-        section, system, op = self.pcs_chars[:, 0], self.pcs_chars[:, 1], self.pcs_chars[:, 2]
-        for (sec, value), w in root_pref.items():
-            score += W_ROOT * w * ((section == sec) & (op == value))
-        if usual is not None:
-            score += W_USUAL * usual
-        if not approaches:
-            # Guideline B5.3a: structures visible within an orifice without instrumentation (tonsils,
-            # adenoids) are coded to the approach External.
-            score += 0.02 * ((section == "0") & (system == "C") & (self.pcs_chars[:, 4] == "X"))
-        self._refine_precision(score, concepts, {vocab[t] for t in asked if t in vocab})
-        return score
+        return cover / len(content)
 
     def _refine_precision(self, score: np.ndarray, concepts: list[_Concept], asked: set[int]) -> None:
         """For the best candidates: a code that an Index entry or a GEMs title reaches by its table or
@@ -900,7 +960,8 @@ class ProcedureSearcher:
                     ops = frozenset((c[0], c[2]) for c in codes if len(c) >= 3)
                     spec = max(len(c) for c in codes) / 7 if node.codes and translation else 0.0
                     depth = min(len(c) for c in codes) if node.codes else 0
-                    concepts.append(_Concept(frozenset(explained), self._prefix_mask(codes), ops, spec, depth=depth))
+                    words = self._table_level(explained, codes)
+                    concepts.append(_Concept(words, self._prefix_mask(codes), ops, spec, depth=depth))
                 for target in node.see:
                     mask = self._words_mask(re.sub(r"\bwith qualifier\b", " ", target))
                     if mask is not None:
@@ -928,12 +989,24 @@ class ProcedureSearcher:
             full = hit == gem.toks
             weight = 1.0 if full and len(hit) >= 2 else 0.8
             spec = min(0.6, 0.2 + 0.1 * len(hit)) if full else 0.2
-            out.append(_Concept(frozenset(hit), self._prefix_mask(gem.prefixes), ops, spec, weight=weight, depth=4))
+            if gem.depth < 4:  # several body parts: the title's body part words are not explained for all
+                hit = set(self._table_level(hit, [p[:3] for p in gem.prefixes]))
+            out.append(_Concept(frozenset(hit), self._prefix_mask(gem.prefixes), ops, spec, weight=weight,
+                                depth=gem.depth))
             if full and len(gem.exact):
                 if usual is None:
                     usual = np.zeros(len(self.pcs_codes), bool)
                 usual[gem.exact] = True
         return out, usual
+
+    def _table_level(self, words: Iterable[str], prefixes: Iterable[str]) -> frozenset[str]:
+        """The words a concept explains, less body part names when it points at whole tables or at several
+        body parts: "Replacement, knee → 0SR" says Replacement, not which joint of the table."""
+        words = frozenset(words)
+        if all(len(p) >= 4 for p in prefixes):
+            return words
+        names = frozenset().union(*(self.part_words.get(p[:2], frozenset()) for p in prefixes if len(p) >= 2))
+        return words - names
 
     def _prefix_words(self, prefix: str) -> set[str]:
         """Stems of the root operation and body part a table or code prefix names."""
@@ -965,8 +1038,12 @@ class ProcedureSearcher:
                 mask = (self.pcs_chars[:, 0] == "0") & np.isin(self.pcs_chars[:, 1], systems)
                 if part:
                     mask &= self.pcs_chars[:, 3] == part
+                elif label:  # "salping" → system U: the codes whose words say Fallopian Tube
+                    named = self._words_mask(label)
+                    if named is not None and (mask & named).any():
+                        mask &= named
                 out.append(_Concept(frozenset(stems), mask if mask.any() else np.zeros(n, bool)))
-                if part and label:
+                if label:
                     extra.update(_content(doc_tokens(label)))
                 break
         return out, extra
@@ -1004,13 +1081,17 @@ class ProcedureSearcher:
                 example_words |= toks
         ectomies = [w for w in words if w.endswith(("ectomy", "ectomies")) and stem(w) not in example_words]
         removing = list(ectomies)
-        if wordset & {"removal", "remove", "removed", "removing", "excise", "excised"} and not wordset & _DEVICE_WORDS:
-            if wordset & _MATTER_WORDS:
-                pref[("0", "C")] = 1.0  # taking out solid matter: Extirpation
-            else:
-                removing.append("removal")
+        if "extirpation" in wordset and "matter" in wordset:
+            pref[("0", "C")] = 1.0  # taking out solid matter
+        elif {"excision", "resection"} <= wordset:  # "removal" of a body part, as rewritten
+            removing.append("removal")
         if any(w.startswith(_PARTIAL_ECTOMY) for w in ectomies):
             partial = True
+        if wordset & {"biopsy", "biopsies"} and not wordset & {"marrow", "brush", "brushing", "aspiration", "fluid"}:
+            pref[("0", "B")] = max(pref.get(("0", "B"), 0.0), 0.8)  # a tissue biopsy cuts out a piece: Excision
+        if wordset & {"stent", "stents", "stenting", "intraluminal"} and not wordset & {"removal", "remove", "removed",
+                                                                                     "exchange", "change"}:
+            pref[("0", "7")] = max(pref.get(("0", "7"), 0.0), 0.8)  # a stent put in to widen a lumen: Dilation
         if removing:
             if partial and not whole:
                 pref[("0", "B")] = 1.0
@@ -1032,7 +1113,7 @@ class ProcedureSearcher:
         scores = self._score_hcpcs(question, as_of)
         if scores is None:
             return []
-        return [self._hcpcs_hit(int(i), scores[i], as_of) for i in _top(scores, k)]
+        return [self._hcpcs_hit(int(i), scores[i], as_of) for i in _top(scores, k) if scores[i] > 0]
 
     def _score_hcpcs(self, question: str, as_of: date | None = None) -> np.ndarray | None:
         if self.hc_index is None or self.hc_title is None or self.hc_short is None:
@@ -1063,7 +1144,7 @@ class ProcedureSearcher:
         ended = ~np.isnat(self.hc_end) & (self.hc_end < day)
         score = score - W_TERMINATED * ended
         if not re.search(r"\bmodifiers?\b", question, re.I):
-            score = np.where(self.hc_modifier, score - 1.0, score)
+            score = np.where(self.hc_modifier, -np.inf, score)  # modifiers only when asked for
         return score
 
     # ------------------------------------------------------------------ lookups
@@ -1146,7 +1227,8 @@ class ProcedureSearcher:
 
 # --------------------------------------------------------------------------- helpers
 
-_CPT_IN_TEXT = re.compile(r"\b\d{4}[0-9FTU](?:\s*-\s*\d{4}[0-9FTU])?\b(?!\s*(?:units?|mg|mcg|ml|iu|sq|cm|mm|grams?))", re.I)
+_CPT_IN_TEXT = re.compile(r"\b\d{4}[0-9FTU](?:\s*-\s*\d{4}[0-9FTU])?\b"
+                          r"(?!\s*(?:units?|mg|mcg|ml|iu|sq|cm|mm|grams?))", re.I)
 
 
 def redact_cpt(text: str) -> str:
@@ -1207,6 +1289,7 @@ def _top(scores: np.ndarray, k: int) -> np.ndarray:
     return pool[np.lexsort((pool, -sub))]
 
 
+_SIDES = frozenset({"right", "left", "bilater"})
 _NEGATING = frozenset({"non", "no", "not", "without", "other"})
 
 
@@ -1276,9 +1359,11 @@ def _drop_inspection(concepts: list[_Concept], pref: dict[tuple[str, str], float
 
 
 _PCS_CUES: list[tuple[str, float]] = [
-    (r"\bicd[- ]?10[- ]?pcs\b|\bicd[- ]?pcs\b|\bpcs\b|\broot operations?\b|\bbody part value\b|\bqualifier value\b", 3.0),
+    (r"\bicd[- ]?10[- ]?pcs\b|\bicd[- ]?pcs\b|\bpcs\b|\broot operations?\b|\bbody part value\b|"
+     r"\bqualifier value\b", 3.0),
     (r"\b\w+(?:ectomy|ectomies|otomy|ostomy|plasty|rrhaphy|pexy|desis|centesis|tripsy|cision)\b", 1.5),
-    (r"\b(?:laparo|thoraco|arthro|colono|cysto|broncho|hystero|uretero|sigmoido|mediastino)scop(?:ic|y)\b|\begd\b|\bercp\b", 1.5),
+    (r"\b(?:laparo|thoraco|arthro|colono|cysto|broncho|hystero|uretero|sigmoido|mediastino)scop(?:ic|y)\b|"
+     r"\begd\b|\bercp\b", 1.5),
     (r"\b(?:resection|excision|bypass|insertion|replacement|reposition|extirpation|detachment|amputation|"
      r"transplant(?:ation)?|angioplasty|biopsy|fusion|reattachment|fragmentation|lithotripsy|arthroplasty|"
      r"debridement|cesarean|c-section|intubation|catheterization|hemodialysis|transfusion|ligation|"
@@ -1310,7 +1395,8 @@ _HCPCS_CUES: list[tuple[str, float]] = [
 _DX_CUES = (r"\bicd[- ]?10[- ]?cm\b|\bdiagnosis\b|\bdx\b|\bstatus\b|\bs/p\b|\bhistory of\b|\bcomplications?\b|"
             r"\bpre[- ]?op(?:erative)?\b|\bclearance\b|\bvisit\b|\bbefore (?:a|an|the|his|her)\b|\bon dialysis\b|"
             r"\bdependen(?:ce|t)\b|"
-            r"\bfollowing\b|\bafter (?:a|an|the|his|her)?\s?\w+(?:ectomy|otomy|plasty|surgery)\b|\bpost[- ]?op(?:erative)?\b|"
+            r"\bfollowing\b|\bafter (?:a|an|the|his|her)?\s?\w+(?:ectomy|otomy|plasty|surgery)\b|"
+            r"\bpost[- ]?op(?:erative)?\b|"
             r"\binfection\b|\bpresence of\b|\babsence of\b|\bencounter for\b|\badmitted for\b|\bdiagnosed\b|"
             r"\bexcludes\b|\bsequela\b|\bguideline\b|\bfracture of\b|\bpoisoning\b|\bneoplasm\b|\bcarcinoma\b")
 _CPT_MENTION = re.compile(r"(?<![A-Za-z0-9.])\d{4}[0-9FTU](?![A-Za-z0-9.])")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import time
 from typing import Any
@@ -18,14 +19,22 @@ from retrieval.schema import Answer
 from retrieval.versions import VersionSet
 
 log = logging.getLogger(__name__)
+# The fiscal years whose dense search failed in the answer being computed (see `require_index`).
+_index_misses: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("codedesk_index_misses",
+                                                                                  default=None)
+TABLE_INTENT = 0.5  # below it, table rows are not offered ahead of the Tabular List
 
 
 class Answerer:
     """`answer(question, history=…, fiscal_year=…) -> Answer`. Thread-safe; build once per process."""
 
-    def __init__(self, settings: Settings, *, dense: bool = True) -> None:
+    def __init__(self, settings: Settings, *, dense: bool = True, require_index: bool = False) -> None:
+        """`require_index`: when the vector index cannot be reached mid-answer, raise
+        `IndexUnavailable` (the Slack bot then says "retrying" and retries) instead of answering
+        from the code book's words only with a warning (the CLI's behaviour)."""
         start = time.perf_counter()
         self.settings = settings
+        self.require_index = require_index
         self.books = load_books(settings)
         self.searchers = {fy: load_searcher(book, settings.cache_dir) for fy, book in self.books.items()}
         self.dense = None
@@ -34,6 +43,7 @@ class Answerer:
             self.dense = self._open_dense()
         self.versions = VersionSet.load(settings, settings.cache_dir)
         self.guidelines = self._load_guidelines()
+        self.tables = self._load_tables()
         self.composer = None
         if settings.llm:  # model-backed answers behind the citation guard (retrieval/llm.py)
             from retrieval.llm import ModelComposer
@@ -41,8 +51,9 @@ class Answerer:
             self.composer = ModelComposer(settings)
         self.chain = AnswerChain(
             self.books, self.searchers, settings.fiscal_year,
-            dense_for=(lambda fy: self.dense.code_search(fy)) if self.dense else None,
+            dense_for=self._dense_search if self.dense else None,
             changes=self._changes, passages=self._passages if self.guidelines else None,
+            extra_codes=self._extra_codes,
             rule_intent=guideline_intent,
             max_chars=settings.max_question_chars, top_k=settings.top_k, composer=self.composer,
         )
@@ -64,6 +75,21 @@ class Answerer:
             return None
         self.index_version = dense.generation.gen
         return dense
+
+    def _dense_search(self, fiscal_year: str) -> Any:
+        """The dense code search of one year, noting a failure for `require_index`."""
+        search = self.dense.code_search(fiscal_year)
+
+        def run(question: str, k: int) -> Any:
+            try:
+                return search(question, k)
+            except IndexUnavailable:
+                misses = _index_misses.get()
+                if misses is not None:
+                    misses.append(fiscal_year)
+                raise  # the chain falls back to the code book's words
+
+        return run
 
     def _load_guidelines(self) -> Any:
         """The Official Guidelines searcher (with PCS and team guidelines) when the PDF is available."""
@@ -89,14 +115,43 @@ class Answerer:
             log.warning("guidelines unavailable: %s", err)
             return None
 
+    def _load_tables(self) -> dict[str, Any]:
+        """The Table of Drugs and the Neoplasm Table (and external-cause index), one searcher per code book
+        so every code they give is completed and checked against the year answered."""
+        from ingest.sources import resolved_sources
+        from retrieval.tables import load_table_searcher
+
+        found = {r.source.kind: r.path for r in resolved_sources(self.settings) if r.found}
+        drug, neoplasm = found.get("drug_table"), found.get("neoplasm_table")
+        if not (drug or neoplasm):
+            return {}
+        index_paths = [found[k] for k in ("external_cause_index", "index") if k in found]
+        try:
+            return {fy: load_table_searcher(drug, neoplasm, book, self.settings.cache_dir, index_paths)
+                    for fy, book in self.books.items()}
+        except CodeDeskError as err:
+            log.warning("tables unavailable: %s", err)
+            return {}
+
+    def _extra_codes(self, state: Any) -> tuple[list[Any], list[Any]]:
+        """Codes from the tables when the question is about a drug/chemical or a neoplasm."""
+        tables = self.tables.get(state.fiscal_year)
+        if tables is None:
+            return [], []
+        kind, conf = tables.intent(state.search_text)
+        if kind is None or conf < TABLE_INTENT:
+            return [], []
+        hits = tables.match(state.search_text, k=3, kind=kind)
+        return [h.item(state.book) for h in hits], [h.citation() for h in hits]
+
     def _passages(self, state: Any) -> list[Any]:
-        """Guideline passages when the question is about a rule, or when one matches it very well."""
-        hits = self.guidelines.search(state.search_text, k=3)
-        if not hits:
-            return []
-        if state.rule_intent >= 0.3 or hits[0].score >= 0.7:
-            return [h.passage() for h in hits]
-        return []
+        """The best guideline passages; the chain's rank step decides whether they are shown."""
+        out = []
+        for hit in self.guidelines.search(state.search_text, k=3):
+            passage = hit.passage()
+            passage.score = hit.score
+            out.append(passage)
+        return out
 
     def _changes(self, state: Any) -> Any:
         return answer_changes(state.question, state.parsed, self.versions, self.settings.fiscal_year)
@@ -109,13 +164,20 @@ class Answerer:
         if not isinstance(question, str):
             raise CodeDeskError("The question must be text.")
         inp = {"question": question, "history": history or [], "fiscal_year": fiscal_year}
-        if self.composer is not None:
-            from retrieval.llm import asking_user
+        misses: list[str] = []
+        token = _index_misses.set(misses)  # the chain's parallel steps run in copies of this context
+        try:
+            if self.composer is not None:
+                from retrieval.llm import asking_user
 
-            with asking_user(user_id):
+                with asking_user(user_id):
+                    result = self._runnable.invoke(inp)
+            else:
                 result = self._runnable.invoke(inp)
-        else:
-            result = self._runnable.invoke(inp)
+        finally:
+            _index_misses.reset(token)
+        if misses and self.require_index:
+            raise IndexUnavailable("the code index is unavailable; retrying")
         if self.dense is None:
             result.warnings.append("The vector index is not built: answers use the code book's words only. "
                                    "Run `codedesk ingest`.")

@@ -75,7 +75,9 @@ intentional intent self harm suicide assault undetermined adverse effect effects
 toxicity drug drugs medication medicine medicinal substance chemical dose doses dosage prescribed taken taking took
 malignant malignancy neoplasm neoplastic cancer carcinoma primary secondary metastatic metastasis metastases mets
 benign situ uncertain behavior behaviour unspecified tumor tumour growth lesion initial encounter subsequent sequela
-visit code codes table adenocarcinoma sarcoma neoplasia carcinomatosis ingestion ingested ingest swallowed inhaled inhalation exposure exposed contact""".split()
+visit code codes table tablet tablets pill pills capsule capsules caplet caplets patch syrup injection
+adenocarcinoma sarcoma neoplasia carcinomatosis ingestion ingested ingest swallowed inhaled inhalation exposure
+exposed contact""".split()
 CUE_STEMS = frozenset(t for w in _CUE_WORDS for t in tokens(w))
 # Words of a neoplasm question that name neither a site nor a behaviour.
 _FILLER_WORDS = """stage grade invasive infiltrating differentiated poorly moderately well high low disease diagnosed
@@ -211,6 +213,14 @@ _NEO_PHRASES: list[tuple[re.Pattern[str], str]] = [
         (r"\bdcis\b", " intraductal carcinoma in situ "), (r"\blcis\b", " lobular carcinoma in situ "),
         (r"\b(?<!intra)ductal carcinoma in situ\b", " intraductal carcinoma in situ "),
         (r"\bmets\b", " metastases "),
+        # sites and histologies coders abbreviate
+        (r"\buoq\b", " upper outer quadrant "), (r"\buiq\b", " upper inner quadrant "),
+        (r"\bloq\b", " lower outer quadrant "), (r"\bliq\b", " lower inner quadrant "),
+        (r"\brul\b", " right upper lobe lung "), (r"\brml\b", " right middle lobe lung "),
+        (r"\brll\b", " right lower lobe lung "), (r"\blul\b", " left upper lobe lung "),
+        (r"\blll\b", " left lower lobe lung "), (r"\bn?sclc\b", " lung carcinoma "),
+        (r"\bbcc\b", " basal cell carcinoma skin "), (r"\bscc\b", " squamous cell carcinoma "),
+        (r"\brcc\b", " renal cell carcinoma "), (r"\bgbm\b", " glioblastoma brain "),
     ]
 ]
 
@@ -228,18 +238,23 @@ _RE_UNDERDOSING = re.compile(
     r"|ran out of|run out of|running out of|not taking|wasn'?t taking|didn'?t take|did not take|hasn'?t been "
     r"taking|has not been taking|noncomplian|non-complian|stretch(?:ed|ing) (?:out )?(?:her|his|the|their) "
     r"|ration(?:ed|ing)|(?:could ?n[o']t|cannot|can'?t) afford|forg(?:ot|etting) (?:to take|her|his|the)|"
-    r"discontinued (?:\w+ ){0,3}(?:on (?:her|his|their) own|without)|cut(?:s|ting)? (?:\w+ ){0,2}(?:pills?|doses?|tablets?) "
-    r"in half|reduced (?:\w+ ){0,2}dose (?:on (?:her|his|their) own|without)|less than (?:was )?prescribed|"
+    r"discontinued (?:\w+ ){0,3}(?:on (?:her|his|their) own|without)|"
+    r"cut(?:s|ting)? (?:\w+ ){0,2}(?:pills?|doses?|tablets?) in half|"
+    r"reduced (?:\w+ ){0,2}dose (?:on (?:her|his|their) own|without)|less than (?:was )?prescribed|"
     r"lower dose than prescribed|inadequate dose|insufficient dose")
 _RE_ASSAULT = re.compile(
-    r"assault|homicid|attempted murder|murder|poisoned by (?!accident|mistake)|(?:drugged|spiked|slipped|"
-    r"laced|tampered)\b|(?:given|gave|put|administered|added|injected|mixed)\b.{0,40}\bby (?:a |an |her |his |"
+    r"assault|homicid|attempted murder|murder|poisoned by (?!accident|mistake)|\bdrugged\b|tampered with|"
+    r"(?:given|gave|put|administered|added|injected|mixed)\b.{0,40}\bby (?:a |an |her |his |"
     r"their |the )?(?:partner|husband|wife|boyfriend|girlfriend|spouse|parent|mother|father|stepfather|"
     r"stepmother|caregiver|another|someone|stranger|assailant|attacker|perpetrator|relative|sibling|brother|"
     r"sister|roommate|coworker|co-worker|neighbor|friend|ex)|(?:partner|husband|wife|boyfriend|girlfriend|"
-    r"spouse|caregiver|stranger|assailant|attacker|someone|somebody|another person)\b.{0,30}\b(?:poison|drug"
+    r"spouse|caregiver|stranger|assailant|attacker|someone|somebody|another person)\b.{0,30}\b(?:poison|drugg"
     r"|spik|slipp|put|gave|added|laced|tried to)|by another person|by someone else|with intent to (?:harm|kill)"
     r" (?:her|him|them|the)\b|maltreat")
+# Something hidden in a drink or food: assault, unless the patient did it to harm themself.
+_RE_SLIPPED_IN = re.compile(r"(?:spiked|laced|slipped|put|added|mixed|dissolved|hid|hidden) (?:\w+ ){0,4}(?:in|into) "
+                            r"(?:her|his|their|the|a|an) (?:\w+ )?(?:drink|coffee|tea|food|juice|soda|water|beer|"
+                            r"wine|meal|milk|cup|glass|smoothie)")
 _RE_SELF_HARM = re.compile(
     r"self[- ]?harm|self[- ]?inflicted|suicid|intentional(?:ly)?\b|on purpose|deliberate(?:ly)?\b|"
     rf"(?:harm|hurt|kill|injure|end) {_SELF}|to die\b|end (?:her|his|their|my) life|wanted to die|"
@@ -440,9 +455,12 @@ def _strip_nec(title: str) -> str:
     return re.sub(r"\s+(NEC|NOS)$", "", title.strip(), flags=re.I).strip(" ,")
 
 
-def _names(terms: list[IndexTerm]) -> dict[int | None, dict[str, list[tuple[str, int]]]]:
+_Names = dict[int | None, dict[str, list[tuple[str, int]]]]
+
+
+def _names(terms: list[IndexTerm]) -> _Names:
     """parent -> first word -> [(a name the child is referred to by, child)], longest names first."""
-    out: dict[int | None, dict[str, list[tuple[str, int]]]] = {}
+    out: _Names = {}
     for t in terms:
         title = " ".join(_strip_nec(t.title).lower().split())
         for cand in {title, title.split(",")[0].strip()}:
@@ -455,7 +473,7 @@ def _names(terms: list[IndexTerm]) -> dict[int | None, dict[str, list[tuple[str,
     return out
 
 
-def _resolve(target: str, terms: list[IndexTerm], names: dict[int | None, dict[str, list[tuple[str, int]]]]) -> int | None:
+def _resolve(target: str, terms: list[IndexTerm], names: _Names) -> int | None:
     """The term a cross-reference names: 'Neoplasm, intestine, large' -> the ordinal of that term.
     A reference whose tail names nothing further ('Neoplasm, skin, by site') resolves to what it named."""
     rest = " ".join(target.lower().replace("(s)", "").replace("(", " ").replace(")", " ").split())
@@ -530,7 +548,6 @@ def _build_table(index: IndexFile) -> _Table:
                                                variants)
         return lvl
 
-    skip_root = index.kind == "neoplasm_table"
     columns = {c.key: c.heading for c in index.columns if c.col != 1}
     row_of: dict[int, int] = {}
     rows: list[_Row] = []
@@ -606,6 +623,8 @@ def drug_role(question: str) -> tuple[str, bool]:
     q = _RE_INTENT_UNSURE.sub(" ", q)
     if _RE_SELF_HARM.search(re.sub(r"\bunintentional(ly)?\b|not intentional(ly)?|non-?intentional", " ", q)):
         return "self_harm", False
+    if _RE_SLIPPED_IN.search(q):
+        return "assault", False
     if _RE_UNDETERMINED.search(q):
         return "undetermined", False
     adverse = _RE_ADVERSE.search(q)
@@ -660,6 +679,8 @@ def neoplasm_behavior(text: str) -> str:
 _BOUNDARY = re.compile(r"\s*(?:;|\(|\)|\bwith\b|\band\b|\bplus\b|\balso\b|\bas well as\b|\bincluding\b|"
                        r"\bthat has\b|\bwhich has\b|\bwho has\b)\s*")
 _PREP = re.compile(r"\b(from|to|into|involving|within|throughout|in|of|at|on)\b")
+_MAJOR_PREP = re.compile(r"\b(from|to|into|involving|throughout)\b")
+_MINOR_PREP = re.compile(r"\b(?:of|in|at|on|within)\b")
 
 
 def neoplasm_spans(question: str) -> list[tuple[str, str]]:
@@ -688,8 +709,7 @@ def neoplasm_spans(question: str) -> list[tuple[str, str]]:
         if before.strip():
             # "lung cancer metastatic to…": the site before is primary; "bone metastases": secondary there
             out.append((before, "primary" if _RE_MALIGNANT.search(before) else "secondary"))
-        preps = list(_PREP.finditer(after))
-        if not preps:
+        if not _PREP.search(after):
             # "metastatic breast cancer": the named site is primary; the spread is to an unnamed site
             if after.strip():
                 if m.group(0).startswith("metasta") and _RE_MALIGNANT.search(after):
@@ -699,22 +719,20 @@ def neoplasm_spans(question: str) -> list[tuple[str, str]]:
                     out.append((after, "secondary"))
             last_role = "secondary"
             continue
-        has_to = any(p.group(1) in ("to", "into", "involving", "throughout") for p in preps)
-        head = after[: preps[0].start()]
-        if head.strip() and _RE_MALIGNANT.search(head):
-            out.append((head, "primary"))  # "metastatic prostate cancer to bone": prostate is primary
-        elif head.strip() and not has_to:
-            out.append((head, "secondary"))
-        for i, p in enumerate(preps):
-            end = preps[i + 1].start() if i + 1 < len(preps) and preps[i + 1].group(1) in ("from", "to", "into") \
-                else len(after)
-            if i > 0 and preps[i - 1].group(1) in ("from", "to", "into", "involving", "throughout", "of", "in") \
-                    and p.start() < _span_end(preps, i - 1, after):
-                continue  # inside the previous phrase ("to the lower lobe of the lung")
-            phrase = after[p.end(): end]
-            word = p.group(1)
-            role = "primary" if word == "from" or (word in ("of", "in", "at", "on") and has_to) else "secondary"
-            out.append((phrase, role))
+        # "… of the colon to the liver": a phrase after to / into is the secondary site, after from
+        # the primary; "of" / "in" names the secondary site unless a "to" phrase does ("of" is then primary)
+        pieces = _MAJOR_PREP.split(after)
+        head, majors = pieces[0], list(zip(pieces[1::2], pieces[2::2], strict=True))
+        has_to = any(word != "from" for word, _ in majors)
+        minor = _MINOR_PREP.search(head)
+        lead = head[: minor.start()] if minor else head
+        if lead.strip() and _RE_MALIGNANT.search(lead):
+            out.append((lead, "primary"))  # "metastatic prostate cancer to bone": prostate is primary
+        elif lead.strip() and not has_to and not minor:
+            out.append((lead, "secondary"))
+        if minor:
+            out.append((head[minor.end():], "primary" if has_to else "secondary"))
+        out.extend((phrase, "primary" if word == "from" else "secondary") for word, phrase in majors)
         last_role = "secondary"
     if _RE_UNKNOWN_PRIMARY.search(t):
         out.append(("", "primary"))
@@ -731,13 +749,6 @@ def _content_words(text: str) -> list[str]:
     """Words that could name a site: not behaviour, table, side or filler words."""
     return [w for w in tokens(_RE_SECONDARY.sub(" ", text))
             if w not in CUE_STEMS and w not in FREE and w not in SIDE_STEMS and w not in _FILLER_STEMS]
-
-
-def _span_end(preps: list[re.Match[str]], i: int, after: str) -> int:
-    for j in range(i + 1, len(preps)):
-        if preps[j].group(1) in ("from", "to", "into"):
-            return preps[j].start()
-    return len(after)
 
 
 # ---------------------------------------------------------------------------------------- searcher
@@ -903,7 +914,7 @@ class TableSearcher:
         if _RE_NOT_DRUG.search(q) and not re.search(r"overdos|underdos|adverse effect|toxic effect|self[- ]harm|"
                                                      r"suicid|assault|table of drugs", q):
             return 0.2
-        strong = re.search(r"poison|overdos|\bod\b|adverse effect|side[- ]effect|underdos|toxicity|toxic effect|"
+        strong = re.search(r"poison|overdos|\bod\b|adverse|side[- ]effect|underdos|toxicity|toxic effect|"
                            r"table of drugs|drug code|intoxicat|envenom|drug (?:reaction|allergy)", q)
         weak = strong or _RE_DRUG_CONTEXT.search(q) or _RE_ASSAULT.search(q)
         if not weak:
@@ -930,6 +941,7 @@ class TableSearcher:
         return 0.15
 
     def _neoplasm_intent(self, q: str) -> float:
+        q = _neo_text(q)
         if not _RE_NEO_CORE.search(q):
             return 0.0
         if _RE_NOT_NEOPLASM.search(q):
@@ -937,12 +949,19 @@ class TableSearcher:
         if _RE_HISTOLOGY_OWN_CODES.search(q) and not _RE_SECONDARY.search(q):
             return 0.2
         table = self.tables["neoplasm_table"]
-        query = self._query(table, _neo_text(q))
+        query = self._query(table, q)
         ranked = self._rank(table, query, limit=1)
         site = bool(ranked) and ranked[0][0] >= 2.0
         if not site:
             return 0.5 if not _content_words(q) else 0.4  # "malignant neoplasm, site unspecified" / unknown words
         return 0.9
+
+    def terms(self, question: str, kind: str, k: int = 5) -> list[tuple[str, float]]:
+        """The best term paths of one table ("drug_table", "neoplasm_table", …) for a question's words,
+        whatever their columns: (term path, score). For explanations and tests; needs no code book."""
+        table = self.tables[kind]
+        text = _neo_text(question) if kind == "neoplasm_table" else self._expand(question)
+        return [(table.rows[i].display, round(s, 3)) for s, i in self._rank(table, self._query(table, text), k)]
 
     def match(self, question: str, k: int = 5, kind: str | None = None) -> list[TableHit]:
         """Table codes for a question, best first. `kind` forces "drug" / "neoplasm" / "external_cause"."""
@@ -965,10 +984,10 @@ class TableSearcher:
     def _match_drug(self, question: str, k: int) -> list[TableHit]:
         table = self.tables["drug_table"]
         role, role_assumed = drug_role(question)
-        q = self._query(table, self._expand(question))
-        ranked = self._rank(table, q, limit=15)
         expanded = self._expand(question)
-        if self._class_re is not None:
+        q = self._query(table, expanded)
+        ranked = self._rank(table, q, limit=15)
+        if self._class_re is not None:  # a drug the table knows only by its class
             top = max(table.idf.values(), default=1.0) + HINT_BONUS
             named = {self.class_rows[m.group(1)] for m in self._class_re.finditer(expanded)}
             if named:
@@ -1094,7 +1113,8 @@ class TableSearcher:
         """A table code made reportable: (code, 7th character assumed?, assumptions), or None when the
         book does not have it."""
         book = self.book
-        assert book is not None
+        if book is None:
+            raise ValueError("TableSearcher needs a code book to complete codes: TableSearcher.build(..., book)")
         code = normalize_code(printed)
         node = book.nodes.get(code)
         if node is None or not book.is_diag(code):
@@ -1152,12 +1172,17 @@ def _names_row(table: _Table, text: str) -> bool:
 
 def _anchor_said(row: _Row, q: _Query) -> bool:
     """The question names the row's substance: every word of its main term (in one of its
-    spellings), or of a cross-reference to the row, and not only table words."""
+    spellings), or of a cross-reference to the row — and not only table words."""
     said = set(q.weights)
     strong = {w for w, wt in q.weights.items() if wt > CUE_WEIGHT * 1.01}
-    return any(req and req <= said and req & strong
-               for lvl in row.levels for req in (lvl.req[:1 + len(lvl.variants)] if lvl is row.levels[0] else ())
-               + lvl.req[len(lvl.req) - lvl.n_alias:])
+
+    def named(req: frozenset[str]) -> bool:
+        return bool(req) and req <= said and bool(req & strong)
+
+    main = row.levels[0]
+    if any(named(req) for req in main.req[: len(main.req) - main.n_alias]):
+        return True
+    return any(named(req) for lvl in row.levels for req in lvl.req[len(lvl.req) - lvl.n_alias:])
 
 
 def _neo_text(question: str) -> str:

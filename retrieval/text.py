@@ -60,6 +60,8 @@ def _tokens(text: str) -> tuple[str, ...]:
         for w in words(segment):
             if w in ("without", "with"):
                 negated = w == "without"
+            elif w in _SCOPE_END:  # "without complications in remission": remission is not negated
+                negated = False
             if w in STOPWORDS:
                 continue
             tok = stem(FOLDS.get(w, w))
@@ -68,5 +70,6 @@ def _tokens(text: str) -> tuple[str, ...]:
 
 
 NOT = "not_"
+_SCOPE_END = frozenset({"in", "due", "following", "during", "at", "when", "after", "from", "by"})
 _BOUNDARY = re.compile(r"[,;:()\[\]]")
 FREE_STEMS = frozenset(stem(w) for w in FREE_WORDS)

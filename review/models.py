@@ -183,6 +183,66 @@ class ReviewDecision(ReviewDecisionBase, table=True):
     created_at: datetime = _created_field()
 
 
+# --- discussion of code changes in Slack threads ------------------------------------------------
+
+class DiscussionThreadBase(SQLModel):
+    channel_id: str = Field(max_length=32)
+    message_ts: str = Field(max_length=32, description="Slack ts of the posted message: the thread's root")
+    chapter: str | None = Field(default=None, max_length=8, index=True, description="ICD-10-CM chapter number")
+    from_fy: str = Field(max_length=8)
+    to_fy: str = Field(max_length=8)
+    prefix: str | None = Field(default=None, max_length=16, description="Code prefix the digest was limited to")
+    title: str | None = Field(default=None, max_length=512)
+    counts: dict[str, int] | None = Field(default=None, sa_type=sa.JSON, description="Changes by kind")
+
+
+class DiscussionThread(DiscussionThreadBase, table=True):
+    """A message `codedesk digest changes` posted (one per chapter): members discuss it in its thread."""
+
+    __tablename__ = "discussion_thread"
+    __table_args__ = (sa.UniqueConstraint("channel_id", "message_ts", name="uq_discussion_thread_message"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = _created_field()
+
+
+class DiscussionReplyBase(SQLModel):
+    message_ts: str = Field(max_length=32)
+    user_hash: str | None = Field(default=None, max_length=64)
+    text: str = Field(sa_type=sa.Text, description="Scrubbed")
+    phi_found: str | None = Field(default=None, max_length=256, description="kind:count of what scrub removed")
+
+
+class DiscussionReply(DiscussionReplyBase, table=True):
+    """A person's reply in a discussion thread (scrubbed; edits update it, deletions remove it)."""
+
+    __tablename__ = "discussion_reply"
+    __table_args__ = (sa.UniqueConstraint("thread_id", "message_ts", name="uq_discussion_reply_message"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    thread_id: int = Field(foreign_key="discussion_thread.id", index=True, ondelete="CASCADE")
+    created_at: datetime = _created_field()
+    edited_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class DiscussionReactionBase(SQLModel):
+    message_ts: str = Field(max_length=32, description="The thread's root or one of its replies")
+    reaction: str = Field(max_length=64, description="Emoji name without colons: +1, eyes, white_check_mark")
+    user_hash: str = Field(default="", max_length=64)
+
+
+class DiscussionReaction(DiscussionReactionBase, table=True):
+    """A reaction on a discussion thread's root message or on one of its replies."""
+
+    __tablename__ = "discussion_reaction"
+    __table_args__ = (sa.UniqueConstraint("thread_id", "message_ts", "reaction", "user_hash",
+                                          name="uq_discussion_reaction"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    thread_id: int = Field(foreign_key="discussion_thread.id", index=True, ondelete="CASCADE")
+    created_at: datetime = _created_field()
+
+
 # --- state the Slack bot shares across worker processes ----------------------------------------
 
 class SlackEvent(SQLModel, table=True):

@@ -29,7 +29,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from review.models import Escalation, Feedback, QueryLog, ReviewDecision, ReviewTopic, utcnow
-from review.topics import SourceCount, TopicStats, load_citations, load_period, summarize
+from review.topics import SourceCount, TopicStats, load_period, summarize
 
 DEFAULT_DAYS = 30
 CONFIDENCES = ("high", "medium", "low")
@@ -390,7 +390,7 @@ def to_markdown(report: ReviewReport, *, top: int = 15, items: int = 20) -> str:
             out.append("- Codes: " + ", ".join(f"{c} ({k}/{t.count})" if t.count > 1 else c for c, k in s.codes))
         if s.sources:
             out.append("- Sources: " + "; ".join(_md(_source_text(x, t.count)) for x in s.sources))
-        extra = [f"confidence {_conf_mix(s.confidence)}"]
+        extra = [f"Confidence: {_conf_mix(s.confidence)}"]
         if t.thumbs_up or t.thumbs_down:
             extra.append(f"👍 {t.thumbs_up} · 👎 {t.thumbs_down}")
         if t.escalations:
@@ -419,7 +419,8 @@ def to_markdown(report: ReviewReport, *, top: int = 15, items: int = 20) -> str:
             if detail:
                 d = _md(it.detail) or "–"
                 cells.append(f"{d} ({it.status})" if it.status else d)
-            cells.append(_md(_one_line(it.answer_summary, 140)) + (f" `{it.codes}`" if it.codes else ""))
+            answer = _one_line((it.answer_summary or "").replace("**", ""), 140)  # no bold cut in half
+            cells.append(_md(answer) + (f" `{it.codes}`" if it.codes else ""))
             out.append("| " + " | ".join(cells) + " |")
         if len(rows) > items:
             out.append(f"\n… and {len(rows) - items} more (see the CSV export).")
@@ -716,7 +717,7 @@ def to_html(report: ReviewReport, *, title: str = "CodeDesk coding review", top:
     ]
 
     # topics table
-    body.append(f"<h2>Topics by frequency</h2>")
+    body.append("<h2>Topics by frequency</h2>")
     if r.ungrouped:
         body.append(f'<p class="muted">{r.ungrouped} questions are not grouped yet: run <code>codedesk review '
                     f"topics</code>.</p>")
@@ -791,10 +792,10 @@ def to_html(report: ReviewReport, *, title: str = "CodeDesk coding review", top:
         body.append("</tbody></table>")
 
     footer = ("<footer>Questions, reasons and notes were scrubbed of patient identifiers before they were stored. "
-              "Topics group near-identical questions (embeddings and the codes and sources of their answers). "
-              f"Periods are in UTC. Median answer time "
-              f"{r.latency_median_ms / 1000:.1f} s." if r.latency_median_ms is not None else
-              "<footer>Questions, reasons and notes were scrubbed of patient identifiers before they were stored.")
+              "Topics group near-identical questions (their embeddings and the codes and sources of their answers). "
+              "Periods are in UTC.")
+    if r.latency_median_ms is not None:
+        footer += f" Median answer time {r.latency_median_ms / 1000:.1f} s."
     return head + header + "".join(body) + footer + "</footer></main></body></html>\n"
 
 

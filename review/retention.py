@@ -1,7 +1,8 @@
 """Retention: delete log rows older than a cut-off (`codedesk db purge --older-than 365d`).
 
 A query goes with its citations, feedback and escalations. Review topics and decisions are the
-team's knowledge and stay. Slack event ids and rate-limit windows are only needed for minutes, so
+team's knowledge and stay; the summaries of topics that lost questions are recomputed from what
+is left, so no purged question survives as a topic example. Slack event ids and rate-limit windows are only needed for minutes, so
 they go after `ephemeral_older_than` (one day) whatever the main cut-off.
 """
 
@@ -38,11 +39,20 @@ def purge(session: Session, older_than: timedelta, *, now: datetime | None = Non
          col(RateLimit.window_start) + col(RateLimit.window_s) < int(ephemeral_cutoff.timestamp())),
     ]
     counts: dict[str, int] = {}
+    # Topic summaries quote example questions: refresh those that lose questions, so no purged
+    # text survives in them (the topics and their decisions stay).
+    topics = [] if dry_run else [t for t in session.exec(
+        select(QueryLog.topic_id).where(col(QueryLog.created_at) < cutoff, col(QueryLog.topic_id).is_not(None))
+        .distinct()) if t is not None]
     for name, model, where in plan:  # children first: SQLite may run without ON DELETE CASCADE
         if dry_run:
             counts[name] = session.exec(select(sa.func.count()).select_from(model).where(where)).one()
         else:
             counts[name] = session.exec(delete(model).where(where)).rowcount
+    if topics:
+        from review.topics import refresh_summaries
+
+        refresh_summaries(session, topics)
     log.info("purge cutoff=%s dry_run=%s %s", cutoff.isoformat(timespec="seconds"), dry_run,
              " ".join(f"{k}={v}" for k, v in counts.items()))
     return counts

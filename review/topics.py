@@ -45,11 +45,12 @@ log = logging.getLogger(__name__)
 THRESHOLD = 0.85
 OVERLAP_WEIGHT = 0.35
 DISJOINT_PENALTY = 0.05
-MAX_AGGLOMERATIVE = 4000
+MAX_AGGLOMERATIVE = 2500  # distinct texts; ~300 MB peak at this size
 EXAMPLES = 5
 TOP_CODES = 5
 TOP_SOURCES = 5
 _CHUNK = 500  # ids per IN (...) list
+_PG_LOCK_KEY = 0x746F7063  # "topc": serialises concurrent `codedesk review` runs on PostgreSQL
 
 # Words that only carry the context of a removed identifier ("Pt [NAME] DOB [DATE] has …").
 _CONTEXT_WORDS = frozenset({"patient", "patients", "pt", "pts", "dob", "mrn", "mr", "mrs", "ms", "dr", "yo"})
@@ -183,24 +184,36 @@ def _greedy(vectors: np.ndarray, keysets: Sequence[frozenset[str]], weights: Seq
     """Leader clustering for large inputs: most-asked first, each joins the best group (centroid
     cosine plus key overlap with the group's leader) or starts one."""
     order = sorted(range(len(vectors)), key=lambda i: (-weights[i], i))
-    dim = vectors.shape[1]
-    sums = np.zeros((0, dim), np.float32)
+    sums = np.zeros_like(vectors, dtype=np.float32)  # weighted sum of each group's vectors
+    centroids = np.zeros_like(vectors, dtype=np.float32)
     leaders: list[frozenset[str]] = []
     groups: list[list[int]] = []
     for i in order:
-        if groups:
-            norms = np.linalg.norm(sums, axis=1, keepdims=True)
-            centroids = sums / np.clip(norms, 1e-12, None)
-            scores = similarity(vectors[i : i + 1], [keysets[i]], centroids, leaders)[0]
-            best = int(np.argmax(scores))
-            if scores[best] >= threshold:
-                groups[best].append(i)
-                sums[best] += vectors[i] * weights[i]
-                continue
-        groups.append([i])
-        leaders.append(keysets[i])
-        sums = np.vstack([sums, vectors[i : i + 1] * weights[i]])
+        k = len(groups)
+        best, best_score = -1, -np.inf
+        if k:
+            cos = centroids[:k] @ vectors[i]
+            # only groups that key overlap could lift over the threshold need the exact score
+            for g in np.flatnonzero(cos + OVERLAP_WEIGHT >= threshold):
+                score = float(cos[g]) + _key_bonus(keysets[i], leaders[g])
+                if score > best_score or (score == best_score and g < best):
+                    best, best_score = int(g), score
+        if best >= 0 and best_score >= threshold:
+            groups[best].append(i)
+        else:
+            best = k
+            groups.append([i])
+            leaders.append(keysets[i])
+        sums[best] += vectors[i] * weights[i]
+        centroids[best] = sums[best] / max(float(np.linalg.norm(sums[best])), 1e-12)
     return groups
+
+
+def _key_bonus(a: frozenset[str], b: frozenset[str]) -> float:
+    if not a or not b:
+        return 0.0
+    jac = len(a & b) / len(a | b)
+    return OVERLAP_WEIGHT * jac - (DISJOINT_PENALTY if jac == 0 else 0.0)
 
 
 def representative(members: Sequence[int], vectors: np.ndarray, keysets: Sequence[frozenset[str]],
@@ -397,6 +410,8 @@ def refresh_topics(session: Session, *, since: datetime, until: datetime, embedd
     """Cluster the questions logged in [since, until), persist the topics and memberships and
     refresh the summary of every topic touched. The caller commits."""
     run = TopicRun(since=since, until=until)
+    if session.get_bind().dialect.name == "postgresql":  # one clustering at a time (SQLite: BEGIN IMMEDIATE)
+        session.connection().execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
     rows, cites = load_period(session, since, until)
     run.questions = len(rows)
     if not rows:

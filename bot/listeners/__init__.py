@@ -6,15 +6,19 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.answering import Deps
-from bot.listeners import actions, app_home, app_mention, assistant, command, message_im, views
+from bot.listeners import actions, app_home, app_mention, assistant, changes, command, discussion, message_im, views
 
 
 def register_listeners(app: App, deps: Deps) -> None:
     # The assistant middleware first: it takes the DM thread messages it owns and passes the rest on.
     assistant.register(app, deps)
     app_mention.register(app, deps)
+    # Channel thread replies to digest messages: before message_im (Bolt runs the first listener
+    # that matches an event; this one matches channel messages only).
+    discussion.register(app, deps)
     message_im.register(app, deps)
     command.register(app, deps)
+    changes.register(app, deps)
     actions.register(app, deps)
     views.register(app, deps)
     app_home.register(app, deps)

@@ -21,6 +21,7 @@ from retrieval.guard import (
     excludes1_pair,
     fallback,
     guard,
+    header_mentions,
     renumber,
 )
 from retrieval.ranker import item_for
@@ -184,6 +185,23 @@ def test_prose_hcpcs_and_pcs_shaped_codes(codebook: CodeBook) -> None:
     assert len(flags) == 2
 
 
+def test_prose_lower_case_codes(codebook: CodeBook) -> None:
+    _, _, ev = setup(codebook, ["E11.22"])
+    text, flags = clean_prose_codes("Use e11.22, not e11.99; check a1c and b12.", ev)
+    assert text == f"Use e11.22, not {REMOVED}; check a1c and b12." and len(flags) == 1
+
+
+def test_headers_named_in_the_text(codebook: CodeBook) -> None:
+    _, _, ev = setup(codebook, ["E11.22", "N18.32"])
+    flags, notices = header_mentions("Report E11.22 with N18.3 for the stage.", ev, set())
+    assert flags == ["N18.3 was named in the text without saying it is not reportable"]
+    assert notices[0].startswith("⚠️ N18.3 is not reportable: N18.3 is a header")
+    for fine in ("N18.3 is a header: pick N18.32.", "Category E11 notes apply.", "Excludes1: type 1 (E10.-).",
+                 "Stage codes N18.1-N18.6 go second.", "Report E11.22 and N18.32."):
+        assert header_mentions(fine, ev, set()) == ([], []), fine
+    assert header_mentions("Report N18.3.", ev, {"N18.3"}) == ([], [])
+
+
 # ---- citations ----------------------------------------------------------------------------------
 def test_citation_numbers() -> None:
     assert cited_numbers("a [2] b [1, 3] c [2-4] [1][5]") == [2, 1, 3, 4, 5]
@@ -259,6 +277,14 @@ def test_header_presented_as_reportable_is_corrected(codebook: CodeBook) -> None
     n183 = next(c for c in res.answer.codes if c.code == "N18.3")
     assert not n183.billable and "header" in n183.note
     assert any(f.startswith("N18.3 was presented as reportable") for f in res.flags)
+    assert "⚠️ N18.3 is not reportable" in res.answer.answer
+    assert res.answer.answer.count("⚠️ N18.3 is not reportable") == 1  # once, though the text names it too
+
+
+def test_header_only_in_the_text_gets_a_notice(codebook: CodeBook) -> None:
+    det, sources, ev = setup(codebook, ["E11.22"])
+    res = guard(reply("Report E11.22 [1] and N18.3 [1].", ("E11.22", [1])), sources, ev, det)
+    assert "N18.3 was named in the text without saying it is not reportable" in res.flags
     assert "⚠️ N18.3 is not reportable" in res.answer.answer
 
 

@@ -247,7 +247,7 @@ def test_refines_inferred_from_the_official_sections_and_top_code() -> None:
 def test_slug() -> None:
     assert slug("Is sepsis present on admission if it was documented on day 2?") == \
         "is-sepsis-present-on-admission-if"
-    assert slug("Pt [NAME] – Ménière’s?") == "pt-meniere-s"
+    assert slug("Pt [NAME] – Ménière’s?") == "pt-menieres"
     assert slug("???") == "decision"
 
 

@@ -1,0 +1,95 @@
+"""Discussion threads of `codedesk digest changes`: people's replies in those threads (channel and
+private-channel `message` events whose `thread_ts` is a recorded digest message) and reactions on
+the digest messages or on those replies are recorded in the review log (`review.discussion`),
+replies scrubbed of PHI first. Edits update a recorded reply; deletions remove it.
+
+Registered before `message_im` so it sees channel messages (Bolt runs the first listener that
+matches an event); it matches channel and private-channel messages only, so DMs still reach the
+DM and assistant listeners. Nothing is ever posted in reply.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import App, BoltRequest
+
+from bot.answering import Deps
+from bot.listeners.common import first_delivery, is_from_person, retry_num
+
+log = logging.getLogger(__name__)
+
+CHANNEL_TYPES = ("channel", "group")
+
+
+def is_channel_message(event: dict[str, Any]) -> bool:
+    """A message event from a public or private channel (not a DM or group DM)."""
+    kind = event.get("channel_type")
+    if kind:
+        return kind in CHANNEL_TYPES
+    return str(event.get("channel") or "").startswith(("C", "G"))
+
+
+def register(app: App, deps: Deps) -> None:
+    logger = deps.review.query_logger
+    if logger is None:  # no log: nothing to record into
+        return
+    from review.discussion import DiscussionLog
+
+    discussions = DiscussionLog(deps.settings, hash_user=logger.hash_user, engine=None)
+
+    @app.event("message", matchers=[lambda event: is_channel_message(event)])
+    def on_channel_message(body: dict[str, Any], event: dict[str, Any], request: BoltRequest) -> None:
+        subtype = event.get("subtype")
+        if subtype == "message_changed":
+            message = event.get("message") or {}
+            if message.get("thread_ts") and message.get("ts") != message.get("thread_ts"):
+                deps.pool.submit("discussion_edit", discussions.edit, channel_id=event.get("channel"),
+                                 message_ts=message.get("ts"), text=message.get("text") or "")
+            return
+        if subtype == "message_deleted":
+            if event.get("deleted_ts"):
+                deps.pool.submit("discussion_delete", discussions.delete, channel_id=event.get("channel"),
+                                 message_ts=event["deleted_ts"])
+            return
+        thread_ts = event.get("thread_ts")
+        if not thread_ts or thread_ts == event.get("ts") or not is_from_person(event):
+            return
+        deps.pool.submit("discussion_reply", record_reply, deps, discussions, body, event,
+                         retry_num(request.headers))
+
+    @app.event("reaction_added")
+    def on_reaction_added(body: dict[str, Any], event: dict[str, Any], request: BoltRequest) -> None:
+        _reaction(deps, discussions, body, event, True, retry_num(request.headers))
+
+    @app.event("reaction_removed")
+    def on_reaction_removed(body: dict[str, Any], event: dict[str, Any], request: BoltRequest) -> None:
+        _reaction(deps, discussions, body, event, False, retry_num(request.headers))
+
+
+def record_reply(deps: Deps, discussions: Any, body: dict[str, Any], event: dict[str, Any],
+                 retry: int | None = None) -> None:
+    if not first_delivery(deps, body, retry_num=retry):
+        return
+    row = discussions.reply(channel_id=event["channel"], thread_ts=event["thread_ts"], message_ts=event["ts"],
+                            text=event.get("text") or "", user_id=event.get("user"))
+    if row is not None:
+        log.info("discussion_reply_recorded id=%s", row)
+
+
+def _reaction(deps: Deps, discussions: Any, body: dict[str, Any], event: dict[str, Any], added: bool,
+              retry: int | None) -> None:
+    item = event.get("item") or {}
+    if item.get("type") != "message" or not item.get("channel") or not item.get("ts") or not event.get("reaction"):
+        return
+    if not is_channel_message({"channel": item["channel"]}):
+        return
+
+    def job() -> None:
+        if not first_delivery(deps, body, retry_num=retry):
+            return
+        discussions.reaction(channel_id=item["channel"], message_ts=item["ts"], reaction=event["reaction"],
+                             user_id=event.get("user"), added=added, event_ts=event.get("event_ts"))
+
+    deps.pool.submit("discussion_reaction_added" if added else "discussion_reaction_removed", job)
