@@ -37,7 +37,6 @@ from bot.text import escape_mrkdwn, shorten
 MAX_HOME_BLOCKS = 100  # Slack's limit for a Home tab view
 MAX_HEADER_TEXT = 150
 MAX_MODAL_TITLE = 24
-MAX_LINE = 300  # one change line (notes can be long)
 
 ACTION_DECIDE = "codedesk_home_decide"
 ACTION_HOME_REFRESH = "codedesk_home_refresh"
@@ -53,6 +52,8 @@ CHANGE_KINDS = ("added", "deleted", "revised", "became_header", "notes_changed")
 CHANGE_TITLES = {"added": "Added codes", "deleted": "Deleted codes", "revised": "Revised titles",
                  "became_header": "Codes that became headers", "notes_changed": "Instructional notes changed"}
 CHANGE_ICONS = {"added": "🆕", "deleted": "🗑️", "revised": "✏️", "became_header": "🔀", "notes_changed": "📝"}
+CHANGE_COUNTS = {"added": "added", "deleted": "deleted", "revised": "revised", "became_header": "became headers",
+                 "notes_changed": "note changes"}
 NOTE_KIND_LABELS = {"includes": "Includes", "inclusion_term": "Inclusion term", "excludes1": "Excludes1",
                     "excludes2": "Excludes2", "code_first": "Code first", "use_additional_code": "Use additional code",
                     "code_also": "Code also", "note": "Note", "seventh_character": "7th character note",
@@ -276,32 +277,34 @@ def decision_recorded_text(result: Any) -> str:
 
 
 def change_lines(d: Any) -> dict[str, list[str]]:
-    """One mrkdwn line per change, by kind (`d`: a `retrieval.versions.Diff`)."""
+    """One mrkdwn line per change, by kind (`d`: a `retrieval.versions.Diff`). Long titles and notes
+    are shortened before they are escaped, so no escape is ever cut in half."""
     expanded = {c: e.code for e in d.became_header for c in e.no_longer_reportable}
+
+    def esc(text: str, limit: int = 200) -> str:
+        return escape_mrkdwn(shorten(text, limit))
 
     def some(codes: Sequence[str], n: int = 6) -> str:
         shown = ", ".join(f"`{c}`" for c in codes[:n])
         return shown + (f" +{len(codes) - n} more" if len(codes) > n else "")
 
-    def cut(text: str) -> str:
-        return shorten(text, MAX_LINE)
-
     lines: dict[str, list[str]] = {
-        "added": [cut(f"• `{a.code}` {escape_mrkdwn(a.title)}") for a in d.added],
-        "deleted": [cut(f"• `{x.code}` {escape_mrkdwn(x.title)}"
-                        + (f" — `{expanded[x.code]}` became a header" if x.code in expanded else ""))
-                    for x in d.deleted],
-        "revised": [cut(f"• `{r.code}`{' (header)' if r.header else ''}: “{escape_mrkdwn(r.old_title)}” → "
-                        f"“{escape_mrkdwn(r.new_title)}”") for r in d.revised],
-        "became_header": [cut(f"• `{e.code}` {escape_mrkdwn(e.title)} — no longer reportable: "
-                              f"{some(e.no_longer_reportable)}; report one of: {some(e.now_reportable)}")
+        "added": [f"• `{a.code}` {esc(a.title)}" for a in d.added],
+        "deleted": [f"• `{x.code}` {esc(x.title)}"
+                    + (f" — `{expanded[x.code]}` became a header" if x.code in expanded else "") for x in d.deleted],
+        "revised": [f"• `{r.code}`{' (header)' if r.header else ''}: “{esc(r.old_title, 140)}” → "
+                    f"“{esc(r.new_title, 140)}”" for r in d.revised],
+        "became_header": [f"• `{e.code}` {esc(e.title, 120)} — no longer reportable: "
+                          f"{some(e.no_longer_reportable)}; report one of: {some(e.now_reportable)}"
                           for e in d.became_header],
         "notes_changed": [],
     }
     for n in d.notes_changed:
         label = NOTE_KIND_LABELS.get(n.kind, n.kind)
-        parts = [f"added “{escape_mrkdwn(t)}”" for t in n.added] + [f"removed “{escape_mrkdwn(t)}”" for t in n.removed]
-        lines["notes_changed"].append(cut(f"• `{n.code}` {label}: " + "; ".join(parts)))
+        parts = [f"added “{esc(t, 160)}”" for t in n.added[:3]] + [f"removed “{esc(t, 160)}”" for t in n.removed[:3]]
+        extra = len(n.added) + len(n.removed) - len(parts)
+        lines["notes_changed"].append(f"• `{n.code}` {label}: " + "; ".join(parts)
+                                      + (f"; +{extra} more" if extra > 0 else ""))
     return lines
 
 
@@ -326,15 +329,16 @@ def _pack_counted(lines: Sequence[str], limit: int = MAX_SECTION_TEXT) -> list[t
     return out
 
 
-def _kind_chunks(kind: str, items: Sequence[str]) -> list[tuple[str, int]]:
-    """Sections of one kind of change, the first headed '*Added codes* (23)'; counts exclude the heading."""
-    chunks = _pack_counted([f"*{CHANGE_TITLES[kind]}* ({len(items)})", *items])
+def _kind_chunks(kind: str, items: Sequence[str], total: int | None = None) -> list[tuple[str, int]]:
+    """Sections of one kind of change, the first headed '*Added codes* (23)' (`total`, default all
+    the items); counts exclude the heading."""
+    chunks = _pack_counted([f"*{CHANGE_TITLES[kind]}* ({len(items) if total is None else total})", *items])
     return [(text, n - (1 if i == 0 else 0)) for i, (text, n) in enumerate(chunks)]
 
 
 def counts_text(d: Any) -> str:
     c = d.counts()
-    return " · ".join(f"{CHANGE_ICONS[k]} {c[k]} {CHANGE_TITLES[k].lower()}" for k in CHANGE_KINDS)
+    return " · ".join(f"{CHANGE_ICONS[k]} {c[k]} {CHANGE_COUNTS[k]}" for k in CHANGE_KINDS)
 
 
 def _scope_text(d: Any) -> str:
@@ -394,7 +398,7 @@ def changes_message(d: Any, *, title: str | None = None, subtitle: str | None = 
         if full or len(body) >= room - 2:
             hidden[kind] = len(items)
             continue
-        chunks = _kind_chunks(kind, items[:max_lines])
+        chunks = _kind_chunks(kind, items[:max_lines], len(items))
         fit = chunks[: max(0, room - 1 - len(body) - 1)]  # keep a block for "… more" and one for the final note
         body += [section(text) for text, _ in fit]
         more = len(items) - sum(n for _, n in fit)

@@ -7,12 +7,17 @@ or, as a plain command,
 
     from bot.cli import serve_command
     app.command("serve")(serve_command)
+
+`codedesk serve --workers N` (or CODEDESK_WORKERS=N) runs N worker processes behind one port (see
+`bot.serve.serve_workers`); `python -m bot.cli --listen-fd FD …` is how the supervisor starts each
+worker.
 """
 
 from __future__ import annotations
 
-import logging
 import sys
+from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -22,30 +27,61 @@ serve_app = typer.Typer(help="Run the Slack bot (Socket Mode with SLACK_APP_TOKE
                         add_completion=False, no_args_is_help=False)
 
 
+def _given(value: Any, default: Any) -> Any:
+    """A parameter's value when this function is called directly (ctx.invoke from `codedesk start`
+    passes only some of them: the others arrive as typer's OptionInfo placeholders)."""
+    return default if isinstance(value, typer.models.OptionInfo) else value
+
+
 def serve_command(
     ctx: typer.Context,
     port: int = typer.Option(None, "--port", "-p", help="HTTP port (default CODEDESK_PORT, 3000)."),
     host: str = typer.Option("0.0.0.0", "--host", help="HTTP bind address."),
     log_level: str = typer.Option("INFO", "--log-level", help="DEBUG, INFO, WARNING…"),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, max=64, envvar="CODEDESK_WORKERS",
+                                help="Worker processes behind the one port (each loads its own index client "
+                                     "and model: ~0.5 GB of memory each)."),
+    metrics_dir: Path = typer.Option(None, "--metrics-dir", envvar="CODEDESK_METRICS_DIR",
+                                     help="Directory where workers share their metrics "
+                                          "(default CODEDESK_HOME/metrics with --workers > 1)."),
+    listen_fd: int = typer.Option(None, "--listen-fd", hidden=True,
+                                  help="Serve on this inherited listening socket (set by the supervisor)."),
+    prepare: bool = typer.Option(False, "--prepare", hidden=True,
+                                 help="Only fill the shared caches, then exit (run by the supervisor)."),
 ) -> None:
     """Serve CodeDesk in Slack: Socket Mode when SLACK_APP_TOKEN is set; otherwise HTTP with events,
-    commands and interactivity at /slack/events."""
+    commands and interactivity at /slack/events, and /healthz, /readyz, /metrics."""
     from bot.config import BotSettings
-    from bot.serve import serve
+    from bot.metrics import Metrics, configure_logging
+    from bot.serve import EXIT_CONFIG, prepare_caches, serve, serve_workers
     from codedesk.settings import Settings
 
-    level = getattr(logging, log_level.upper(), logging.INFO)
-    if not logging.getLogger().handlers:
-        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    logging.getLogger().setLevel(level)  # a server shows what it does, whatever the CLI's default
+    workers = _given(workers, 1)
+    metrics_dir = _given(metrics_dir, None)
+    listen_fd = _given(listen_fd, None)
+    log_level = _given(log_level, "INFO")
+    prepare = _given(prepare, False)
+    metrics = Metrics()
+    configure_logging(log_level, metrics=metrics)  # key=value lines with pid and request id
     try:
         settings = ctx.obj if isinstance(ctx.obj, Settings) else Settings()  # `codedesk` built it already
+        if prepare:
+            prepare_caches(settings)
+            return
         bot = BotSettings()
         bot.require()
-        serve(settings, bot_settings=bot, host=host, port=port)
-    except CodeDeskError as err:  # settings missing, index not built, …: say what to do, no trace
+        if workers > 1 and listen_fd is None:
+            code = serve_workers(settings, workers=workers, bot_settings=bot, host=host, port=port,
+                                 log_level=log_level, metrics_dir=metrics_dir)
+            sys.exit(code)
+        serve(settings, bot_settings=bot, host=host, port=port, listen_fd=listen_fd, metrics_dir=metrics_dir,
+              metrics=metrics)
+    except CodeDeskError as err:  # settings missing, index model mismatch, …: say what to do, no trace
         typer.echo(f"codedesk serve: {err}", err=True)
-        sys.exit(2)
+        sys.exit(EXIT_CONFIG)
+    except OSError as err:  # the port is taken, …
+        typer.echo(f"codedesk serve: {err}", err=True)
+        sys.exit(1)
 
 
 serve_app.callback(invoke_without_command=True)(serve_command)

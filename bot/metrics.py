@@ -124,7 +124,8 @@ def configure_logging(level: int | str = logging.INFO, *, stream: Any = None, me
     if metrics is not None:
         root.addHandler(_ErrorCounter(metrics))
     root.setLevel(level)
-    for noisy in ("chromadb", "httpx", "httpcore", "onnxruntime", "urllib3", "slack_sdk"):
+    for noisy in ("chromadb", "httpx", "httpcore", "onnxruntime", "urllib3", "slack_sdk", "alembic",
+                  "sentence_transformers"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
 

@@ -421,8 +421,10 @@ def excludes1_pair(book: CodeBook, a: str, b: str) -> Note | None:
     return None
 
 
-def drop_excludes1(book: CodeBook | None, items: list[CodeItem]) -> tuple[list[CodeItem], list[str], list[str]]:
-    """Keep the first of every Excludes1 pair. Returns (kept, flags, notices for the text)."""
+def drop_excludes1(book: CodeBook | None, items: list[CodeItem], prefer: set[str] = frozenset()
+                   ) -> tuple[list[CodeItem], list[str], list[str]]:
+    """Keep the first of every Excludes1 pair — unless only the second is in `prefer` (the codes the
+    deterministic answer offers), which then replaces the first. Returns (kept, flags, notices)."""
     if book is None:
         return items, [], []
     kept: list[CodeItem] = []
@@ -438,6 +440,9 @@ def drop_excludes1(book: CodeBook | None, items: list[CodeItem]) -> tuple[list[C
             kept.append(item)
             continue
         first, note = clash
+        if item.code in prefer and first.code not in prefer:
+            kept[kept.index(first)] = item
+            first, item = item, first
         flags.append(f"removed {item.code}: Excludes1 at {note.source} — may not be reported with {first.code}")
         notices.append(f"⚠️ {first.code} and {item.code} may not be reported together (Excludes1 at "
                        f"{note.source}: “{note.text}”); {item.code} was left out.")
@@ -482,7 +487,8 @@ def guard(reply: ModelReply, sources: list[Source], ev: Evidence, deterministic:
                 notices.append(f"⚠️ {item.code} is not reportable: {reason}.")
                 noticed.add(item.code)
         items.append(item)
-    items, ex_flags, ex_notices = drop_excludes1(book, items)
+    direct = {c.code for c in deterministic.codes}
+    items, ex_flags, ex_notices = drop_excludes1(book, items, direct)
     flags.extend(ex_flags)
     notices.extend(ex_notices)
 

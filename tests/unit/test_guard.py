@@ -228,6 +228,10 @@ def test_drop_the_second_of_an_excludes1_pair(codebook: CodeBook) -> None:
     assert [i.code for i in kept] == ["E11.22", "N18.32"]
     assert flags == ["removed E10.22: Excludes1 at E11 — may not be reported with E11.22"]
     assert "may not be reported together" in notices[0]
+    # the code the deterministic answer offers wins over an expansion listed before it
+    kept, flags, _ = drop_excludes1(codebook, [item_for(codebook, "E10.22"), *items[:2]], prefer={"E11.22"})
+    assert [i.code for i in kept] == ["E11.22", "N18.32"]
+    assert flags == ["removed E10.22: Excludes1 at E10 — may not be reported with E11.22"]
 
 
 # ---- the guard ----------------------------------------------------------------------------------
