@@ -88,7 +88,10 @@ serve_fg() {
   trap 'kill -TERM "$pid" 2>/dev/null || true' TERM INT
   local rc=0
   wait "$pid" || rc=$?
-  if kill -0 "$pid" 2>/dev/null; then wait "$pid" || rc=$?; fi  # `wait` returned early on the signal
+  if [ "$rc" -gt 128 ]; then  # `wait` was interrupted by our signal: wait for the workers to finish
+    rc=0
+    wait "$pid" || rc=$?
+  fi
   rm -f "$RUN_DIR/serve.pid"
   return "$rc"
 }

@@ -165,7 +165,13 @@ class AnswerChain:
             return draft
         book = state.book
         passages = list(found.get("passages") or [])
-        draft.extra_items, draft.extra_citations = found.get("extra") or ([], [])
+        extra, draft.extra_citations = found.get("extra") or ([], [])
+        # Table codes are ICD-10-CM codes: shown like a named code, with the notes that apply to it.
+        for n, item in enumerate(i for i in extra if i.system == "ICD-10-CM"):
+            info = book.lookup(item.code)
+            if info.exists:
+                draft.lookups.append(Lookup(item.code, info, [item], book.inherited_notes(item.code) if n == 0 else []))
+        draft.extra_items = [i for i in extra if i.system != "ICD-10-CM"]
         for m in state.parsed.mentions[:5]:
             draft.lookups.append(self._lookup(book, m.first, m.last, m.and_below, state))
         draft.lookups = [lk for lk in draft.lookups if lk is not None]
@@ -175,10 +181,16 @@ class AnswerChain:
         if cands:
             draft.ranked = rank_search(book, self.searchers[state.fiscal_year], state.search_text, state.focus,
                                        cands, self.top_k)
+            if extra:  # a table or procedure code answers the question; Tabular List matches are alternatives
+                keep = draft.ranked.main + draft.ranked.alternatives if not draft.extra_items else []
+                draft.ranked.main, draft.ranked.alternatives = [], keep  # a procedure question: no diagnoses
+                draft.ranked.notes, draft.ranked.conflicts = {}, []
             if cands[0].dense < 0:
                 draft.warnings.append("The vector index is unavailable; this answer used the code book's words "
                                       "only. Run `codedesk ingest` or check the Chroma server.")
         draft.confidence, why = _confidence(draft, cands)
+        if extra:  # a table row or procedure code matched: certain unless something had to be assumed
+            draft.confidence, why = ("medium" if "assum" in (extra[0].note or "").lower() else "high"), ""
         if why:
             draft.reasons.append(why)
         draft.passages = _shown_passages(passages, state.rule_intent, draft.confidence, bool(draft.lookups))

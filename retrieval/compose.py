@@ -60,9 +60,18 @@ def _tabular_title(fy: str) -> str:
 
 
 def _code_line(item: CodeItem, fy: str) -> str:
-    status = "reportable" if item.billable else ("needs a 7th character" if item.needs_seventh else "header, not reportable")
-    line = f"**{item.code}** — {item.description} ({status}, {item.system} FY{fy})"
+    if item.system != "ICD-10-CM":  # PCS and HCPCS carry their own release year in the citation
+        where = f"{'valid' if item.billable else 'not valid'} {item.system} code"
+    else:
+        status = ("reportable" if item.billable else
+                  "needs a 7th character" if item.needs_seventh else "header, not reportable")
+        where = f"{status}, {item.system} FY{fy}"
+    line = f"**{item.code}** — {item.description} ({where})"
     return line + (f"\n    _{item.note}_" if item.note else "")
+
+
+def _code_list(items: list[CodeItem], fy: str) -> str:
+    return _code_line(items[0], fy) if len(items) == 1 else "\n".join(f"- {_code_line(i, fy)}" for i in items)
 
 
 def _note_lines(code: str, notes: list[Note]) -> list[str]:
@@ -132,8 +141,9 @@ def compose(draft: Draft) -> Answer:
 
     ranked = draft.ranked
     if ranked and ranked.items:
-        parts.append("\n".join(_code_line(i, fy) for i in ranked.main))
         codes.extend(ranked.items)
+    if ranked and ranked.main:
+        parts.append(_code_list(ranked.main, fy))
         for item in ranked.main:
             base = draft.book.lookup(item.code).base or item.code if draft.book else item.code
             cites.append(Citation(source_type="tabular", title=_tabular_title(fy), section="code", code=base,
@@ -144,16 +154,13 @@ def compose(draft: Draft) -> Answer:
         if ranked.notes.get(first.code):
             parts.append(f"Notes that apply to {first.code}:\n" + "\n".join(_note_lines(first.code, ranked.notes[first.code])))
             cites.extend(_note_citations(fy, ranked.notes[first.code]))
-        if ranked.alternatives:
+    if ranked and ranked.alternatives:
             parts.append("Also consider: " + "; ".join(f"{i.code} {i.description}" for i in ranked.alternatives[:4]))
 
-    if draft.extra_items:  # table, PCS and HCPCS codes answer the question more directly: they lead
-        lead = "\n".join(_code_line(i, draft.fiscal_year) for i in draft.extra_items)
-        if ranked and ranked.items:
-            lead += "\n\nFrom the Tabular List:"
-        parts.insert(0, lead)
+    if draft.extra_items:  # PCS and HCPCS codes answer a procedure question: they lead
+        parts.insert(0, _code_list(draft.extra_items, fy))
         codes = draft.extra_items + codes
-        cites = draft.extra_citations + cites
+    cites = draft.extra_citations + cites
 
     quoted = []
     for passage in draft.passages:
