@@ -558,7 +558,7 @@ def _dir_mb(path: Path) -> float:
 
 
 def index_size(source: Path, root: Path, *, multiples: tuple[int, ...] = (1, 5, 10), queries: int = 120,
-               noise: float = 0.01, answer_queries: int = 36) -> list[dict[str, Any]]:
+               noise: float = 0.01, answer_queries: int = 36, cache_dir: Path | None = None) -> list[dict[str, Any]]:
     """Copy the Chroma dir `source` (a `codedesk ingest` of the default corpus) to `root`, then grow the
     serving generation's FY vector collection to each multiple by adding copies with new ids (and a
     little noise, so they are distinct points as new documents would be), and measure each size
@@ -575,8 +575,11 @@ def index_size(source: Path, root: Path, *, multiples: tuple[int, ...] = (1, 5, 
         shutil.rmtree(scratch)
     shutil.copytree(source, scratch)
     settings = Settings(_env_file=None, home=Path(root) / "home", cms_data_dir=None, chroma_host=None)
-    embedder = get_embedder(REPO / ".codedesk" / "cache" if (REPO / ".codedesk" / "cache").is_dir()
-                            else settings.cache_dir, settings.embedding_backend)
+    if cache_dir is not None:  # the code books and the model from the shared bench cache
+        Path(cache_dir).mkdir(parents=True, exist_ok=True)
+        settings.home.mkdir(parents=True, exist_ok=True)
+        (settings.home / "cache").symlink_to(Path(cache_dir).resolve(), target_is_directory=True)
+    embedder = get_embedder(settings.cache_dir, settings.embedding_backend)
     client = chromadb.PersistentClient(path=str(scratch), settings=chromadb.Settings(anonymized_telemetry=False))
     store = IndexStore(settings, client=client)
     gen = store.active()
@@ -667,11 +670,6 @@ def _answer_latency(settings: Any, port: int, n: int) -> list[float]:
     )
     qs = (QUESTIONS * (n // len(QUESTIONS) + 1))[:n]
     env = dict(os.environ, PYTHONPATH=str(REPO), HF_HUB_OFFLINE="1", ANONYMIZED_TELEMETRY="False")
-    cache = REPO / ".codedesk" / "cache"
-    home_cache = Path(settings.home) / "cache"
-    if cache.is_dir() and not home_cache.exists():
-        Path(settings.home).mkdir(parents=True, exist_ok=True)
-        home_cache.symlink_to(cache.resolve(), target_is_directory=True)
     proc = subprocess.run([sys.executable, "-c", code, json.dumps(qs)], env=env, capture_output=True, text=True,
                           timeout=600, cwd=REPO)
     if proc.returncode != 0:
@@ -704,6 +702,8 @@ def main() -> int:
                         help="a Chroma dir holding an ingested index (default: CODEDESK_HOME/chroma if built, "
                              "else a cut-down Tabular List is ingested)")
     parser.add_argument("--multiples", default="1,5,10")
+    parser.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "codedesk-bench-cache",
+                        help="parse and model caches shared by the bench runs (symlinked as the stack's home/cache)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args()
@@ -724,7 +724,7 @@ def main() -> int:
 
         tabular = small_tabular(root / "tabular-small.xml")
         print("no ingested index found: ingesting a cut-down Tabular List (chapters 4 and 14)", flush=True)
-    cache = REPO / ".codedesk" / "cache"
+    cache = args.cache_dir
     ok = True
     try:
         if args.scenario in ("all", "load", "chroma-outage", "pg-outage"):
@@ -732,7 +732,7 @@ def main() -> int:
                 raise SystemExit("PostgreSQL is not reachable (CODEDESK_TEST_PG_URL)")
             with temporary_pg_schema(prefix="codedesk_bench") as pg_url:
                 stack = Stack(root / "stack", pg_url=pg_url, workers=args.workers, tabular_xml=tabular,
-                              chroma_seed=source, cache_dir=cache if cache.is_dir() else None,
+                              chroma_seed=source, cache_dir=cache,
                               answer_workers=args.answer_workers, retry_delays="2,5,10")
                 try:
                     startup = stack.up()
@@ -768,7 +768,8 @@ def main() -> int:
                 ok = False
             else:
                 multiples = tuple(int(m) for m in args.multiples.split(","))
-                results["index_size"] = index_size(source, root / "index-size", multiples=multiples)
+                results["index_size"] = index_size(source, root / "index-size", multiples=multiples,
+                                                   cache_dir=args.cache_dir)
     finally:
         if args.json:
             args.json.write_text(json.dumps(results, indent=2))

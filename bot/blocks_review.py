@@ -136,7 +136,7 @@ def lead_home_view(summary: Any, *, discussions: Sequence[Any] = ()) -> Block:
                          f"repl{'y' if len(d.replies) == 1 else 'ies'}" + (f" · {reacts}" if reacts else ""))
         blocks.append(section("\n".join(lines)))
     blocks.append(divider())
-    blocks.append(context("A decision is written as a team guideline (`guidelines/team/`) with its provenance; "
+    blocks.append(context("A decision is written as a team guideline with its provenance; "
                           "after the next `codedesk ingest` CodeDesk cites it beside the official source. "
                           "Items leave this list once their topic has a decision."))
     return {"type": "home", "blocks": _cap_blocks(blocks, MAX_HOME_BLOCKS)}

@@ -3,7 +3,7 @@
 Metrics are kept per process (`Metrics`) and rendered in the Prometheus text format (0.0.4) with a
 `pid` label on every series. With several workers (`codedesk serve --workers N`) each worker
 writes a snapshot of its metrics to a shared directory (`MetricsDir`, one JSON file per pid, written
-every few seconds and on every scrape), and whichever worker answers `GET /metrics` renders the
+every second and on every scrape), and whichever worker answers `GET /metrics` renders the
 snapshots of every live worker: one scrape shows the whole server. Sum over `pid` in queries
 (`sum by (kind) (rate(codedesk_requests_total[5m]))`). Gauges of state that the workers share (the
 durable log queue is one SQLite file in CODEDESK_HOME) are rendered once, without `pid`.
@@ -319,7 +319,7 @@ def _alive(pid: int) -> bool:
 class MetricsPublisher:
     """Writes this worker's snapshot to the shared directory every `interval_s` (daemon thread)."""
 
-    def __init__(self, metrics: Metrics, directory: MetricsDir, interval_s: float = 2.0) -> None:
+    def __init__(self, metrics: Metrics, directory: MetricsDir, interval_s: float = 1.0) -> None:
         self.metrics, self.directory, self.interval_s = metrics, directory, interval_s
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

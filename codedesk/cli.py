@@ -309,8 +309,10 @@ def _mount() -> None:
     app.add_typer(review_app, name="review")
     try:
         from bot.cli import serve_app
+        from bot.digest import digest_app
 
         app.add_typer(serve_app, name="serve")
+        app.add_typer(digest_app, name="digest")
     except ImportError as err:  # pragma: no cover
         log.debug("serve unavailable: %s", err)
 

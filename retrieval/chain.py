@@ -173,7 +173,7 @@ class AnswerChain:
                 draft.lookups.append(Lookup(item.code, info, [item], book.inherited_notes(item.code) if n == 0 else []))
         draft.extra_items = [i for i in extra if i.system != "ICD-10-CM"]
         for m in state.parsed.mentions[:5]:
-            draft.lookups.append(self._lookup(book, m.first, m.last, m.and_below, state))
+            draft.lookups.append(self._lookup(book, m.first, m.last, state))
         draft.lookups = [lk for lk in draft.lookups if lk is not None]
         reportable = [lk.info.code for lk in draft.lookups if lk.info.reportable]
         draft.reasons.extend(f"⚠️ {c}" for c in excludes1_conflicts(book, reportable))
@@ -199,7 +199,8 @@ class AnswerChain:
             draft.confidence = "high" if draft.passages[0].score >= 0.6 else "medium"
         return draft
 
-    def _lookup(self, book: CodeBook, first: str, last: str | None, and_below: bool, state: State) -> Lookup | None:
+    def _lookup(self, book: CodeBook, first: str, last: str | None, state: State) -> Lookup | None:
+        """What the book says of a code, range or family the question names (E11.2- reads as E11.2)."""
         info = book.lookup(first)
         if last:
             codes = [c for head in book.codes_in_range(first, last) for c in book.reportable_under(head)]

@@ -7,7 +7,8 @@ idempotent on its Slack message ts, so a Slack retry or a second delivery stores
 `list_discussions(session, since=…, until=…)` is what the review report shows.
 
 `DiscussionLog` is the bot's facade: it never raises (a database that is down loses the
-discussion record, never the Slack conversation) and hashes user ids like `QueryLogger`.
+discussion record, never the Slack conversation) and hashes user ids like `QueryLogger`. Its
+writes are idempotent, so Slack retries need no separate de-duplication.
 """
 
 from __future__ import annotations
@@ -194,6 +195,30 @@ def list_reactions(session: Session, *, thread_id: int | None = None, since: dat
     return session.exec(stmt.order_by(col(DiscussionReaction.created_at), col(DiscussionReaction.id))).all()
 
 
+def purge_discussions(session: Session, *, older_than: datetime, dry_run: bool = False) -> dict[str, int]:
+    """Retention: delete replies and reactions created before `older_than`, and threads posted before
+    it that have nothing left. Counts by table (what would go, with dry_run)."""
+    plan = [
+        ("discussion_reaction", DiscussionReaction, col(DiscussionReaction.created_at) < older_than),
+        ("discussion_reply", DiscussionReply, col(DiscussionReply.created_at) < older_than),
+    ]
+    counts: dict[str, int] = {}
+    for name, model, where in plan:
+        if dry_run:
+            counts[name] = session.exec(select(sa.func.count()).select_from(model).where(where)).one()
+        else:
+            counts[name] = session.exec(sa.delete(model).where(where)).rowcount  # type: ignore[call-overload]
+    empty = (col(DiscussionThread.created_at) < older_than) & ~sa.exists().where(
+        col(DiscussionReply.thread_id) == col(DiscussionThread.id)) & ~sa.exists().where(
+        col(DiscussionReaction.thread_id) == col(DiscussionThread.id))
+    if dry_run:
+        counts["discussion_thread"] = session.exec(select(sa.func.count()).select_from(DiscussionThread)
+                                                   .where(empty)).one()
+    else:
+        counts["discussion_thread"] = session.exec(sa.delete(DiscussionThread).where(empty)).rowcount  # type: ignore[call-overload]
+    return counts
+
+
 # --- what the review report shows --------------------------------------------------------------------
 
 @dataclass(slots=True)
@@ -218,7 +243,7 @@ class Discussion:
         return f"FY{self.thread.from_fy} → FY{self.thread.to_fy} · {scope}{title}"
 
 
-def list_discussions(session: Session, *, since: datetime | None = None,
+def list_discussions(session: Session, since: datetime | None = None,
                      until: datetime | None = None) -> list[Discussion]:
     """Discussion threads posted in [since, until) or with replies or reactions in it, each with its
     replies and reactions of the period; ordered by fiscal years, then chapter number, then posting."""
@@ -298,6 +323,9 @@ class DiscussionLog:
         try:
             with session_scope(self.engine) as session:
                 return fn(session)
+        except sa.exc.IntegrityError:  # a Slack retry raced the first delivery: stored once, by the other
+            log.info("discussion record already stored op=%s", what)
+            return None
         except Exception as exc:
             log.error("discussion record failed op=%s error=%s", what, type(exc).__name__)
             return None

@@ -1,7 +1,8 @@
 """Discussion threads of `codedesk digest changes`: people's replies in those threads (channel and
 private-channel `message` events whose `thread_ts` is a recorded digest message) and reactions on
 the digest messages or on those replies are recorded in the review log (`review.discussion`),
-replies scrubbed of PHI first. Edits update a recorded reply; deletions remove it.
+replies scrubbed of PHI first. Edits update a recorded reply; deletions remove it. The writes
+are idempotent (keyed on the message ts), so a Slack retry stores nothing twice.
 
 Registered before `message_im` so it sees channel messages (Bolt runs the first listener that
 matches an event); it matches channel and private-channel messages only, so DMs still reach the
@@ -13,10 +14,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import App, BoltRequest
+from slack_bolt import App
 
 from bot.answering import Deps
-from bot.listeners.common import first_delivery, is_from_person, retry_num
+from bot.listeners.common import is_from_person
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ def register(app: App, deps: Deps) -> None:
     discussions = DiscussionLog(deps.settings, hash_user=logger.hash_user, engine=None)
 
     @app.event("message", matchers=[lambda event: is_channel_message(event)])
-    def on_channel_message(body: dict[str, Any], event: dict[str, Any], request: BoltRequest) -> None:
+    def on_channel_message(event: dict[str, Any]) -> None:
         subtype = event.get("subtype")
         if subtype == "message_changed":
             message = event.get("message") or {}
@@ -56,40 +57,31 @@ def register(app: App, deps: Deps) -> None:
         thread_ts = event.get("thread_ts")
         if not thread_ts or thread_ts == event.get("ts") or not is_from_person(event):
             return
-        deps.pool.submit("discussion_reply", record_reply, deps, discussions, body, event,
-                         retry_num(request.headers))
+        deps.pool.submit("discussion_reply", record_reply, discussions, event)
 
     @app.event("reaction_added")
-    def on_reaction_added(body: dict[str, Any], event: dict[str, Any], request: BoltRequest) -> None:
-        _reaction(deps, discussions, body, event, True, retry_num(request.headers))
+    def on_reaction_added(event: dict[str, Any]) -> None:
+        _reaction(deps, discussions, event, True)
 
     @app.event("reaction_removed")
-    def on_reaction_removed(body: dict[str, Any], event: dict[str, Any], request: BoltRequest) -> None:
-        _reaction(deps, discussions, body, event, False, retry_num(request.headers))
+    def on_reaction_removed(event: dict[str, Any]) -> None:
+        _reaction(deps, discussions, event, False)
 
 
-def record_reply(deps: Deps, discussions: Any, body: dict[str, Any], event: dict[str, Any],
-                 retry: int | None = None) -> None:
-    if not first_delivery(deps, body, retry_num=retry):
-        return
+def record_reply(discussions: Any, event: dict[str, Any]) -> None:
+    """Record a person's reply when its thread is a digest thread (a Slack retry finds it stored)."""
     row = discussions.reply(channel_id=event["channel"], thread_ts=event["thread_ts"], message_ts=event["ts"],
                             text=event.get("text") or "", user_id=event.get("user"))
     if row is not None:
         log.info("discussion_reply_recorded id=%s", row)
 
 
-def _reaction(deps: Deps, discussions: Any, body: dict[str, Any], event: dict[str, Any], added: bool,
-              retry: int | None) -> None:
+def _reaction(deps: Deps, discussions: Any, event: dict[str, Any], added: bool) -> None:
     item = event.get("item") or {}
     if item.get("type") != "message" or not item.get("channel") or not item.get("ts") or not event.get("reaction"):
         return
     if not is_channel_message({"channel": item["channel"]}):
         return
-
-    def job() -> None:
-        if not first_delivery(deps, body, retry_num=retry):
-            return
-        discussions.reaction(channel_id=item["channel"], message_ts=item["ts"], reaction=event["reaction"],
-                             user_id=event.get("user"), added=added, event_ts=event.get("event_ts"))
-
-    deps.pool.submit("discussion_reaction_added" if added else "discussion_reaction_removed", job)
+    deps.pool.submit("discussion_reaction_added" if added else "discussion_reaction_removed", discussions.reaction,
+                     channel_id=item["channel"], message_ts=item["ts"], reaction=event["reaction"],
+                     user_id=event.get("user"), added=added, event_ts=event.get("event_ts"))
