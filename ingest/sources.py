@@ -88,7 +88,8 @@ def collect(settings: Settings) -> tuple[list[Doc], dict[str, int], list[str]]:
             continue  # read above through retrieval.books, which the answers use too
         if not r.found:
             if src.optional:
-                notices.append(f"{src.title}: not found ({r.reason})")
+                if src.scheme != "cms" or settings.cms_data_dir:  # one notice below covers "not set"
+                    notices.append(f"{src.title}: not found ({r.reason})")
                 continue
             raise SourceError(r.path or src.location, f"required source missing: {r.reason}")
         fy = src.fiscal_year or settings.fiscal_year

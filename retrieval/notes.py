@@ -6,8 +6,9 @@ import re
 
 from retrieval.codebook import CodeBook, normalize_code
 
-_SPEC = re.compile(r"\b([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{0,4})?)(-?)(?:\s*-\s*([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?))?"
-                   r"(?:\.?-)?")
+# A family "E10.-" / "O99.81-", or a range "N18.1-N18.6" / "I10-I16" (the dash before a code is a range).
+_SPEC = re.compile(r"\b([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{0,4})?)(?:\s*-\s*([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)"
+                   r"|\.?-(?!\s*[A-Z][0-9]))?")
 
 
 def note_specs(text: str) -> list[tuple[str, str | None]]:
@@ -15,7 +16,7 @@ def note_specs(text: str) -> list[tuple[str, str | None]]:
     out = []
     for group in re.findall(r"\(([^()]*)\)", text):
         for m in _SPEC.finditer(group):
-            out.append((normalize_code(m.group(1)), normalize_code(m.group(3)) if m.group(3) else None))
+            out.append((normalize_code(m.group(1)), normalize_code(m.group(2)) if m.group(2) else None))
     return out
 
 

@@ -159,6 +159,7 @@ class ReviewReport:
     thumbs_down_items: list[ReportItem] = field(default_factory=list)
     escalations: list[ReportItem] = field(default_factory=list)
     decisions: list[DecisionInfo] = field(default_factory=list)  # recorded in the period
+    discussions: list[Any] = field(default_factory=list)  # review.discussion.Discussion: code-change threads
 
     @property
     def period(self) -> str:
@@ -252,6 +253,9 @@ def build_report(session: Session, *, since: datetime, until: datetime, now: dat
     report.escalations = [item("escalation", queries[e.query_id], e.created_at, e.note, e.status)
                           for e in escalations if e.query_id in queries]
     report.decisions = [d for d in decisions if since <= d.created_at < until]
+    from review.discussion import list_discussions
+
+    report.discussions = list_discussions(session, since=since, until=until)
     return report
 
 
@@ -439,6 +443,9 @@ def to_markdown(report: ReviewReport, *, top: int = 15, items: int = 20) -> str:
         out.append(f"- **{_decision_text(d)}** on topic {d.topic_id} “{_md(d.topic_label)}”{who}{eff}: "
                    f"{_md(_one_line(d.text, 300))}")
     out.append("")
+    from review.discussion import discussions_markdown
+
+    out += [f"## Code-change discussions ({len(r.discussions)})", "", discussions_markdown(r.discussions)]
     return "\n".join(out)
 
 

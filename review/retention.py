@@ -49,6 +49,9 @@ def purge(session: Session, older_than: timedelta, *, now: datetime | None = Non
             counts[name] = session.exec(select(sa.func.count()).select_from(model).where(where)).one()
         else:
             counts[name] = session.exec(delete(model).where(where)).rowcount
+    from review.discussion import purge_discussions
+
+    counts.update(purge_discussions(session, older_than=cutoff, dry_run=dry_run))
     if topics:
         from review.topics import refresh_summaries
 

@@ -180,7 +180,7 @@ def test_purge_deletes_old_queries_with_their_rows(engine: sa.Engine) -> None:
     with session_scope(engine) as s:
         counts = purge(s, timedelta(days=365), now=now + timedelta(days=2))
     assert counts == {"query_citation": 1, "feedback": 1, "escalation": 1, "query_log": 1, "slack_event": 1,
-                      "rate_limit": 1}
+                      "rate_limit": 1, "discussion_reaction": 0, "discussion_reply": 0, "discussion_thread": 0}
     with Session(engine) as s:
         assert [q.id for q in qlog.list_queries(s)] == [new.id]
         assert len(qlog.list_feedback(s)) == 1
