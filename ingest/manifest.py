@@ -2,7 +2,7 @@
 
 A location names where a source comes from, never an absolute path:
 `package:<import package>/<path>` (a file shipped in an installed package, found with
-importlib.resources), `cms:<path>` (under the `cms_data_dir` setting, CODEDESK_CMS_DATA_DIR), or
+found without importing the package), `cms:<path>` (under the `cms_data_dir` setting, CODEDESK_CMS_DATA_DIR), or
 `repo:<path>` (in this repository). `resolve()` turns a source into a path and a status without
 reading the file; `verify_checksum()` compares the file with its recorded sha256.
 """
@@ -14,10 +14,11 @@ import logging
 import re
 import tomllib
 from dataclasses import dataclass
-from importlib import metadata, resources
+from importlib import metadata
 from pathlib import Path
 
 from codedesk.errors import SourceError
+from codedesk.packages import package_file
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ def resolve(source: Source, cms_data_dir: Path | None, repo_root: Path | None = 
     if source.scheme == "package":
         package, _, inner = rel.partition("/")
         try:
-            path = Path(str(resources.files(package).joinpath(*inner.split("/"))))
+            path = package_file(package, *inner.split("/"))
         except ModuleNotFoundError:
             return ResolvedSource(source, None, "missing", f"package {package!r} is not installed")
         version = _package_version(package)

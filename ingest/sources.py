@@ -96,10 +96,12 @@ def collect(settings: Settings) -> tuple[list[Doc], dict[str, int], list[str]]:
         if src.kind == "pcs":
             if pcs_done:
                 continue
+            from dataclasses import replace
+
             from ingest.pcs import load_pcs, to_docs
 
-            pcs_done = True
-            found = [d for d in to_docs(load_pcs(), fy) if d.metadata.get("kind") != "code"]
+            pcs_done = True  # code titles stay in the package database (retrieval.procedures reads them)
+            found = to_docs(replace(load_pcs(), codes=[]), fy)
         elif src.kind == "addenda":
             if fy in addenda_years:  # both layouts describe the same changes: the first listed wins
                 continue

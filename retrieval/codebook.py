@@ -13,10 +13,10 @@ import re
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 
 from codedesk.errors import SourceError
+from codedesk.packages import package_file
 from retrieval.tabular import NOTE_LABELS, TabularFile, TabularNode, parse_tabular
 
 log = logging.getLogger(__name__)
@@ -31,7 +31,7 @@ INHERITED_KINDS = ("includes", "excludes1", "excludes2", "code_first", "use_addi
 
 def embedded_tabular_path() -> Path:
     """The FY2026 (April 2026) Tabular List XML shipped in the simple-icd-10-cm package."""
-    return Path(str(resources.files("simple_icd_10_cm.data").joinpath("icd10c-tabular-April-1-2026.xml")))
+    return package_file("simple_icd_10_cm", "data", "icd10c-tabular-April-1-2026.xml")
 
 
 def normalize_code(text: str) -> str:
