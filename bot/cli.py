@@ -46,6 +46,8 @@ def serve_command(
                                           "(default CODEDESK_HOME/metrics with --workers > 1)."),
     listen_fd: int = typer.Option(None, "--listen-fd", hidden=True,
                                   help="Serve on this inherited listening socket (set by the supervisor)."),
+    reuse_port: bool = typer.Option(False, "--reuse-port", hidden=True,
+                                    help="Listen with SO_REUSEPORT beside the other workers (set by the supervisor)."),
     prepare: bool = typer.Option(False, "--prepare", hidden=True,
                                  help="Only fill the shared caches, then exit (run by the supervisor)."),
 ) -> None:
@@ -61,6 +63,7 @@ def serve_command(
     listen_fd = _given(listen_fd, None)
     log_level = _given(log_level, "INFO")
     prepare = _given(prepare, False)
+    reuse_port = _given(reuse_port, False)
     metrics = Metrics()
     configure_logging(log_level, metrics=metrics)  # key=value lines with pid and request id
     try:
@@ -70,12 +73,12 @@ def serve_command(
             return
         bot = BotSettings()
         bot.require()
-        if workers > 1 and listen_fd is None:
+        if workers > 1 and listen_fd is None and not reuse_port:
             code = serve_workers(settings, workers=workers, bot_settings=bot, host=host, port=port,
                                  log_level=log_level, metrics_dir=metrics_dir)
             sys.exit(code)
-        serve(settings, bot_settings=bot, host=host, port=port, listen_fd=listen_fd, metrics_dir=metrics_dir,
-              metrics=metrics)
+        serve(settings, bot_settings=bot, host=host, port=port, listen_fd=listen_fd, reuse_port=reuse_port,
+              metrics_dir=metrics_dir, metrics=metrics)
     except CodeDeskError as err:  # settings missing, index model mismatch, …: say what to do, no trace
         typer.echo(f"codedesk serve: {err}", err=True)
         sys.exit(EXIT_CONFIG)

@@ -13,13 +13,16 @@ path; every request's Slack signature is verified by the app), plus the operatin
 The server is the standard library's threading HTTP server: each request gets a thread, so one
 command waiting for its ack never holds up another request.
 
-Several workers (`serve_workers`, `codedesk serve --workers N`): a supervisor process binds the
-listening socket once, then starts N worker processes (fresh interpreters, `python -m bot.cli
---listen-fd …`) that all accept on that one socket; each worker builds its own Bolt app, answerer
-(ONNX model, Chroma client) and database engine after it starts: nothing heavy is ever shared
-across a fork. The supervisor restarts a worker that dies, stops them all on SIGTERM/SIGINT
-(each finishes the answers in progress), and stops for good on a configuration error. Slack retry
-de-duplication and the rate limit hold across workers through the shared database (review.log).
+Several workers (`serve_workers`, `codedesk serve --workers N`): a supervisor process reserves the
+port, fills the shared caches once (`prepare_caches`), then starts N worker processes (fresh
+interpreters, `python -m bot.cli --reuse-port …`, no fork) that each listen on the port with
+SO_REUSEPORT, so the kernel spreads connections evenly over them (where SO_REUSEPORT does not
+balance, the supervisor listens once and the workers inherit that socket: `--listen-fd`). Each
+worker builds its own Bolt app, answerer (ONNX model, Chroma client) and database engine after it
+starts: nothing heavy is ever shared across a fork. The supervisor restarts a worker that dies,
+stops them all on SIGTERM/SIGINT (each finishes the answers in progress), and stops for good on a
+configuration error (exit 2). Slack retry de-duplication and the rate limit hold across workers
+through the shared database (review.log).
 """
 
 from __future__ import annotations
@@ -493,11 +496,14 @@ def build_runtime(settings: Settings, *, bot_settings: BotSettings | None = None
 def serve(settings: Settings, *, bot_settings: BotSettings | None = None, host: str = "0.0.0.0",
           port: int | None = None, answerer: Any = None, query_logger: Any = None,
           ready: threading.Event | None = None, stop: threading.Event | None = None,
-          listen_fd: int | None = None, metrics_dir: Path | None = None, metrics: Metrics | None = None) -> None:
+          listen_fd: int | None = None, reuse_port: bool = False, metrics_dir: Path | None = None,
+          metrics: Metrics | None = None) -> None:
     """Run until interrupted (Ctrl-C / SIGTERM, or `stop` set): Socket Mode with an app token, else
     HTTP. `ready` is set once requests are accepted (the answerer may still be loading: /readyz
-    says when it is ready). `listen_fd`: serve on this inherited listening socket (a worker of
-    `serve_workers`); `metrics_dir`: the directory the workers share their metrics through."""
+    says when it is ready). A worker of `serve_workers` gets `reuse_port` (its own listening socket
+    in the port's SO_REUSEPORT group: the kernel spreads connections evenly over the workers) or
+    `listen_fd` (one listening socket inherited from the supervisor, where SO_REUSEPORT does not
+    balance); `metrics_dir`: the directory the workers share their metrics through."""
     bot = (bot_settings or BotSettings()).require()
     stop = stop or threading.Event()
     metrics = metrics or Metrics()
@@ -530,12 +536,17 @@ def serve(settings: Settings, *, bot_settings: BotSettings | None = None, host: 
             _wait_for_stop(stop)
             handler.close()
         else:
-            sock = socket.socket(fileno=listen_fd) if listen_fd is not None else None
+            sock = None
+            if listen_fd is not None:
+                sock = socket.socket(fileno=listen_fd)
+            elif reuse_port:
+                sock = socket.create_server((host, port if port is not None else settings.port), family=_family(host),
+                                            backlog=1024, reuse_port=True)
             server = make_server(app, host=host, port=port if port is not None else settings.port, sock=sock,
                                  ops=ops)
             bound = server.server_address
-            log.info("serving mode=http address=%s:%s path=%s shared_socket=%s", bound[0], bound[1], EVENTS_PATH,
-                     sock is not None)
+            log.info("serving mode=http address=%s:%s path=%s socket=%s", bound[0], bound[1], EVENTS_PATH,
+                     "inherited" if listen_fd is not None else "reuse_port" if reuse_port else "own")
             thread = threading.Thread(target=server.serve_forever, name="codedesk-http", daemon=True)
             thread.start()
             if ready is not None:
@@ -591,11 +602,24 @@ def prepare_caches(settings: Settings) -> None:
     log.info("caches_ready seconds=%.1f", time.monotonic() - started)
 
 
-def worker_command(*, listen_fd: int | None, log_level: str, metrics_dir: Path) -> list[str]:
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def balanced_reuse_port() -> bool:
+    """SO_REUSEPORT spreads connections over the listening sockets on Linux (elsewhere, e.g. macOS,
+    the last socket bound takes them all)."""
+    return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+
+
+def worker_command(*, log_level: str, metrics_dir: Path, listen_fd: int | None = None,
+                   reuse_port: tuple[str, int] | None = None) -> list[str]:
     command = [sys.executable, "-m", "bot.cli", "--workers", "1", "--log-level", log_level,
                "--metrics-dir", str(metrics_dir)]
     if listen_fd is not None:
         command += ["--listen-fd", str(listen_fd)]
+    elif reuse_port is not None:
+        command += ["--reuse-port", "--host", reuse_port[0], "--port", str(reuse_port[1])]
     return command
 
 
@@ -614,17 +638,28 @@ def serve_workers(settings: Settings, *, workers: int, bot_settings: BotSettings
     shared = MetricsDir(metrics_path)
     shared.clear()  # files of a previous run
     sock = None
+    fd, reuse = None, None
     if not bot.socket_mode:
-        sock = socket.create_server((host, port if port is not None else settings.port), backlog=1024)
-        sock.setblocking(False)
-        sock.set_inheritable(True)
-    fd = sock.fileno() if sock is not None else None
+        address = (host, port if port is not None else settings.port)
+        if balanced_reuse_port():
+            # Reserve the port (and fail fast when it is taken) without listening: each worker
+            # listens on its own socket in the port's SO_REUSEPORT group.
+            sock = socket.socket(_family(host), socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind(address)
+            reuse = (host, sock.getsockname()[1])
+        else:  # one listening socket, inherited by every worker
+            sock = socket.create_server(address, family=_family(host), backlog=1024)
+            sock.setblocking(False)
+            sock.set_inheritable(True)
+            fd = sock.fileno()
     child_env = dict(os.environ if env is None else env)
     for name, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"), ("ANONYMIZED_TELEMETRY", "False")):
         child_env.setdefault(name, value)
     child_env["PYTHONPATH"] = os.pathsep.join(
         p for p in [str(Path(__file__).resolve().parents[1]), child_env.get("PYTHONPATH", "")] if p)
-    command = worker_command(listen_fd=fd, log_level=log_level, metrics_dir=metrics_path)
+    command = worker_command(log_level=log_level, metrics_dir=metrics_path, listen_fd=fd, reuse_port=reuse)
 
     def spawn(slot: int) -> subprocess.Popen:
         proc = subprocess.Popen(command, env=child_env, pass_fds=(fd,) if fd is not None else ())

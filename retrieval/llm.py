@@ -30,6 +30,7 @@ from retrieval.codebook import CodeBook
 from retrieval.compose import NOTE_ORDER, Draft
 from retrieval.guard import ICD, ModelReply, Source, evidence_for, fallback, guard
 from retrieval.schema import Answer, Citation, CodeItem
+from review.scrub import scrub  # patient details never leave for the model endpoint
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +209,7 @@ def build_messages(draft: Draft, deterministic: Answer, sources: list[Source]) -
     from langchain_core.messages import HumanMessage, SystemMessage
 
     body = (f"Fiscal year: FY{draft.fiscal_year} (ICD-10-CM)\n\n"
-            f"<question>\n{_data(draft.question)}\n</question>\n\n"
+            f"<question>\n{_data(scrub(draft.question).text)}\n</question>\n\n"
             f"<sources>\n{_data(chr(10).join(s.render() for s in sources))}\n</sources>\n\n"
             f"<draft>\n{_data(_clip(deterministic.answer, MAX_DRAFT_CHARS))}\n</draft>\n\n"
             "Word the answer to the question from the sources, following the rules. Reply with the JSON object only.")
