@@ -33,14 +33,26 @@ def _given(value: Any, default: Any) -> Any:
     return default if isinstance(value, typer.models.OptionInfo) else value
 
 
+def _from_dotenv(name: str, kind: type) -> Any:
+    """A variable from ./.env (where the Settings objects read theirs), or None."""
+    try:
+        from dotenv import dotenv_values
+
+        value = dotenv_values(".env").get(name)
+        return kind(value) if value not in (None, "") else None
+    except (OSError, ValueError):
+        return None
+
+
 def serve_command(
     ctx: typer.Context,
     port: int = typer.Option(None, "--port", "-p", help="HTTP port (default CODEDESK_PORT, 3000)."),
     host: str = typer.Option("0.0.0.0", "--host", help="HTTP bind address."),
     log_level: str = typer.Option("INFO", "--log-level", help="DEBUG, INFO, WARNING…"),
-    workers: int = typer.Option(1, "--workers", "-w", min=1, max=64, envvar="CODEDESK_WORKERS",
-                                help="Worker processes behind the one port (each loads its own index client "
-                                     "and model: ~0.5 GB of memory each)."),
+    workers: int = typer.Option(None, "--workers", "-w", min=1, max=64, envvar="CODEDESK_WORKERS",
+                                help="Worker processes behind the one port (default CODEDESK_WORKERS, in the "
+                                     "environment or .env, else 1). Each loads its own code books, model and "
+                                     "clients: ~0.6 GB of memory each."),
     metrics_dir: Path = typer.Option(None, "--metrics-dir", envvar="CODEDESK_METRICS_DIR",
                                      help="Directory where workers share their metrics "
                                           "(default CODEDESK_HOME/metrics with --workers > 1)."),
@@ -58,7 +70,7 @@ def serve_command(
     from bot.serve import EXIT_CONFIG, prepare_caches, serve, serve_workers
     from codedesk.settings import Settings
 
-    workers = _given(workers, 1)
+    workers = _given(workers, None) or _from_dotenv("CODEDESK_WORKERS", int) or 1
     metrics_dir = _given(metrics_dir, None)
     listen_fd = _given(listen_fd, None)
     log_level = _given(log_level, "INFO")

@@ -5,8 +5,8 @@ from this process and the answers go to the fake Slack Web API (tests/fake_slack
 
 Covered: /healthz, /readyz, /metrics and request ids; Slack retries and the rate limit across workers
 (PostgreSQL); the Chroma server stopping (users told "retrying", answers once it is back, no worker
-lost); PostgreSQL stopping (answers go on, records queue and are written when it returns); a clean
-stop. The stack is shared by the tests of this module, in order.
+lost); PostgreSQL stopping (answers go on, records queue and are written when it returns); a killed
+worker replaced by the supervisor; a clean stop. The stack is shared by the tests of this module, in order.
 
 The Chroma data and the parse/model caches are kept in the system temp folder between runs
 (`codedesk-test-ops/`), so a second run skips the ~20-40 s ingest (ingest itself still runs and
@@ -202,6 +202,25 @@ def test_postgres_outage_queues_then_flushes(stack: Stack) -> None:
         time.sleep(0.5)
     assert queue_pending(stack) == 0
     assert stack.get("/readyz")[0] == 200
+
+
+def test_a_killed_worker_is_replaced(stack: Stack) -> None:
+    import signal
+
+    before = _worker_pids(stack)
+    victim = int(sorted(before)[0])
+    os.kill(victim, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while str(victim) in _worker_pids(stack) and time.monotonic() < deadline:
+        time.sleep(0.2)  # until the supervisor has reaped it (and removed its metrics)
+    stack.wait_ready(timeout=120)  # the supervisor starts a new worker; it builds its answerer
+    after = _worker_pids(stack)
+    assert len(after) == WORKERS and str(victim) not in after
+    traffic = Traffic(stack, channel="C0CRASH")
+    events = traffic.new_events(6, "KW")
+    traffic.send(events, concurrency=6)
+    assert traffic.outcome(events, timeout=60, settle=0.5).answered_once == 6
+    assert "event=worker_died" in stack.log_path.read_text(errors="replace")
 
 
 def test_sigterm_stops_workers_and_chroma(stack: Stack) -> None:
