@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -147,7 +146,3 @@ def ingest(settings: Settings, *, force: bool = False, progress: bool = True) ->
     log.info("ingest done gen=%s docs=%d embedded=%d seconds=%.1f", gen, len(docs), summary.embedded,
              summary.seconds)
     return summary
-
-
-def source_counts(docs: list[Doc]) -> Counter[str]:
-    return Counter(f"{d.metadata.get('source_type', '?')}:{d.metadata.get('fiscal_year', '')}" for d in docs)

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 
 from retrieval.codebook import CodeBook
 from retrieval.lexical import LexicalIndex
@@ -168,10 +167,6 @@ def _precision(title_toks: set[str], q: set[str]) -> float:
     if not informative:
         return 0.5
     return len(informative & q) / len(informative)
-
-
-def dense_scores(hits: list[tuple[str, float]]) -> dict[str, float]:
-    return {code: float(np.clip(s, 0.0, 1.0)) for code, s in hits}
 
 
 def load_searcher(book: CodeBook, cache_dir: Path | None) -> CodeSearcher:

@@ -11,19 +11,13 @@ from datetime import date
 
 # A code as coders type it: E11.22, e1122, T39.1X1A, C4A.0, Z3A.20. Position 2 is always a digit;
 # position 3 a digit or A (C4A, D3A, M1A, O9A, Z3A); ranges E08-E13, N18.1-N18.6; E11.2- = "and below".
-_CODE = r"[A-TV-Za-tv-z][0-9][0-9Aa](?:\.[0-9A-Za-z]{1,4}|[0-9A-Za-z]{1,4})?"
+_CODE = r"[A-Za-z][0-9][0-9Aa](?:\.[0-9A-Za-z]{1,4}|[0-9A-Za-z]{1,4})?"
 CODE_RE = re.compile(rf"(?<![A-Za-z0-9.])({_CODE})(?:\s*(?:-|–|to|through)\s*({_CODE}))?(-)?(?![A-Za-z0-9])")
 _FY_RE = re.compile(r"\b(?:fy|fiscal year)\s*'?(20\d\d|\d\d)\b", re.I)
 _DOS_RE = re.compile(r"\b(?:dos|date of service|discharged?|admitted|service date|seen)\b[^0-9]{0,12}"
                      r"(20\d\d)-(\d\d?)-(\d\d?)|\b(?:dos|date of service)\b[^0-9]{0,12}(\d\d?)/(\d\d?)/(20\d\d)", re.I)
 _ISO_DATE_RE = re.compile(r"\b(20\d\d)-(\d\d)-(\d\d)\b")
 _YEAR_WORD_RE = re.compile(r"\b(?:in|for|during)\s+(20\d\d)\b", re.I)
-
-ENCOUNTER_WORDS = {
-    "initial": "A", "active treatment": "A", "subsequent": "D", "follow up": "D", "routine healing": "D",
-    "sequela": "S", "sequelae": "S", "late effect": "S",
-}
-
 
 @dataclass(slots=True)
 class CodeMention:

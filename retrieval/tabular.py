@@ -8,7 +8,6 @@ codes, each with its own instructional notes. Inheritance and 7th-character expa
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,8 +134,3 @@ def parse_tabular(path: str | Path, fiscal_year: str | None = None) -> TabularFi
             for diag in sec.findall("diag"):
                 walk_diag(diag, block, name, 2)
     return TabularFile(fiscal_year=fy, path=str(path), nodes=nodes, order=order)
-
-
-def iter_nodes(tab: TabularFile) -> Iterator[TabularNode]:
-    for code in tab.order:
-        yield tab.nodes[code]
