@@ -366,15 +366,22 @@ class Traffic:
                                                    "text": text, "ts": message["ts"], "event_ts": message["ts"]}))
         return out
 
-    def send(self, events: list[Ev], *, concurrency: int, retry_fraction: float = 0.0, seed: int = 7) -> None:
-        """Send `events` `concurrency` at a time; a fraction is re-sent as Slack retries shortly after."""
+    def send(self, events: list[Ev], *, concurrency: int, retry_fraction: float = 0.0, seed: int = 7,
+             rate: float | None = None) -> None:
+        """Send `events` `concurrency` at a time (and at most `rate` per second, when given); a fraction
+        is re-sent as Slack retries shortly after."""
         rng = random.Random(seed)
         retried = set(rng.sample(range(len(events)), int(len(events) * retry_fraction))) if events else set()
         sends = [(k, False) for k in range(len(events))] + [(k, True) for k in retried]
         sends.sort(key=lambda s: (s[0] + (3 if s[1] else 0), s[1]))  # each retry a few events after its original
 
+        started = time.monotonic()
+        slot = {item: n for n, item in enumerate(sends)}
+
         def one(item: tuple[int, bool]) -> None:
             k, is_retry = item
+            if rate:
+                time.sleep(max(0.0, started + slot[item] / rate - time.monotonic()))
             ev = events[k]
             headers = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"} if is_retry else None
             if not is_retry:
@@ -458,7 +465,8 @@ class Traffic:
     def ack_row(self) -> dict[str, Any]:
         return {"acks": len(self.acks), "non_200": sum(1 for s in self.statuses if s != 200),
                 "p50_ack_ms": round(percentile(self.acks, 50) * 1000),
-                "p95_ack_ms": round(percentile(self.acks, 95) * 1000)}
+                "p95_ack_ms": round(percentile(self.acks, 95) * 1000),
+                "max_ack_ms": round(max(self.acks or [float("nan")]) * 1000)}
 
 
 def wait_log_rows(stack: Stack, expected: int, timeout: float = 120.0) -> tuple[int, float]:
@@ -475,6 +483,27 @@ def wait_log_rows(stack: Stack, expected: int, timeout: float = 120.0) -> tuple[
     return rows, time.monotonic() - started
 
 
+def histogram_quantile(metrics: dict[str, list[tuple[dict[str, str], float]]], name: str, q: float) -> float:
+    """Prometheus' histogram_quantile over the buckets of every worker (linear inside a bucket)."""
+    totals: dict[float, float] = {}
+    for labels, value in metrics.get(f"{name}_bucket", []):
+        bound = float("inf") if labels["le"] == "+Inf" else float(labels["le"])
+        totals[bound] = totals.get(bound, 0.0) + value
+    bounds = sorted(totals)
+    if not bounds or totals[bounds[-1]] == 0:
+        return float("nan")
+    rank = q * totals[bounds[-1]]
+    lower, below = 0.0, 0.0
+    for bound in bounds:
+        if totals[bound] >= rank:
+            if bound == float("inf"):
+                return lower
+            inside = totals[bound] - below
+            return lower + (bound - lower) * ((rank - below) / inside if inside else 0.0)
+        lower, below = bound, totals[bound]
+    return lower
+
+
 def queue_pending(stack: Stack) -> float | None:
     values = stack.metrics().get("codedesk_log_queue_pending", [])
     return values[0][1] if values else None
@@ -483,18 +512,21 @@ def queue_pending(stack: Stack) -> float | None:
 # ------------------------------------------------------------------------------------------ scenarios
 
 
-def scenario_load(stack: Stack, *, events: int, concurrency: int, retries: float) -> dict[str, Any]:
+def scenario_load(stack: Stack, *, events: int, concurrency: int, retries: float,
+                  rate: float | None = None) -> dict[str, Any]:
     traffic = Traffic(stack, channel="C0LOAD")
     evs = traffic.new_events(events, "LOAD")
     wall = time.monotonic()
-    traffic.send(evs, concurrency=concurrency, retry_fraction=retries)
+    traffic.send(evs, concurrency=concurrency, retry_fraction=retries, rate=rate)
     out = traffic.outcome(evs, timeout=max(300.0, events * 1.5))
     elapsed = time.monotonic() - wall
     rows, _ = wait_log_rows(stack, events, timeout=60)
     metrics = stack.metrics()
     per_worker = {labels["pid"]: v for labels, v in metrics.get("codedesk_answers_total", [])
                   if labels.get("outcome") == "ok"}
-    return {**out.row(), **traffic.ack_row(), "retries_sent": int(events * retries), "log_rows": rows,
+    compute = {"compute_p50_s": round(histogram_quantile(metrics, "codedesk_answer_seconds", 0.5), 3),
+               "compute_p95_s": round(histogram_quantile(metrics, "codedesk_answer_seconds", 0.95), 3)}
+    return {**out.row(), **traffic.ack_row(), **compute, "retries_sent": int(events * retries), "log_rows": rows,
             "answers_per_worker": sorted(int(v) for v in per_worker.values()),
             "throughput_per_s": round(len(out.answer_s) / max(elapsed, 1e-9), 1), "memory_mb": stack.memory_mb()}
 
@@ -690,10 +722,13 @@ def _table(rows: list[dict[str, Any]], keys: list[str]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scenario", choices=["all", "load", "chroma-outage", "pg-outage", "index-size"], default="all")
+    parser.add_argument("--scenario", default="all",
+                        help="all, or a comma-separated list of: load, chroma-outage, pg-outage, index-size")
     parser.add_argument("--events", type=int, default=500, help="events of the load scenario")
     parser.add_argument("--fault-events", type=int, default=150, help="events of each outage scenario")
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--rate", type=float, default=None,
+                        help="send at most this many requests per second (default: as fast as the concurrency allows)")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--answer-workers", type=int, default=4, help="answer threads per worker")
     parser.add_argument("--retries", type=float, default=0.1, help="fraction of load events re-sent as Slack retries")
@@ -707,6 +742,10 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     args = parser.parse_args()
+    known = ["load", "chroma-outage", "pg-outage", "index-size"]
+    chosen = set(known if args.scenario == "all" else args.scenario.split(","))
+    if chosen - set(known):
+        parser.error(f"unknown scenario(s): {', '.join(sorted(chosen - set(known)))}")
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -727,7 +766,7 @@ def main() -> int:
     cache = args.cache_dir
     ok = True
     try:
-        if args.scenario in ("all", "load", "chroma-outage", "pg-outage"):
+        if chosen & {"load", "chroma-outage", "pg-outage"}:
             if not pg_reachable():
                 raise SystemExit("PostgreSQL is not reachable (CODEDESK_TEST_PG_URL)")
             with temporary_pg_schema(prefix="codedesk_bench") as pg_url:
@@ -739,20 +778,20 @@ def main() -> int:
                     print(f"stack up in {startup:.1f}s: {args.workers} workers, port {stack.bot_port}", flush=True)
                     results["startup_s"] = round(startup, 1)
                     results["readyz"] = json.loads(stack.get("/readyz")[1])
-                    if args.scenario in ("all", "load"):
+                    if "load" in chosen:
                         results["load"] = scenario_load(stack, events=args.events, concurrency=args.concurrency,
-                                                        retries=args.retries)
+                                                        retries=args.retries, rate=args.rate)
                         print(json.dumps(results["load"]), flush=True)
                         load = results["load"]
                         ok &= (load["answered_once"] == args.events and load["lost"] == 0
                                and load["duplicates"] == 0 and load["log_rows"] == args.events)
-                    if args.scenario in ("all", "chroma-outage"):
+                    if "chroma-outage" in chosen:
                         results["chroma_outage"] = scenario_chroma_outage(
                             stack, events=args.fault_events, concurrency=args.concurrency, outage_s=args.outage)
                         print(json.dumps(results["chroma_outage"]), flush=True)
                         co = results["chroma_outage"]
                         ok &= co["lost"] == 0 and co["duplicates"] == 0 and co["workers_alive"] == args.workers
-                    if args.scenario in ("all", "pg-outage"):
+                    if "pg-outage" in chosen:
                         results["pg_outage"] = scenario_pg_outage(
                             stack, events=args.fault_events, concurrency=args.concurrency, outage_s=args.outage)
                         print(json.dumps(results["pg_outage"]), flush=True)
@@ -761,7 +800,7 @@ def main() -> int:
                     results["exit_code"] = stack.down()
                 finally:
                     stack.close()
-        if args.scenario in ("all", "index-size"):
+        if "index-size" in chosen:
             if source is None:
                 print("index-size needs an ingested default corpus: run `codedesk ingest` or pass --index-from",
                       file=sys.stderr)
@@ -784,7 +823,8 @@ def main() -> int:
         print(f"Load: {r['events']} events ({r['retries_sent']} re-sent as Slack retries), {args.concurrency} at a "
               f"time, {args.workers} workers x {args.answer_workers} answer threads; stack up in {results['startup_s']}s")
         print(_table([r], ["events", "answered_once", "lost", "duplicates", "non_200", "log_rows", "p50_ack_ms",
-                           "p95_ack_ms", "p50_answer_s", "p95_answer_s", "max_answer_s", "throughput_per_s"]))
+                           "p95_ack_ms", "max_ack_ms", "p50_answer_s", "p95_answer_s", "max_answer_s",
+                           "compute_p50_s", "compute_p95_s", "throughput_per_s"]))
         print(f"answers per worker: {r['answers_per_worker']}; memory MB: {json.dumps(r['memory_mb'])}")
     for key, title in (("chroma_outage", "Chroma server stopped mid-run"), ("pg_outage", "PostgreSQL cut mid-run")):
         if key in results:

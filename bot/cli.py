@@ -52,7 +52,7 @@ def serve_command(
     workers: int = typer.Option(None, "--workers", "-w", min=1, max=64, envvar="CODEDESK_WORKERS",
                                 help="Worker processes behind the one port (default CODEDESK_WORKERS, in the "
                                      "environment or .env, else 1). Each loads its own code books, model and "
-                                     "clients: ~0.6 GB of memory each."),
+                                     "clients: ~0.5 GB of memory each."),
     metrics_dir: Path = typer.Option(None, "--metrics-dir", envvar="CODEDESK_METRICS_DIR",
                                      help="Directory where workers share their metrics "
                                           "(default CODEDESK_HOME/metrics with --workers > 1)."),

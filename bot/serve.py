@@ -166,7 +166,10 @@ def _handler_for(app: App, ops: Ops) -> type[BaseHTTPRequestHandler]:
             except Exception:  # an ops endpoint must never take the worker down
                 log.exception("ops_endpoint_failed path=%s", _label(path))
                 status = HTTPStatus.INTERNAL_SERVER_ERROR
-                self._send(status, "")
+                try:
+                    self._send(status, "")
+                except OSError:
+                    pass
             finally:
                 self._end(token, started, kind, status)
 
@@ -199,7 +202,7 @@ def _handler_for(app: App, ops: Ops) -> type[BaseHTTPRequestHandler]:
                 status = resp.status
                 self._send(resp.status, resp.body or "", resp.headers)
                 log.info("request kind=%s status=%s retry=%s ms=%.1f", kind, resp.status,
-                         headers.get("x-slack-retry-num", ["0"])[0] if retry else "0",
+                         _label(headers.get("x-slack-retry-num", ["0"])[0], 8) if retry else "0",
                          (time.perf_counter() - started) * 1000)
             finally:
                 self._end(token, started, kind, status, retry)

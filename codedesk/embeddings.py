@@ -59,7 +59,7 @@ def _export_onnx(target: Path) -> None:
 
     sample = model.tokenizer(["diabetes with chronic kidney disease"], return_tensors="pt")
     names = ["input_ids", "attention_mask", "token_type_ids"]
-    tmp = target.with_suffix(".tmp")
+    tmp = target.with_suffix(f".{os.getpid()}.tmp")  # two processes exporting at once never share a file
     target.parent.mkdir(parents=True, exist_ok=True)
     with torch.no_grad():
         torch.onnx.export(_Encoder(bert), tuple(sample[n] for n in names), str(tmp), input_names=names,
@@ -90,7 +90,7 @@ class Embedder(Embeddings):
             if not q_path.is_file():
                 from onnxruntime.quantization import QuantType, quantize_dynamic
 
-                tmp = q_path.with_suffix(".tmp")
+                tmp = q_path.with_suffix(f".{os.getpid()}.tmp")
                 quantize_dynamic(str(onnx_path), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
                 tmp.replace(q_path)
             onnx_path = q_path

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import pickle
 import re
 import time
@@ -107,7 +108,7 @@ class CodeBook:
         book = cls(parse_tabular(path, fiscal_year))
         if cache_file is not None:
             cache_file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache_file.with_suffix(".tmp")
+            tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")
             with tmp.open("wb") as fh:
                 pickle.dump(book, fh, protocol=pickle.HIGHEST_PROTOCOL)
             tmp.replace(cache_file)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import pickle
 import re
 from collections.abc import Callable
@@ -192,7 +193,7 @@ def load_searcher(book: CodeBook, cache_dir: Path | None) -> CodeSearcher:
     path.parent.mkdir(parents=True, exist_ok=True)
     book_ref, searcher.book = searcher.book, None  # the book has its own cache
     try:
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
         with tmp.open("wb") as fh:
             pickle.dump(searcher, fh, protocol=pickle.HIGHEST_PROTOCOL)
         tmp.replace(path)

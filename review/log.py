@@ -459,21 +459,22 @@ class QueryLogger:
         with self._local_lock:
             if event_id in self._seen_events:
                 return False
-        first = True
+        decided: bool | None = None  # the database's answer, when it could be asked
         if not self._backing_off():
             try:
                 self._ready()
                 with session_scope(self.engine) as session:
-                    first = claim_event(session, event_id=event_id)
+                    decided = claim_event(session, event_id=event_id)
             except Exception as exc:
                 self._note_failure("claim_event", exc)
         with self._local_lock:
-            if event_id in self._seen_events:
-                return False
+            seen = event_id in self._seen_events
             self._seen_events[event_id] = None
             while len(self._seen_events) > 10_000:
                 self._seen_events.popitem(last=False)
-        return first
+        # The database decides when it answered: a retry racing its original in this process may
+        # record the id here first, and must not make the original (which won the claim) lose too.
+        return decided if decided is not None else not seen
 
     def allow_request(self, *, user_id: str, limit: int, window_s: int) -> bool:
         """Per-user rate limit shared by all workers; per process while the database is down."""
