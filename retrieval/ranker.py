@@ -62,7 +62,8 @@ def companions(book: CodeBook, base: str, question: str, used: set[str]) -> list
                 continue
             title = set(tokens(book.nodes[code].title)) - FREE_STEMS
             hit = len(title & left)
-            if hit and hit / max(len(title), 1) >= 0.5:
+            # the companion must explain most of the words the first code left over ("stage 4")
+            if hit and hit / len(left) >= 0.5 and hit / max(len(title), 1) >= 0.25:
                 found.append((hit + hit / len(title), code, note))
     found.sort(key=lambda x: -x[0])
     out, seen_notes = [], set()

@@ -15,6 +15,7 @@ _stemmer = snowballstemmer.stemmer("english")
 STOPWORDS = frozenset("""a an the of and or in on at to for by as is are be was were it its this that these those
 from into than then there their his her patient pt what which who whom how do does did can could should would
 i we you my our your code codes coding icd icd10 icd-10 cm diagnosis dx please need help question when where
+if about instead now
 """.split())
 # Words that say nothing about which code is meant: they neither earn nor cost a title match.
 FREE_WORDS = frozenset({"unspecified", "other", "nos", "nec", "specified", "type", "site", "part", "with", "without",

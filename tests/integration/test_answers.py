@@ -26,6 +26,11 @@ def test_combination_code_with_companion_stage(full_answerer) -> None:
     assert a.fiscal_year == "2026"
 
 
+def test_etiology_found_through_code_first_when_the_stage_ranks_first(full_answerer) -> None:
+    a = full_answerer.answer("type 2 diabetes with CKD stage 3b")
+    assert [c.code for c in a.codes][:2] == ["E11.22", "N18.32"]
+
+
 def test_manifestation_is_sequenced_after_code_first(full_answerer) -> None:
     a = full_answerer.answer("chronic kidney disease stage 4 due to type 2 diabetes")
     codes = [c.code for c in a.codes]
