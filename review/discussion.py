@@ -143,16 +143,22 @@ def delete_reply(session: Session, *, channel_id: str, message_ts: str) -> bool:
     return True
 
 
+def _list_in_period(session: Session, model: Any, *, thread_id: int | None, since: datetime | None,
+                    until: datetime | None) -> Sequence[Any]:
+    """Rows of a discussion table (replies or reactions), by thread and creation time, oldest first."""
+    stmt = select(model)
+    if thread_id is not None:
+        stmt = stmt.where(model.thread_id == thread_id)
+    if since is not None:
+        stmt = stmt.where(model.created_at >= since)
+    if until is not None:
+        stmt = stmt.where(model.created_at < until)
+    return session.exec(stmt.order_by(col(model.created_at), col(model.id))).all()
+
+
 def list_replies(session: Session, *, thread_id: int | None = None, since: datetime | None = None,
                  until: datetime | None = None) -> Sequence[DiscussionReply]:
-    stmt = select(DiscussionReply)
-    if thread_id is not None:
-        stmt = stmt.where(DiscussionReply.thread_id == thread_id)
-    if since is not None:
-        stmt = stmt.where(DiscussionReply.created_at >= since)
-    if until is not None:
-        stmt = stmt.where(DiscussionReply.created_at < until)
-    return session.exec(stmt.order_by(col(DiscussionReply.created_at), col(DiscussionReply.id))).all()
+    return _list_in_period(session, DiscussionReply, thread_id=thread_id, since=since, until=until)
 
 
 # --- reactions -------------------------------------------------------------------------------------
@@ -185,14 +191,7 @@ def remove_reaction(session: Session, *, thread_id: int, message_ts: str, reacti
 
 def list_reactions(session: Session, *, thread_id: int | None = None, since: datetime | None = None,
                    until: datetime | None = None) -> Sequence[DiscussionReaction]:
-    stmt = select(DiscussionReaction)
-    if thread_id is not None:
-        stmt = stmt.where(DiscussionReaction.thread_id == thread_id)
-    if since is not None:
-        stmt = stmt.where(DiscussionReaction.created_at >= since)
-    if until is not None:
-        stmt = stmt.where(DiscussionReaction.created_at < until)
-    return session.exec(stmt.order_by(col(DiscussionReaction.created_at), col(DiscussionReaction.id))).all()
+    return _list_in_period(session, DiscussionReaction, thread_id=thread_id, since=since, until=until)
 
 
 def purge_discussions(session: Session, *, older_than: datetime, dry_run: bool = False) -> dict[str, int]:
