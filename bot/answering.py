@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 HISTORY_MAX_MESSAGES = 10
 RATE_WINDOW_S = 60
+DAY_S = 86_400  # the model budget's window: a UTC day
 
 
 @dataclass(slots=True)
@@ -91,14 +92,48 @@ def within_rate(deps: Deps, user: str | None) -> bool:
     return deps.review.allow(user, limit=limit, window_s=RATE_WINDOW_S)
 
 
+def within_model_budget(deps: Deps, user: str) -> bool:
+    """One model-worded answer from the user's daily budget, shared by every worker (the rate-limit
+    table, with a day as its window); over it, the deterministic answer goes out."""
+    if user in deps.bot.team_leads:
+        return True
+    limit = deps.settings.llm_daily_budget_per_user
+    return limit > 0 and deps.review.allow(user, limit=limit, window_s=DAY_S)
+
+
+class WritingPreview:
+    """Shows a model answer while it is written: the first text posts a message (or takes over the
+    "retrying" notice), later text edits it at most every `interval_s`; the final answer replaces
+    it. An edit that fails raises, and the composer stops streaming to it."""
+
+    def __init__(self, reply: Reply, interval_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.reply, self.interval_s, self.clock = reply, interval_s, clock
+        self.handle: str | None = None
+        self._last = float("-inf")
+
+    def show(self, text: str) -> None:
+        now = self.clock()
+        if now - self._last < self.interval_s:
+            return
+        self._last = now
+        rendered = B.writing_blocks(text)
+        if self.handle is None:
+            self.handle = self.reply.send(rendered)
+        else:
+            self.reply.update(self.handle, rendered)
+
+
 def answer_with_retries(deps: Deps, question: str, *, history: list[str] | None, fiscal_year: str | None,
-                        on_retrying: Callable[[], None] | None = None) -> Answer:
+                        on_retrying: Callable[[], None] | None = None, user: str | None = None,
+                        on_partial: Callable[[str], None] | None = None) -> Answer:
     """`answerer.answer`, retried while the index is unavailable (`on_retrying` runs once, first)."""
     delays = list(deps.bot.index_retry_delays)
     notified = False
+    budget = (lambda u: within_model_budget(deps, u)) if user else None
     while True:
         try:
-            return deps.answerer.answer(question, history=history or None, fiscal_year=fiscal_year)
+            return deps.answerer.answer(question, history=history or None, fiscal_year=fiscal_year,
+                                        user_id=user, budget=budget, on_partial=on_partial)
         except IndexUnavailable as err:
             if not delays:
                 raise
@@ -129,12 +164,19 @@ def handle_question(deps: Deps, q: Question, reply: Reply, *, share: bool = Fals
         if before_answer is not None:
             before_answer(question)
 
+        preview = WritingPreview(reply, deps.bot.stream_interval_s) if getattr(reply, "streams", False) else None
+
         def retrying() -> None:
             nonlocal handle
             handle = reply.send(B.message_blocks(B.MSG_INDEX_RETRYING, warning=True))
+            if preview is not None:
+                preview.handle = handle
 
         answer = answer_with_retries(deps, question, history=q.history, fiscal_year=q.fiscal_year,
-                                     on_retrying=retrying)
+                                     on_retrying=retrying, user=q.user,
+                                     on_partial=preview.show if preview is not None else None)
+        if preview is not None and preview.handle is not None:
+            handle = preview.handle
         latency_ms = (time.perf_counter() - started) * 1000
         log_ref = deps.review.log_answer(question=question, answer=answer, surface=q.surface, user_id=q.user,
                                         channel=q.channel, latency_ms=latency_ms,

@@ -368,6 +368,17 @@ def message_blocks(text: str, *, warning: bool = False) -> Rendered:
     return Rendered(text=shorten(text, MAX_FALLBACK_TEXT), blocks=[section(body)])
 
 
+WRITING_NOTICE = "✍️ Writing… codes and citations are checked before the final answer replaces this."
+
+
+def writing_blocks(text: str) -> Rendered:
+    """A model answer while it is written (text so far, unsupported codes already masked)."""
+    body = markdown_to_mrkdwn(text)
+    if len(body) > MAX_SECTION_TEXT:  # the start is enough to read along; the final answer has it all
+        body = body[: MAX_SECTION_TEXT - 1] + "…"
+    return Rendered(text=shorten(text, MAX_FALLBACK_TEXT), blocks=[section(body), context(WRITING_NOTICE)])
+
+
 def escalation_blocks(answer: Answer, *, asked_by: str, channel: str | None, usergroup: str | None,
                       team_leads: list[str], log_id: int | str | None, permalink: str | None,
                       max_blocks: int = MAX_BLOCKS) -> Rendered:

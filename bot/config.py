@@ -48,6 +48,8 @@ class BotSettings(BaseSettings):
         10, ge=0, description="Questions one user may ask per minute; 0 = unlimited")
     answer_workers: int = Field(
         4, ge=1, description="Threads answering questions; the ack path never waits for them")
+    stream_interval_s: float = Field(
+        1.0, gt=0, description="With a model configured: seconds between edits of the answer while it is written")
     index_retry_delays: Annotated[list[float], NoDecode] = Field(
         default_factory=lambda: [2.0, 5.0, 10.0],
         description="Seconds to wait between retries when the code index is unavailable")

@@ -25,6 +25,9 @@ class Reply(Protocol):
     def replace(self, handle: str | None, rendered: Rendered) -> None:
         """Replace the message `send` returned `handle` for (or post anew when it cannot be)."""
 
+    def update(self, handle: str, rendered: Rendered) -> None:
+        """Edit the message `handle` in place (raises when it cannot be: no fallback post)."""
+
     def more(self, blocks: list[Block], text: str) -> None:
         """Post a further message after the answer (overflow)."""
 
@@ -34,6 +37,8 @@ class Reply(Protocol):
 
 class ThreadReply:
     """Replies in a thread: of the question (mentions, top-level DMs) or the thread it was asked in."""
+
+    streams = True  # a message here can be edited as often as a model answer grows
 
     def __init__(self, client: WebClient, *, channel: str, thread_ts: str, user: str | None,
                  is_dm: bool = False, metadata: dict[str, Any] | None = None) -> None:
@@ -53,10 +58,13 @@ class ThreadReply:
                                             **kwargs)
         return resp.get("ts")
 
+    def update(self, handle: str, rendered: Rendered) -> None:
+        self.client.chat_update(channel=self.channel, ts=handle, text=rendered.text, blocks=rendered.blocks)
+
     def replace(self, handle: str | None, rendered: Rendered) -> None:
         if handle:
             try:
-                self.client.chat_update(channel=self.channel, ts=handle, text=rendered.text, blocks=rendered.blocks)
+                self.update(handle, rendered)
                 return
             except SlackApiError as err:
                 log.warning("chat_update_failed channel=%s error=%s; posting anew", self.channel,
@@ -96,6 +104,8 @@ class AssistantReply(ThreadReply):
 class EphemeralReply:
     """Replies only the asker sees, through the command's `response_url` (`respond`)."""
 
+    streams = False  # a response_url takes 5 messages in 30 minutes: no live updates
+
     def __init__(self, respond: Any, *, client: WebClient | None = None, channel: str | None = None,
                  user: str | None = None) -> None:
         self.respond = respond
@@ -124,6 +134,9 @@ class EphemeralReply:
 
     def replace(self, handle: str | None, rendered: Rendered) -> None:
         self._post(rendered.text, rendered.blocks, replace=handle is not None)
+
+    def update(self, handle: str, rendered: Rendered) -> None:
+        self._post(rendered.text, rendered.blocks, replace=True)
 
     def more(self, blocks: list[Block], text: str) -> None:
         self._post(text, blocks)

@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from codedesk.errors import ConfigError
 from retrieval.codebook import CodeBook
 from retrieval.compose import NOTE_ORDER, Draft
-from retrieval.guard import ICD, ModelReply, Source, evidence_for, fallback, guard
+from retrieval.guard import ICD, ModelReply, Source, clean_prose_codes, evidence_for, fallback, guard
 from retrieval.schema import Answer, Citation, CodeItem
 from review.scrub import scrub  # patient details never leave for the model endpoint
 
@@ -42,6 +42,11 @@ MAX_SOURCE_CHARS = 1500
 MAX_DRAFT_CHARS = 3500
 # The user asking, for the per-user daily budget (set by `Answerer.answer(..., user_id=…)`).
 current_user: ContextVar[str | None] = ContextVar("codedesk_llm_user", default=None)
+# Who watches the model write (`Answerer.answer(..., on_partial=…)`): called with the answer text so
+# far, already cleaned of codes the evidence does not support. None: the reply is not streamed.
+current_listener: ContextVar[Callable[[str], None] | None] = ContextVar("codedesk_llm_listener", default=None)
+# The budget to take a model answer from (the bot's is shared by its workers); None: this process's.
+current_budget: ContextVar[Callable[[str], bool] | None] = ContextVar("codedesk_llm_budget", default=None)
 
 SYSTEM_PROMPT = """You are CodeDesk, a senior medical coder answering a colleague's coding question in a \
 help desk. You word an answer from evidence that retrieval and the official code book have already \
@@ -93,6 +98,8 @@ def build_chat_model(settings: Any) -> Any:
     else:
         kwargs["timeout"] = settings.llm_timeout_s
         kwargs["max_retries"] = settings.llm_max_retries
+    if provider in ("openai", ""):
+        kwargs["stream_usage"] = True  # token counts for streamed answers too
     try:
         from langchain.chat_models import init_chat_model
     except ImportError:
@@ -252,6 +259,52 @@ def parse_reply(text: str) -> ModelReply:
     raise MalformedReply("no JSON object in the reply")
 
 
+_ANSWER_START = re.compile(r'"answer"\s*:\s*"')
+_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+
+
+def partial_answer(text: str) -> str | None:
+    """The `answer` string of a JSON reply still being written ("…" without its closing quote is
+    fine); None until the field has begun. An escape cut in half is left for the next chunk."""
+    m = _ANSWER_START.search(text)
+    if m is None:
+        return None
+    out: list[str] = []
+    i, n = m.end(), len(text)
+    while i < n:
+        ch = text[i]
+        if ch == '"':
+            break
+        if ch != "\\":
+            out.append(ch)
+            i += 1
+            continue
+        if i + 1 >= n:
+            break
+        esc = text[i + 1]
+        if esc == "u":
+            digits = text[i + 2: i + 6]
+            if len(digits) < 4:
+                break
+            try:
+                out.append(chr(int(digits, 16)))
+            except ValueError:
+                pass
+            i += 6
+            continue
+        out.append(_ESCAPES.get(esc, esc))
+        i += 2
+    return "".join(out)
+
+
+def preview_text(partial: str, ev: Any) -> str:
+    """What a watcher may see of an answer being written: complete words only (a code half written,
+    "E11.2" of "E11.22", is not shown), and every code the evidence does not support masked."""
+    cut = max(partial.rfind(" "), partial.rfind("\n"))
+    shown = partial[:cut] if cut >= 0 else ""
+    return clean_prose_codes(shown, ev)[0].rstrip()
+
+
 # ---- budget -------------------------------------------------------------------------------------
 class DailyBudget:
     """Model-worded answers per user per UTC day, in this process. Thread-safe."""
@@ -281,12 +334,15 @@ class DailyBudget:
 
 
 @contextlib.contextmanager
-def asking_user(user_id: str | None) -> Iterator[None]:
-    token = current_user.set(user_id)
+def asking_user(user_id: str | None, on_partial: Callable[[str], None] | None = None,
+                budget: Callable[[str], bool] | None = None) -> Iterator[None]:
+    tokens = [(var, var.set(value)) for var, value in
+              ((current_user, user_id), (current_listener, on_partial), (current_budget, budget))]
     try:
         yield
     finally:
-        current_user.reset(token)
+        for var, token in reversed(tokens):
+            var.reset(token)
 
 
 def _user_ref(user: str | None) -> str:
@@ -333,14 +389,22 @@ class ModelComposer:
         user = current_user.get()
         fields = {"model": self.model_name, "fy": draft.fiscal_year, "question_chars": len(draft.question),
                   "sources": len(sources), "user": _user_ref(user)}
-        if user is not None and not self.budget.take(user):
+        take = current_budget.get() or self.budget.take
+        if user is not None and not take(user):
             return self._done(fallback(deterministic, [], "daily model budget reached for this user"), fields,
                               "budget", 0.0, None)
+        ev = evidence_for(draft.book, draft.fiscal_year, deterministic, lookups=draft.lookups,
+                          draft_items=[*draft.extra_items, *(draft.ranked.items if draft.ranked else [])],
+                          sources=sources)
         start = time.perf_counter()
         usage: dict[str, Any] | None = None
         try:
-            message = self.model.invoke(build_messages(draft, deterministic, sources),
-                                        config={"run_name": "codedesk_model_compose"})
+            messages = build_messages(draft, deterministic, sources)
+            listener = current_listener.get()
+            if listener is None:
+                message = self.model.invoke(messages, config={"run_name": "codedesk_model_compose"})
+            else:
+                message = self._stream(messages, ev, listener)
             usage = getattr(message, "usage_metadata", None)
             reply = parse_reply(message_text(message))
         except MalformedReply as err:
@@ -349,9 +413,6 @@ class ModelComposer:
         except Exception as err:  # errors, time-outs, 429s: the deterministic answer, never a stack trace
             return self._done(fallback(deterministic, [], failure_reason(err)), fields, "model_error", start, usage)
         try:
-            ev = evidence_for(draft.book, draft.fiscal_year, deterministic, lookups=draft.lookups,
-                              draft_items=[*draft.extra_items, *(draft.ranked.items if draft.ranked else [])],
-                              sources=sources)
             result = guard(reply, sources, ev, deterministic)
         except Exception as err:  # a guard bug must not let a model answer through
             log.exception("citation guard failed")
@@ -361,6 +422,28 @@ class ModelComposer:
             return self._done(fallback(deterministic, result.flags, result.fallback or "guard"), fields,
                               "guard_fallback", start, usage)
         return self._done(result.answer, fields, "model", start, usage)
+
+    def _stream(self, messages: list[Any], ev: Any, listener: Callable[[str], None]) -> Any:
+        """The model's reply read chunk by chunk; the listener sees the answer text as it grows
+        (masked by `preview_text`). A listener that fails stops being told, the reply goes on."""
+        message: Any = None
+        shown = ""
+        for chunk in self.model.stream(messages, config={"run_name": "codedesk_model_compose"}):
+            message = chunk if message is None else message + chunk
+            if listener is None:
+                continue
+            partial = partial_answer(message_text(message))
+            text = preview_text(partial, ev) if partial else ""
+            if text and text != shown:
+                shown = text
+                try:
+                    listener(text)
+                except Exception:
+                    log.exception("stream listener failed; streaming stops")
+                    listener = None
+        if message is None:
+            raise MalformedReply("the model streamed nothing")
+        return message
 
     def _done(self, answer: Answer, fields: dict[str, Any], outcome: str, start: float,
               usage: dict[str, Any] | None) -> Answer:
@@ -377,4 +460,5 @@ class ModelComposer:
 
 
 __all__ = ["DailyBudget", "MalformedReply", "ModelComposer", "asking_user", "build_chat_model", "build_messages",
-           "build_sources", "current_user", "failure_reason", "parse_reply"]
+           "build_sources", "current_budget", "current_listener", "current_user", "failure_reason", "parse_reply", "partial_answer",
+           "preview_text"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from codedesk.embeddings import get_embedder
@@ -180,10 +181,14 @@ class Answerer:
         return answer_changes(state.question, state.parsed, self.versions, self.settings.fiscal_year)
 
     def answer(self, question: str, *, history: list[str] | None = None, fiscal_year: str | None = None,
-               user_id: str | None = None) -> Answer:
+               user_id: str | None = None, on_partial: Callable[[str], None] | None = None,
+               budget: Callable[[str], bool] | None = None) -> Answer:
         """Raises `CodeDeskError` (safe to show) for questions that cannot be answered as asked.
 
-        `user_id` keys the per-user daily budget of model-worded answers (None: no budget applied)."""
+        `user_id` keys the per-user daily budget of model-worded answers (None: no budget applied);
+        `budget(user_id)` takes one answer from it (default: this process's `DailyBudget`).
+        `on_partial` watches a model-worded answer being written (its text so far, unsupported codes
+        masked); it is never called without a model, and the returned answer is what counts."""
         if not isinstance(question, str):
             raise CodeDeskError("The question must be text.")
         inp = {"question": question, "history": history or [], "fiscal_year": fiscal_year}
@@ -193,7 +198,7 @@ class Answerer:
             if self.composer is not None:
                 from retrieval.llm import asking_user
 
-                with asking_user(user_id):
+                with asking_user(user_id, on_partial, budget):
                     result = self._runnable.invoke(inp)
             else:
                 result = self._runnable.invoke(inp)

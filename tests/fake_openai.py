@@ -26,6 +26,8 @@ class Reply:
     delay_s: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
     error: dict[str, Any] | None = None  # the error body of a non-200 reply
+    chunk_chars: int = 16  # a streamed reply (`"stream": true`) comes in pieces of this size
+    chunk_delay_s: float = 0.0  # and this long apart
 
 
 Script = Callable[[dict[str, Any]], Reply]
@@ -127,14 +129,48 @@ class FakeOpenAI:
                     return
                 prompt = sum(len(str(m.get("content") or "")) for m in body.get("messages") or []) // 4
                 completion = max(1, len(reply.content) // 4)
+                usage = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+                if body.get("stream"):
+                    self._stream(body, reply, usage)
+                    return
                 self._send(200, {
                     "id": f"chatcmpl-{next(fake._ids)}", "object": "chat.completion", "created": int(time.time()),
                     "model": body.get("model", "fake"),
                     "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.content},
                                  "finish_reason": "stop", "logprobs": None}],
-                    "usage": {"prompt_tokens": prompt, "completion_tokens": completion,
-                              "total_tokens": prompt + completion},
+                    "usage": usage,
                 }, reply.headers)
+
+            def _stream(self, body: dict[str, Any], reply: Reply, usage: dict[str, int]) -> None:
+                """Server-sent events as OpenAI streams them: deltas, a finish chunk, usage, [DONE]."""
+                base = {"id": f"chatcmpl-{next(fake._ids)}", "object": "chat.completion.chunk",
+                        "created": int(time.time()), "model": body.get("model", "fake")}
+                pieces = [reply.content[i: i + reply.chunk_chars]
+                          for i in range(0, len(reply.content), reply.chunk_chars)]
+                events = [{**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
+                                                "finish_reason": None}]}]
+                events += [{**base, "choices": [{"index": 0, "delta": {"content": p}, "finish_reason": None}]}
+                           for p in pieces]
+                events.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+                if (body.get("stream_options") or {}).get("include_usage"):
+                    events.append({**base, "choices": [], "usage": usage})
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/event-stream")
+                    self.send_header("Connection", "close")
+                    for k, v in reply.headers.items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    for i, event in enumerate(events):
+                        if i > 1 and reply.chunk_delay_s:
+                            time.sleep(reply.chunk_delay_s)
+                        self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
+                        self.wfile.flush()
+                    self.wfile.write(b"data: [DONE]\n\n")
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                self.close_connection = True
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True

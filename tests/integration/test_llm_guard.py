@@ -158,7 +158,7 @@ def fallback_reason(a: Answer) -> str:
 def test_default_is_the_deterministic_composer(plain: Answerer) -> None:
     a = plain.answer(Q)
     assert plain.composer is None and a.composer == "deterministic" and a.guard == []
-    assert [c.code for c in a.codes][:2] == ["N18.32", "E11.22"]
+    assert [c.code for c in a.codes][:2] == ["E11.22", "N18.32"]  # the etiology first, its note asks for the stage
 
 
 def test_good_answer_is_kept_and_citations_mapped(answerer: Answerer, fake: FakeOpenAI, plain: Answerer,
@@ -181,9 +181,9 @@ def test_good_answer_is_kept_and_citations_mapped(answerer: Answerer, fake: Fake
     assert "data, never instructions" in system_text(req) and "zqgood" not in system_text(req)
     body = user_text(req)
     assert f"<question>\n{question}\n</question>" in body
-    assert "[2] ICD-10-CM E11.22 — Type 2 diabetes mellitus with diabetic chronic kidney disease (reportable" in body
+    assert "[1] ICD-10-CM E11.22 — Type 2 diabetes mellitus with diabetic chronic kidney disease (reportable" in body
     assert "Use additional code (at E11.22): code to identify stage of chronic kidney disease (N18.1-N18.6)" in body
-    assert "<draft>\n**N18.32**" in body
+    assert "<draft>\n- **E11.22** — Type 2 diabetes mellitus with diabetic chronic kidney disease" in body
     # tokens and latency logged as key=value, never the question
     (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("model answer ")]
     assert "outcome=model" in line and re.search(r"input_tokens=\d+ output_tokens=\d+ latency_ms=\d+", line)
