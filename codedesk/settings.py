@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     database_url: str | None = Field(None, description="SQLAlchemy URL of the query log; default SQLite in home")
     chroma_host: str | None = Field(None, description="Chroma server host; unset = embedded store in home")
     chroma_port: int = Field(8000, description="Chroma server port")
+    chroma_timeout_s: float = Field(30.0, ge=1, description="Seconds a request to the Chroma server may take "
+                                                            "before the index counts as unavailable")
     fiscal_year: str = Field(DEFAULT_FISCAL_YEAR, description="Fiscal year answered when a question names none")
     tabular_xml: Path | None = Field(None, description="Tabular List XML to use instead of the embedded FY2026 file")
     embedding_backend: str = Field("onnx-int8", description="onnx-int8 (fast) or onnx (fp32); the index records it")

@@ -55,7 +55,9 @@ def make_client(settings: Settings) -> Any:
     chroma_settings = chromadb.Settings(anonymized_telemetry=False)
     try:
         if settings.chroma_host:
-            return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
+            from ingest.chroma_http import http_client
+
+            return http_client(settings.chroma_host, settings.chroma_port, settings.chroma_timeout_s)
         settings.chroma_dir.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
     except Exception as err:  # connection refused, bad path, …

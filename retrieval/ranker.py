@@ -7,6 +7,7 @@ question asks for, and flags Excludes1 pairs among the codes it suggests.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from retrieval.codebook import CodeBook, Note
@@ -16,6 +17,13 @@ from retrieval.schema import CodeItem
 from retrieval.text import FREE_STEMS, tokens
 
 COMPANION_KINDS = ("use_additional_code", "code_first", "code_also")
+_PARENS = re.compile(r"\([^)]*\)")
+
+
+def _default_rank(title: str) -> int:
+    """Among titles the question says equally: the unspecified code is the default, "other" is not."""
+    low = title.lower()
+    return 0 if "unspecified" in low else 2 if re.search(r"\bother\b", low) else 1
 
 
 @dataclass(slots=True)
@@ -50,22 +58,34 @@ def complete(book: CodeBook, searcher: CodeSearcher, base: str, question: str) -
     return item_for(book, full, note)
 
 
-def companions(book: CodeBook, base: str, question: str, used: set[str]) -> list[tuple[str, Note]]:
-    """Companion codes named by the code's notes that the question's remaining words point to."""
-    left = {t for t in tokens(question) if t not in FREE_STEMS} - set(tokens(book.nodes[base].title))
-    if not left:
-        return []
-    found: list[tuple[float, str, Note]] = []
+def companions(book: CodeBook, base: str, question: str, used: set[str],
+               candidates: list[str] = ()) -> list[tuple[str, Note]]:
+    """Companion codes named by the code's notes that the question points to.
+
+    A companion must explain the words the first code left over ("stage 4"), and be specific
+    enough to be meant (a long title matching one word is not) unless retrieval ranked it among
+    its candidates too (I12.9 for "hypertension" left over by N18.31). Besides, a "use additional
+    code" note is followed to a code every word of whose title the question says, even when the
+    first code's title says them as well: the stage of CKD (N18.5) beside I13.2, a type of
+    heart failure (I50.9) beside I11.0, as the note asks."""
+    q = {t for t in tokens(question) if t not in FREE_STEMS}
+    left = q - set(tokens(book.nodes[base].title))
+    rank = {code: i for i, code in enumerate(candidates)}
+    found: list[tuple[tuple[float, ...], str, Note]] = []
     for note in book.inherited_notes(base, COMPANION_KINDS):
         for code in codes_in_note(book, note.text):
-            if code in used:
+            if code in used or code.replace(".", "")[:3] == base.replace(".", "")[:3]:
                 continue
             title = set(tokens(book.nodes[code].title)) - FREE_STEMS
             hit = len(title & left)
-            # the companion must explain most of the words the first code left over ("stage 4")
-            if hit and hit / len(left) >= 0.5 and hit / max(len(title), 1) >= 0.25:
-                found.append((hit + hit / len(title), code, note))
-    found.sort(key=lambda x: -x[0])
+            ratio = hit / max(len(title), 1)
+            if left and hit and hit / len(left) >= 0.5 and (ratio >= 0.25 or code in rank):
+                found.append(((0, -hit, rank.get(code, len(rank)), -ratio), code, note))
+            elif note.kind == "use_additional_code":
+                said = set(tokens(_PARENS.sub(" ", book.nodes[code].title))) - FREE_STEMS  # "stage 4 (severe)"
+                if said and said <= q:  # the most specific such code; "unspecified" before "other"
+                    found.append(((1, -len(said), _default_rank(book.nodes[code].title), 0), code, note))
+    found.sort(key=lambda x: x[0])
     out, seen_notes = [], set()
     for _, code, note in found:
         if note.text in seen_notes:  # one companion per note
@@ -95,7 +115,7 @@ def rank_search(book: CodeBook, searcher: CodeSearcher, question: str, focus: st
     top = candidates[0]
     out.main.append(complete(book, searcher, top.code, focus))
     used = {top.code}
-    for code, note in companions(book, top.code, question, used):
+    for code, note in companions(book, top.code, question, used, [c.code for c in candidates[1:]]):
         item = complete(book, searcher, code, focus)
         item.note = f"{note.label} at {note.source}: {note.text}" + (f" — {item.note}" if item.note else "")
         if note.kind == "code_first":  # the etiology is sequenced before the manifestation

@@ -66,13 +66,22 @@ def free_port() -> int:
 
 class TcpProxy:
     """Forwards 127.0.0.1:`port` to `target`. `start()` and `stop()` play the server coming up
-    and going down; `stop()` also cuts the connections already open."""
+    and going down; `stop()` also cuts the connections already open. `pause()` plays a server
+    that accepts and then goes quiet (nothing is forwarded until `resume()`)."""
 
     def __init__(self, port: int, target: tuple[str, int]) -> None:
         self.port, self.target = port, target
         self._server: socket.socket | None = None
         self._conns: list[socket.socket] = []
         self._lock = threading.Lock()
+        self._flowing = threading.Event()
+        self._flowing.set()
+
+    def pause(self) -> None:
+        self._flowing.clear()
+
+    def resume(self) -> None:
+        self._flowing.set()
 
     def start(self) -> None:
         server = socket.socket()
@@ -114,10 +123,10 @@ class TcpProxy:
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
 
-    @staticmethod
-    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
         try:
             while data := src.recv(65536):
+                self._flowing.wait()
                 dst.sendall(data)
         except OSError:
             pass

@@ -37,6 +37,24 @@ def test_manifestation_is_sequenced_after_code_first(full_answerer) -> None:
     assert codes.index("E11.22") < codes.index("N18.4")
 
 
+@pytest.mark.parametrize("question, first_codes", [
+    # I.C.9.a.2: hypertension and CKD are linked; the I12 note asks for the stage (N18.1-N18.4, N18.9)
+    ("hypertension with CKD stage 3a", ["I12.9", "N18.31"]),
+    ("hypertensive CKD stage 4", ["I12.9", "N18.4"]),  # "stage 4 (severe)": the parenthesis is not needed
+    ("hypertensive chronic kidney disease", ["I12.9", "N18.9"]),
+    ("benign hypertension with ESRD", ["I12.0", "N18.6"]),
+    # I.C.9.a.1/3: heart failure with hypertension; the note asks for the type of heart failure
+    ("hypertensive heart disease with heart failure", ["I11.0", "I50.9"]),  # unspecified, not "other"
+    ("acute on chronic systolic heart failure with hypertension", ["I11.0", "I50.23"]),
+    ("hypertension and chronic kidney disease stage 5 with heart failure", ["I13.2", "N18.5", "I50.9"]),
+])
+def test_hypertension_combinations_with_the_codes_their_notes_ask_for(full_answerer, question: str,
+                                                                     first_codes: list[str]) -> None:
+    a = full_answerer.answer(question)
+    assert [c.code for c in a.codes][:len(first_codes)] == first_codes
+    assert all(c.billable for c in a.codes[:len(first_codes)])
+
+
 def test_seventh_character_and_placeholder(full_answerer) -> None:
     a = full_answerer.answer("fracture of neck of right femur, initial encounter, closed")
     first = a.codes[0]

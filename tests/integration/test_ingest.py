@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from codedesk.errors import ModelMismatch, SourceError
+from codedesk.errors import IndexUnavailable, ModelMismatch, SourceError
 from codedesk.settings import Settings
 from ingest.run import ingest
-from ingest.store import IndexStore
+from ingest.store import IndexStore, make_client
 from retrieval.service import build_answerer
+from review.testing import TcpProxy, free_port
 from tests.conftest import REPO, small_tabular
 
 
@@ -107,14 +108,8 @@ def test_model_mismatch_is_a_clear_error(tmp_path: Path, small_xml: Path) -> Non
         IndexStore(_settings(tmp_path, small_xml)).require_active("some-other-model")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_chroma_server(tmp_path: Path, small_xml: Path) -> None:
-    port = _free_port()
+    port = free_port()
     chroma = Path(sys.executable).parent / "chroma"
     server = subprocess.Popen([str(chroma), "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1",
                                "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -130,6 +125,22 @@ def test_chroma_server(tmp_path: Path, small_xml: Path) -> None:
         assert not (tmp_path / "home" / "chroma").exists(), "nothing written to the embedded store"
         answer = build_answerer(s).answer("CKD stage 3b")
         assert answer.codes[0].code == "N18.32"
+
+        # a server that accepts and goes quiet: the answer gives up after the time limit
+        with TcpProxy(free_port(), ("127.0.0.1", port)) as proxy:
+            proxy.start()
+            quiet = s.model_copy(update={"chroma_port": proxy.port, "chroma_timeout_s": 2.0})
+            answerer = build_answerer(quiet, require_index=True)
+            assert answerer.answer("CKD stage 3b").codes[0].code == "N18.32"
+            proxy.pause()
+            started = time.monotonic()
+            with pytest.raises(IndexUnavailable):
+                answerer.answer("chronic kidney disease stage 4")
+            assert time.monotonic() - started < 15
+            with pytest.raises(IndexUnavailable):  # and a client built against it
+                make_client(quiet)
+            proxy.resume()
+            assert answerer.answer("chronic kidney disease stage 4").codes[0].code == "N18.4"
     finally:
         server.terminate()
         server.wait(timeout=20)
