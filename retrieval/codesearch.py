@@ -19,7 +19,7 @@ from pathlib import Path
 
 from retrieval.codebook import CodeBook
 from retrieval.lexical import LexicalIndex
-from retrieval.text import FREE_STEMS, NOT, stem, tokens
+from retrieval.text import FREE_STEMS, NOT, number_ranges, question_numbers, range_terms, stem, tokens
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,7 @@ class CodeSearcher:
             self._all_toks.append(title_t.union(*self._incl_toks[-1], tokens(" ".join(parents)), tokens(seventh)))
         self.index = LexicalIndex(self.leaves, fields, FIELD_WEIGHTS)
         self._pos = {c: i for i, c in enumerate(self.leaves)}
+        self._ranges = {i: r for i, code in enumerate(self.leaves) if (r := number_ranges(book.nodes[code].title))}
         self.titles: dict[str, list[str]] = {}
         for code in book.reportable_codes():
             self.titles.setdefault(_norm_title(book.title(code)), []).append(code)
@@ -102,10 +103,15 @@ class CodeSearcher:
         if not pool:
             return []
         q_set = set(content)
+        numbers = question_numbers(question)
         for cand in pool.values():
             i = self._pos[cand.code]
-            cand.cover = len(q_set & self._all_toks[i]) / max(len(q_set), 1)
-            precs = [_precision(self._title_toks[i], q_set)]
+            said, in_range = q_set, 0
+            if numbers and i in self._ranges:  # "BMI 42" says the 40.0-44.9 of the title
+                in_range, terms = range_terms(self._ranges[i], numbers)
+                said = q_set | terms
+            cand.cover = min(1.0, (len(q_set & self._all_toks[i]) + in_range) / max(len(q_set), 1))
+            precs = [_precision(self._title_toks[i], said)]
             precs.extend(_precision(t, q_set) for t in self._incl_toks[i])
             cand.prec = max(precs)
             cand.exact = cand.code in exact
@@ -113,7 +119,7 @@ class CodeSearcher:
                           + self.w_dense * cand.dense + (2.0 if cand.exact else 0.0)
                           + self._defaults(i, q_set))
         ranked = sorted(pool.values(), key=lambda c: (-c.score, self._pos[c.code]))
-        return ranked[:k]
+        return _diverse(ranked, k)
 
     def _defaults(self, i: int, q: set[str]) -> float:
         """Coding defaults when the words don't decide: "unspecified" over "other" (NOS before NEC),
@@ -158,6 +164,29 @@ _PREGNANCY = {stem(w) for w in ("pregnancy", "pregnant", "obstetric", "trimester
                                  "labor", "delivery", "puerperium", "antepartum", "postpartum", "childbirth",
                                  "abortion", "ectopic", "maternal", "weeks")}
 _NEWBORN = {stem(w) for w in ("newborn", "perinatal", "fetus", "fetal", "birth", "born", "preterm", "gestational")}
+
+
+PER_CATEGORY = 4
+
+
+def _diverse(ranked: list[Candidate], k: int) -> list[Candidate]:
+    """The best k, at most PER_CATEGORY from one category while others wait: twenty BMI codes tied
+    on "body mass index" must not crowd out the obesity code the question also names."""
+    out: list[Candidate] = []
+    held: list[Candidate] = []
+    per: dict[str, int] = {}
+    for cand in ranked:
+        if len(out) >= k:
+            break
+        cat = cand.code[:3]
+        if per.get(cat, 0) < PER_CATEGORY:
+            per[cat] = per.get(cat, 0) + 1
+            out.append(cand)
+        else:
+            held.append(cand)
+    if len(out) < k:  # too few other categories: the held ones, in their order
+        out = sorted([*out, *held[: k - len(out)]], key=ranked.index)
+    return out
 
 
 def _precision(title_toks: set[str], q: set[str]) -> float:

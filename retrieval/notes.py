@@ -11,13 +11,18 @@ _SPEC = re.compile(r"\b([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{0,4})?)(?:\s*-\s*([A-Z][
                    r"|\.?-(?!\s*[A-Z][0-9]))?")
 
 
+_CATEGORY = re.compile(r"\bcategory\s+([A-Z][0-9][0-9A-Z])\b")
+
+
 def note_specs(text: str) -> list[tuple[str, str | None]]:
-    """(first, last) code specs in a note; last is None for a single code or a `.-` family."""
+    """(first, last) code specs in a note; last is None for a single code or a `.-` family.
+    Codes are read in parentheses, and after "category" ("from category Z3A, Weeks of gestation")."""
     out = []
     for group in re.findall(r"\(([^()]*)\)", text):
         for m in _SPEC.finditer(group):
             out.append((normalize_code(m.group(1)), normalize_code(m.group(2)) if m.group(2) else None))
-    return out
+    out.extend((m.group(1), None) for m in _CATEGORY.finditer(text))
+    return list(dict.fromkeys(out))
 
 
 def spec_covers(first: str, last: str | None, code: str) -> bool:

@@ -14,10 +14,13 @@ from retrieval.codebook import CodeBook, Note
 from retrieval.codesearch import Candidate, CodeSearcher
 from retrieval.notes import codes_in_note, note_covers
 from retrieval.schema import CodeItem
-from retrieval.text import FREE_STEMS, tokens
+from retrieval.text import FREE_STEMS, number_ranges, question_numbers, range_terms, tokens
 
 COMPANION_KINDS = ("use_additional_code", "code_first", "code_also")
 _PARENS = re.compile(r"\([^)]*\)")
+# Codes the guidelines never list first: BMI (I.C.21.c.3), weeks of gestation (I.C.15.a), the
+# organism (B95-B97, "in diseases classified elsewhere"), external causes and blood alcohol (I.C.20).
+_SECONDARY_ONLY = re.compile(r"^(?:Z68|Z3A|B9[5-7]|[VWXY]\d)")
 
 
 def _default_rank(title: str) -> int:
@@ -71,13 +74,15 @@ def companions(book: CodeBook, base: str, question: str, used: set[str],
     q = {t for t in tokens(question) if t not in FREE_STEMS}
     left = q - set(tokens(book.nodes[base].title))
     rank = {code: i for i, code in enumerate(candidates)}
+    numbers = question_numbers(question)  # "BMI 42": the Z68 code whose range holds it
     found: list[tuple[tuple[float, ...], str, Note]] = []
     for note in book.inherited_notes(base, COMPANION_KINDS):
         for code in codes_in_note(book, note.text):
             if code in used or code.replace(".", "")[:3] == base.replace(".", "")[:3]:
                 continue
             title = set(tokens(book.nodes[code].title)) - FREE_STEMS
-            hit = len(title & left)
+            hit = len(title & left) + (range_terms(number_ranges(book.nodes[code].title), numbers)[0]
+                                       if numbers else 0)
             ratio = hit / max(len(title), 1)
             if left and hit and hit / len(left) >= 0.5 and (ratio >= 0.25 or code in rank):
                 found.append(((0, -hit, rank.get(code, len(rank)), -ratio), code, note))
@@ -93,6 +98,29 @@ def companions(book: CodeBook, base: str, question: str, used: set[str],
         seen_notes.add(note.text)
         out.append((code, note))
     return out[:2]
+
+
+def _lead_first(book: CodeBook, candidates: list[Candidate], question: str) -> list[Candidate]:
+    """A secondary-only code ranked first ("morbid obesity, BMI 42" → Z68.41) goes after the
+    condition whose "use additional code" note asks for it: of the candidates, the one that says
+    most of the question's other words (E66.01 "morbid (severe) obesity", not E66.9)."""
+    top = candidates[0].code
+    if not _SECONDARY_ONLY.match(top):
+        return candidates
+    left = {t for t in tokens(question) if t not in FREE_STEMS} - set(tokens(book.nodes[top].title))
+    best, best_hit = None, 0
+    for cand in candidates[1:]:
+        if _SECONDARY_ONLY.match(cand.code):
+            continue
+        notes = book.inherited_notes(cand.code, ("use_additional_code", "code_also"))
+        if not any(top in codes_in_note(book, note.text) for note in notes):
+            continue
+        hit = len(left & set(tokens(book.nodes[cand.code].title)))
+        if best is None or hit > best_hit:
+            best, best_hit = cand, hit
+    if best is None:
+        return candidates
+    return [best, *(c for c in candidates if c is not best)]
 
 
 def excludes1_conflicts(book: CodeBook, codes: list[str]) -> list[str]:
@@ -112,6 +140,7 @@ def rank_search(book: CodeBook, searcher: CodeSearcher, question: str, focus: st
     out = Ranked()
     if not candidates:
         return out
+    candidates = _lead_first(book, candidates, question)
     top = candidates[0]
     out.main.append(complete(book, searcher, top.code, focus))
     used = {top.code}

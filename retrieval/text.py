@@ -74,3 +74,52 @@ NOT = "not_"
 _SCOPE_END = frozenset({"in", "due", "following", "during", "at", "when", "after", "from", "by"})
 _BOUNDARY = re.compile(r"[,;:()\[\]]")
 FREE_STEMS = frozenset(stem(w) for w in FREE_WORDS)
+
+
+# Numbers a title states as a range: "[BMI] 40.0-44.9", "70 or greater", "less than 20 mg/100 ml",
+# "stage 1 through stage 4". A number of the question inside one matches it when the word before
+# both is the same: "BMI 42" is the "[BMI] 40.0-44.9" of Z68.41, while "type 2" is no stage.
+_NUM = r"(\d+(?:\.\d+)?)"
+_RANGES = (
+    (re.compile(_NUM + r"\s*[-–]\s*" + _NUM), lambda m: (float(m[1]), float(m[2]))),
+    (re.compile(_NUM + r"\s+through\s+(?:[a-z]+\s+)?" + _NUM, re.I), lambda m: (float(m[1]), float(m[2]))),
+    (re.compile(_NUM + r"\s+(?:[\w/]+\s+){0,2}or\s+(?:greater|more|over|above)", re.I),
+     lambda m: (float(m[1]), float("inf"))),
+    (re.compile(r"(?:less than|under|below)\s+" + _NUM, re.I), lambda m: (float("-inf"), float(m[1]) - 1e-9)),
+    (re.compile(_NUM + r"\s+(?:[\w/]+\s+){0,2}or\s+less", re.I), lambda m: (float("-inf"), float(m[1]))),
+)
+_QUESTION_NUM = re.compile(r"(?<![\w./-])" + _NUM + r"(?![\w./-])")  # not a code's digits, not a date's
+
+NumberRange = tuple[float, float, str, frozenset[str]]  # low, high, the word before, the range's terms
+
+
+def _word_before(text: str) -> str:
+    before = tokens(text)
+    return before[-1] if before else ""
+
+
+def number_ranges(title: str) -> list[NumberRange]:
+    """The ranges a title states, with the word before each and the search terms of its text."""
+    out = []
+    for pattern, bounds in _RANGES:
+        for m in pattern.finditer(title):
+            low, high = bounds(m)
+            if low <= high:
+                out.append((low, high, _word_before(title[: m.start()]), frozenset(tokens(m[0]))))
+    return out
+
+
+def question_numbers(text: str) -> list[tuple[float, str]]:
+    """Plain numbers of a question (not the digits of a code or a date), each with the word before."""
+    return [(float(m[1]), _word_before(text[: m.start()])) for m in _QUESTION_NUM.finditer(text)]
+
+
+def range_terms(ranges: list[NumberRange], numbers: list[tuple[float, str]]) -> tuple[int, set[str]]:
+    """How many of the numbers fall in a range after the same word, and the terms of those ranges."""
+    hits, terms = 0, set()
+    for value, before in numbers:
+        inside = [r for r in ranges if r[0] <= value <= r[1] and before and r[2] == before]
+        if inside:
+            hits += 1
+            terms.update(*(r[3] for r in inside))
+    return hits, terms
