@@ -257,17 +257,17 @@ def answer_changes(question: str, parsed: ParsedQuestion, versions: VersionSet,
     target = _target(versions, named_year, dos, default_year) if mentions else None
     invalid = [m for m in mentions if isinstance(target, str) or not target.status(m.first).reportable]
     if mentions and (_REPLACE.search(text) or (_REPLACE_WEAK.search(text) and invalid)):
-        return _code_answer(invalid or mentions, versions, target, dos, "replacement")
+        return _code_answer(invalid or mentions, versions, target, dos, "replacement", text)
     if _CHANGES.search(text) and not (mentions and _DELETED.search(text) and not re.search(r"\bcodes\b", text, re.I)):
         return _changes_answer(text, parsed, versions, default_year)
     if mentions and _DELETED.search(text):
-        return _code_answer(mentions, versions, target, dos, "deleted")
+        return _code_answer(mentions, versions, target, dos, "deleted", text)
     dated = bool(dos or named_year or _TIME.search(text))
     if mentions and (_VALID.search(text) or (dated and _VALID_DATED.search(text))):
         if not dated and _NOT_VERSION.search(text) and not invalid:
             return None
         kind = "since" if re.search(r"\bwhen\b", text, re.I) and dos is None else "validity"
-        return _code_answer(mentions, versions, target, dos, kind)
+        return _code_answer(mentions, versions, target, dos, kind, text)
     return None
 
 
@@ -313,12 +313,12 @@ def _state_word(st: CodeStatus) -> str:
 
 
 def _code_answer(mentions: list, versions: VersionSet, target: Version | str | None, dos: date | None,
-                 kind: str) -> ChangeAnswer:
+                 kind: str, question: str = "") -> ChangeAnswer:
     if target is None or isinstance(target, str):
         return _not_loaded(str(target), versions, dos, kind)
     parts, items, cites = [], [], []
     for m in mentions[:5]:
-        text, its, cs = _one_code(normalize_code(m.first), versions, target, dos, kind)
+        text, its, cs = _one_code(normalize_code(m.first), versions, target, dos, kind, question)
         parts.append(text)
         items.extend(its)
         cites.extend(cs)
@@ -330,7 +330,7 @@ def _code_answer(mentions: list, versions: VersionSet, target: Version | str | N
 
 
 def _one_code(code: str, versions: VersionSet, target: Version, dos: date | None,
-              kind: str) -> tuple[str, list[CodeItem], list[Citation]]:
+              kind: str, question: str = "") -> tuple[str, list[CodeItem], list[Citation]]:
     fy = target.fiscal_year
     when = f"a date of service of {day_text(dos)}" if dos else f"FY{fy}"
     span = f"FY{fy} ({target.effective_text})"
@@ -402,7 +402,7 @@ def _one_code(code: str, versions: VersionSet, target: Version, dos: date | None
             cites.append(last.citation(code, f"{code} {old_title}"))
             base = gone_from.expansion_base(code, last) if gone_from is not None else None
             if base is not None:
-                options = _replacements(target, code, base)
+                options = by_words(target, _replacements(target, code, base), question)
                 expanded_at = f"From {day_text(gone_from.start)} (FY{gone_from.fiscal_year}) {base} was expanded: " \
                               f"it is now a header ({target.status(base).title or gone_from.status(base).title})"
                 if options:
@@ -443,8 +443,29 @@ def _one_code(code: str, versions: VersionSet, target: Version, dos: date | None
         if st.title or not any(c.title == target.title for c in cites):
             cites.append(target.citation(code, f"{code} {st.title}" if st.title else None))
     history = "; ".join(f"FY{v.fiscal_year} {_state_word(s)}" for v, s in timeline)
-    lines.append(f"_In the loaded code sets: {history}._")
+    lines += ["", f"_In the loaded code sets: {history}._"]  # a paragraph of its own, not the list's last item
     return "\n".join(lines), items, cites
+
+
+def by_words(version: Version, codes: list[str], question: str) -> list[str]:
+    """Codes in the order their titles say the question's words (ties keep their order): the
+    heterozygous form first for "heterozygous familial hypercholesterolemia"."""
+    want = set(tokens(question))
+    if not want:
+        return list(codes)
+    said = {c: len(want & set(tokens(version.reportable.get(c, "")))) for c in codes}
+    return sorted(codes, key=lambda c: -said[c])
+
+
+def _same_seventh(codes: list[str], like: str) -> list[str]:
+    """For a 7th-character code, those of `codes` with the same 7th character (S30.1XXA ->
+    S30.11XA, S30.12XA, S30.13XA); otherwise all of them."""
+    p = plain(like)
+    if len(p) == 7:
+        same = [c for c in codes if len(plain(c)) == 7 and plain(c)[-1] == p[-1]]
+        if same:
+            return same
+    return list(codes)
 
 
 def _replacements(target: Version, code: str, base: str) -> list[str]:
@@ -452,13 +473,7 @@ def _replacements(target: Version, code: str, base: str) -> list[str]:
     with the same 7th character (S30.1XXA -> S30.11XA, S30.12XA, S30.13XA)."""
     if not target.is_header(base) and target.book is not None:
         return []
-    options = target.reportable_under(base)
-    p = plain(code)
-    if len(p) == 7:
-        same = [c for c in options if len(plain(c)) == 7 and plain(c)[-1] == p[-1]]
-        if same:
-            return same
-    return options
+    return _same_seventh(target.reportable_under(base), code)
 
 
 # ---- what changed -----------------------------------------------------------------------------------
@@ -557,11 +572,11 @@ def _changes_answer(text: str, parsed: ParsedQuestion, versions: VersionSet, def
                        "Tabular List titles); name a code or category to narrow it.")
         else:
             scopes.append(("all codes", full))
-    return _render_changes(scopes, old, new, versions, read_as, full)
+    return _render_changes(scopes, old, new, versions, read_as, full, text, mentions)
 
 
 def _render_changes(scopes: list[tuple[str, Diff]], old: Version, new: Version, versions: VersionSet,
-                    read_as: str, full: Diff) -> ChangeAnswer:
+                    read_as: str, full: Diff, question: str = "", mentions: list | None = None) -> ChangeAnswer:
     fy = new.fiscal_year
     lines = [f"**ICD-10-CM changes FY{old.fiscal_year} → FY{fy}**, effective {day_text(new.start)} "
              f"(FY{fy}: {new.effective_text})."]
@@ -599,6 +614,18 @@ def _render_changes(scopes: list[tuple[str, Diff]], old: Version, new: Version, 
                 lines.append(f"- {e.code} {e.title}: {', '.join(e.no_longer_reportable)} no longer reportable; "
                              f"now {', '.join(e.now_reportable[:8])}{' …' if len(e.now_reportable) > 8 else ''}")
                 cites.append(new.citation(e.code, f"{e.code} {e.title}: " + ", ".join(e.now_reportable[:6])))
+            # the codes to report now, the one the question describes first (same 7th character as
+            # the old code it names: S30.1XXA -> S30.11XA)
+            named = [normalize_code(m.first) for m in mentions or []]
+            for e in d.became_header:
+                like = next((c for c in named if c in e.no_longer_reportable), "")
+                ranked = by_words(new, _same_seventh(e.now_reportable, like), question)
+                if like and ranked:
+                    lines.append("")
+                    lines.append(f"In place of {like}, the FY{fy} code that matches your question's words: "
+                                 f"**{ranked[0]}** — {new.reportable[ranked[0]]}"
+                                 + (f" (or {', '.join(ranked[1:4])}, as documented)." if ranked[1:] else "."))
+                items += [_item(new, code, f"under {e.code}, expanded in FY{fy}") for code in ranked]
         plain_deleted = [x for x in d.deleted if not any(x.code in e.no_longer_reportable for e in d.became_header)]
         if plain_deleted:
             lines.append(f"Deleted — **not valid** from {day_text(new.start)}:")

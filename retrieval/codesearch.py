@@ -106,11 +106,12 @@ class CodeSearcher:
         numbers = question_numbers(question)
         for cand in pool.values():
             i = self._pos[cand.code]
-            said, in_range = q_set, 0
+            said, matched = q_set, q_set & self._all_toks[i]
             if numbers and i in self._ranges:  # "BMI 42" says the 40.0-44.9 of the title
-                in_range, terms = range_terms(self._ranges[i], numbers)
+                inside, terms = range_terms(self._ranges[i], numbers)
                 said = q_set | terms
-            cand.cover = min(1.0, (len(q_set & self._all_toks[i]) + in_range) / max(len(q_set), 1))
+                matched = matched | {t for n in inside for t in tokens(_num(n))}
+            cand.cover = len(matched & q_set) / max(len(q_set), 1)
             precs = [_precision(self._title_toks[i], said)]
             precs.extend(_precision(t, q_set) for t in self._incl_toks[i])
             cand.prec = max(precs)
@@ -133,8 +134,7 @@ class CodeSearcher:
             bonus -= 0.03
         if _WITHOUT in title and _WITHOUT not in q:
             bonus += 0.02
-        chapter = self.leaves[i][0]
-        if chapter == "O" and not q & _PREGNANCY or chapter == "P" and not q & _NEWBORN:
+        if off_topic_chapter(self.leaves[i], q):
             bonus -= 0.25
         return bonus
 
@@ -164,6 +164,15 @@ _PREGNANCY = {stem(w) for w in ("pregnancy", "pregnant", "obstetric", "trimester
                                  "labor", "delivery", "puerperium", "antepartum", "postpartum", "childbirth",
                                  "abortion", "ectopic", "maternal", "weeks")}
 _NEWBORN = {stem(w) for w in ("newborn", "perinatal", "fetus", "fetal", "birth", "born", "preterm", "gestational")}
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if value == int(value) else str(value)
+
+
+def off_topic_chapter(code: str, q: set[str]) -> bool:
+    """A pregnancy (O) or perinatal (P) code for a question that speaks of neither."""
+    return code[0] == "O" and not q & _PREGNANCY or code[0] == "P" and not q & _NEWBORN
 
 
 PER_CATEGORY = 4

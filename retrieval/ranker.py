@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from retrieval.codebook import CodeBook, Note
-from retrieval.codesearch import Candidate, CodeSearcher
+from retrieval.codesearch import Candidate, CodeSearcher, off_topic_chapter
 from retrieval.notes import codes_in_note, note_covers
 from retrieval.schema import CodeItem
 from retrieval.text import FREE_STEMS, number_ranges, question_numbers, range_terms, tokens
@@ -75,27 +75,33 @@ def companions(book: CodeBook, base: str, question: str, used: set[str],
     left = q - set(tokens(book.nodes[base].title))
     rank = {code: i for i, code in enumerate(candidates)}
     numbers = question_numbers(question)  # "BMI 42": the Z68 code whose range holds it
-    found: list[tuple[tuple[float, ...], str, Note]] = []
+    strict: list[tuple[tuple[float, ...], str, Note]] = []
+    relaxed: list[tuple[tuple[float, ...], str, Note]] = []
     for note in book.inherited_notes(base, COMPANION_KINDS):
         for code in codes_in_note(book, note.text):
-            if code in used or code.replace(".", "")[:3] == base.replace(".", "")[:3]:
+            if code in used or code.replace(".", "")[:3] == base.replace(".", "")[:3] or off_topic_chapter(code, q):
                 continue
             title = set(tokens(book.nodes[code].title)) - FREE_STEMS
-            hit = len(title & left) + (range_terms(number_ranges(book.nodes[code].title), numbers)[0]
-                                       if numbers else 0)
+            words = title & left
+            hit = len(words) + (len(range_terms(number_ranges(book.nodes[code].title), numbers)[0]) if numbers else 0)
             ratio = hit / max(len(title), 1)
-            if left and hit and hit / len(left) >= 0.5 and (ratio >= 0.25 or code in rank):
-                found.append(((0, -hit, rank.get(code, len(rank)), -ratio), code, note))
-            elif note.kind == "use_additional_code":
-                said = set(tokens(_PARENS.sub(" ", book.nodes[code].title))) - FREE_STEMS  # "stage 4 (severe)"
-                if said and said <= q:  # the most specific such code; "unspecified" before "other"
-                    found.append(((1, -len(said), _default_rank(book.nodes[code].title), 0), code, note))
-    found.sort(key=lambda x: x[0])
-    out, seen_notes = [], set()
+            explains = bool(left) and hit > 0 and hit / len(left) >= 0.5
+            if explains and ratio >= 0.25:
+                strict.append(((0, -hit, -ratio, rank.get(code, len(rank))), code, note))
+                continue
+            said = set(tokens(_PARENS.sub(" ", book.nodes[code].title))) - FREE_STEMS  # "stage 4 (severe)"
+            if note.kind == "use_additional_code" and said and said <= q:
+                # the most specific such code; "unspecified" before "other"
+                strict.append(((1, -len(said), _default_rank(book.nodes[code].title), 0), code, note))
+            elif explains and code in rank and any(not w.isdigit() for w in words):  # not "2" of "type 2"
+                relaxed.append(((0, -hit, rank[code], 0), code, note))
+    found = sorted(strict if any(key[0] == 0 for key, _, _ in strict) else strict + relaxed, key=lambda x: x[0])
+    out, seen_notes, etiology = [], set(), False
     for _, code, note in found:
-        if note.text in seen_notes:  # one companion per note
-            continue
+        if note.text in seen_notes or note.kind == "code_first" and etiology:
+            continue  # one companion per note, one etiology (I11.0 or I13.-, never both)
         seen_notes.add(note.text)
+        etiology = etiology or note.kind == "code_first"
         out.append((code, note))
     return out[:2]
 

@@ -114,12 +114,12 @@ def question_numbers(text: str) -> list[tuple[float, str]]:
     return [(float(m[1]), _word_before(text[: m.start()])) for m in _QUESTION_NUM.finditer(text)]
 
 
-def range_terms(ranges: list[NumberRange], numbers: list[tuple[float, str]]) -> tuple[int, set[str]]:
-    """How many of the numbers fall in a range after the same word, and the terms of those ranges."""
-    hits, terms = 0, set()
+def range_terms(ranges: list[NumberRange], numbers: list[tuple[float, str]]) -> tuple[list[float], set[str]]:
+    """The numbers that fall in a range after the same word, and the terms of those ranges."""
+    hits, terms = [], set()
     for value, before in numbers:
         inside = [r for r in ranges if r[0] <= value <= r[1] and before and r[2] == before]
         if inside:
-            hits += 1
+            hits.append(value)
             terms.update(*(r[3] for r in inside))
     return hits, terms
