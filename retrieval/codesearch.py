@@ -87,6 +87,7 @@ class CodeSearcher:
 
     def search(self, question: str, k: int = 10, dense: DenseSearch | None = None) -> list[Candidate]:
         q_toks = tokens(question)
+        q_toks += trimester_terms(question, q_toks)
         content = [t for t in dict.fromkeys(q_toks) if t not in FREE_STEMS] or list(dict.fromkeys(q_toks))
         lex = self.index.search(q_toks, k=150)
         dense_hits = dense(question, 60) if dense else []
@@ -164,6 +165,23 @@ _PREGNANCY = {stem(w) for w in ("pregnancy", "pregnant", "obstetric", "trimester
                                  "labor", "delivery", "puerperium", "antepartum", "postpartum", "childbirth",
                                  "abortion", "ectopic", "maternal", "weeks")}
 _NEWBORN = {stem(w) for w in ("newborn", "perinatal", "fetus", "fetal", "birth", "born", "preterm", "gestational")}
+
+
+_WEEKS = re.compile(r"\b(\d{1,2})(?:\s*\+\s*\d|\s*(?:\+|and)\s*\d\s*(?:days?|d))?\s*(?:weeks?|wks?)\b", re.I)
+_TRIMESTER = stem("trimester")
+
+
+def trimester_terms(question: str, q_toks: list[str]) -> list[str]:
+    """The trimester a pregnancy's weeks fall in, as the Tabular List words it (I.C.15.a.3: first
+    before 14 weeks 0 days, second 14 to before 28, third from 28), when the question gives weeks
+    and names no trimester: "twin pregnancy at 32 weeks" is a third-trimester code."""
+    m = _WEEKS.search(question)
+    if m is None or _TRIMESTER in q_toks or not set(q_toks) & (_PREGNANCY - {stem("weeks")}):
+        return []
+    weeks = int(m.group(1))
+    if not 1 <= weeks <= 45:
+        return []
+    return tokens(("first" if weeks < 14 else "second" if weeks < 28 else "third") + " trimester")
 
 
 def _num(value: float) -> str:

@@ -74,3 +74,19 @@ def test_no_pregnancy_companion_unless_the_question_speaks_of_pregnancy(codebook
     assert companions(codebook, "I82.412", "acute DVT, left femoral vein", {"I82.412"}) == []
     [(code, note)] = companions(codebook, "I82.412", "acute DVT left femoral vein, postpartum", {"I82.412"})
     assert code == "O87.1" and note.kind == "code_first"
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("twin pregnancy 32 weeks", "third trimester"),
+    ("pregnant, 13 weeks 6 days, hyperemesis", "first trimester"),
+    ("pregnant patient 14 wks with UTI", "second trimester"),
+    ("preeclampsia at 27+6 weeks pregnant", "second trimester"),
+    ("pregnancy at 28 weeks", "third trimester"),
+    ("pregnancy, second trimester, 30 weeks", ""),  # the trimester the question names stands
+    ("knee pain for 3 weeks", ""),  # weeks, but no pregnancy
+])
+def test_weeks_of_pregnancy_give_the_trimester(question: str, expected: str) -> None:
+    from retrieval.codesearch import trimester_terms
+    from retrieval.text import tokens
+
+    assert trimester_terms(question, tokens(question)) == tokens(expected)
