@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from retrieval.codebook import CodeBook, normalize_code
 
@@ -41,6 +42,11 @@ def note_covers(text: str, code: str) -> bool:
 
 def codes_in_note(book: CodeBook, text: str, limit: int = 200) -> list[str]:
     """Reportable base codes a note points to (expanded from families and ranges)."""
+    return list(_codes_in_note(book, text, limit))
+
+
+@lru_cache(maxsize=8192)  # the same notes are read for every question about their codes
+def _codes_in_note(book: CodeBook, text: str, limit: int) -> tuple[str, ...]:
     out: list[str] = []
     for first, last in note_specs(text):
         heads = [first] if last is None else book.codes_in_range(first, last)
@@ -49,4 +55,4 @@ def codes_in_note(book: CodeBook, text: str, limit: int = 200) -> list[str]:
                 out.extend(book.leaves_under(head))
         if len(out) >= limit:
             break
-    return list(dict.fromkeys(out))[:limit]
+    return tuple(dict.fromkeys(out))[:limit]
