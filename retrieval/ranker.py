@@ -14,7 +14,7 @@ from retrieval.codebook import CodeBook, Note
 from retrieval.codesearch import Candidate, CodeSearcher, off_topic_chapter
 from retrieval.notes import codes_in_note, note_covers
 from retrieval.schema import CodeItem
-from retrieval.text import FREE_STEMS, number_ranges, question_numbers, range_terms, tokens
+from retrieval.text import FREE_STEMS, number_ranges, question_numbers, range_terms, stem, tokens
 
 COMPANION_KINDS = ("use_additional_code", "code_first", "code_also")
 _PARENS = re.compile(r"\([^)]*\)")
@@ -129,6 +129,21 @@ def _lead_first(book: CodeBook, candidates: list[Candidate], question: str) -> l
     return [best, *(c for c in candidates if c is not best)]
 
 
+_HISTORY, _FAMILY = stem("history"), stem("family")
+
+
+def _history_first(candidates: list[Candidate], question: str) -> list[Candidate]:
+    """"History of colon cancer, resected": a malignancy that was excised or eradicated, with no
+    treatment directed to it, is a personal history code (I.C.2.d), not the C code of the cancer."""
+    q = set(tokens(question))
+    if _HISTORY not in q or _FAMILY in q or not candidates[0].code.startswith("C"):
+        return candidates
+    for cand in candidates[1:6]:
+        if cand.code.startswith("Z85"):
+            return [cand, *(c for c in candidates if c is not cand)]
+    return candidates
+
+
 def excludes1_conflicts(book: CodeBook, codes: list[str]) -> list[str]:
     out = []
     for a in codes:
@@ -146,7 +161,7 @@ def rank_search(book: CodeBook, searcher: CodeSearcher, question: str, focus: st
     out = Ranked()
     if not candidates:
         return out
-    candidates = _lead_first(book, candidates, question)
+    candidates = _history_first(_lead_first(book, candidates, question), question)
     top = candidates[0]
     out.main.append(complete(book, searcher, top.code, focus))
     used = {top.code}

@@ -90,3 +90,18 @@ def test_weeks_of_pregnancy_give_the_trimester(question: str, expected: str) -> 
     from retrieval.text import tokens
 
     assert trimester_terms(question, tokens(question)) == tokens(expected)
+
+
+def test_a_history_of_cancer_is_the_personal_history_code() -> None:
+    from retrieval.ranker import _history_first
+
+    cands = _cands("C18.9", "Z85.038", "C18.6")
+    assert [c.code for c in _history_first(cands, "hx of colon cancer, resected")][:2] == ["Z85.038", "C18.9"]
+    assert _history_first(cands, "colon cancer on chemotherapy") == cands  # a current cancer
+    assert _history_first(cands, "family history of colon cancer") == cands  # Z80, not Z85
+
+
+def test_large_intestine_is_said_as_colon() -> None:
+    from retrieval.text import tokens
+
+    assert "colon" in tokens("Personal history of other malignant neoplasm of large intestine")
