@@ -460,5 +460,5 @@ class ModelComposer:
 
 
 __all__ = ["DailyBudget", "MalformedReply", "ModelComposer", "asking_user", "build_chat_model", "build_messages",
-           "build_sources", "current_budget", "current_listener", "current_user", "failure_reason", "parse_reply", "partial_answer",
-           "preview_text"]
+           "build_sources", "current_budget", "current_listener", "current_user", "failure_reason", "parse_reply",
+           "partial_answer", "preview_text"]
