@@ -111,7 +111,7 @@ _PHRASES: list[tuple[str, str]] = [
     (r"\bexacerbation\b|\bflare\b", "exacerbation"), (r"\bae\b", "acute exacerbation"),
     (r"\bfirst[ -]time\b", "initial"), (r"\bfollow[ -]up\b", "subsequent"),
     (r"\bnon[ -]?st[ -]elevation\b", "non st elevation"),
-    (r"\blarge (intestine|bowel)\b", r"large \1 colon"),  # Z85.03- says "large intestine"; coders say colon
+    (r"\blarge intestine\b", "large intestine colon"),  # Z85.03- says "large intestine"; coders say colon
     (r"\bpre[ -]?eclampsia\b", "pre eclampsia"), (r"\bpre[ -]?eclamptic\b", "pre eclampsia"),
 ]
 PHRASES = [(re.compile(p), r) for p, r in _PHRASES]
