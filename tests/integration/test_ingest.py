@@ -36,8 +36,9 @@ def test_ingest_then_rerun_embeds_nothing(tmp_path: Path, small_xml: Path) -> No
     first = ingest(s, progress=False)
     assert first.changed and first.embedded > 1000 and first.added == first.documents
     again = ingest(s, progress=False)
+    # nothing re-embedded or rewritten; how long that takes is measured in bench/run.py, not here
     assert not again.changed and again.embedded == 0 and again.unchanged == first.documents
-    assert again.seconds <= max(0.1 * first.seconds, 2.0)
+    assert again.added == again.updated == again.removed == 0
     gen = IndexStore(s).active()
     assert gen.gen == first.generation and gen.vectors == first.vectors
     ids = IndexStore(s).collection(gen.vec_name("icd10cm-2026")).get(ids=["ICD-10-CM:2026:code:E11.22"])["ids"]
