@@ -281,20 +281,16 @@ class CodeBook:
     def codes_in_range(self, first: str, last: str) -> list[str]:
         """Codes at the level of `first` from first to last inclusive (E08-E13, N18.1-N18.6)."""
         first, last = normalize_code(first), normalize_code(last)
-        # Built on first use (not in __init__: books come from a pickle cache), then memoised: notes
-        # name the same ranges again and again (V00-Y99 at every external cause code).
-        memo = self.__dict__.setdefault("_range_memo", {})
-        found = memo.get((first, last))
-        if found is None:
-            by_len = self.__dict__.get("_diag_by_len")
-            if by_len is None:
-                by_len = {}
-                for c in self.order:
-                    if self.is_diag(c):
-                        by_len.setdefault(len(c), []).append(c)
-                self.__dict__["_diag_by_len"] = by_len
-            found = memo[(first, last)] = tuple(c for c in by_len.get(len(first), ()) if first <= c <= last)
-        return list(found)
+        # Diagnosis codes by length, built on first use (not in __init__: books come from a pickle
+        # cache): a range then scans its own level, not every node of the book.
+        by_len = self.__dict__.get("_diag_by_len")
+        if by_len is None:
+            by_len = {}
+            for c in self.order:
+                if self.is_diag(c):
+                    by_len.setdefault(len(c), []).append(c)
+            self.__dict__["_diag_by_len"] = by_len
+        return [c for c in by_len.get(len(first), ()) if first <= c <= last]
 
 
 _LIMIT_RE = re.compile(r"7th characters? ((?:[A-Z](?:,|\s|and|or)*)+)do(?:es)? not apply to codes in category "

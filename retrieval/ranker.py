@@ -23,6 +23,11 @@ _PARENS = re.compile(r"\([^)]*\)")
 _SECONDARY_ONLY = re.compile(r"^(?:Z68|Z3A|B9[5-7]|[VWXY]\d)")
 
 
+def _content(text: str) -> set[str]:
+    """The question's words that can decide a code ("unspecified", "with", … cannot)."""
+    return {t for t in tokens(text) if t not in FREE_STEMS}
+
+
 def _default_rank(title: str) -> int:
     """Among titles the question says equally: the unspecified code is the default, "other" is not."""
     low = title.lower()
@@ -71,7 +76,7 @@ def companions(book: CodeBook, base: str, question: str, used: set[str],
     code" note is followed to a code every word of whose title the question says, even when the
     first code's title says them as well: the stage of CKD (N18.5) beside I13.2, a type of
     heart failure (I50.9) beside I11.0, as the note asks."""
-    q = {t for t in tokens(question) if t not in FREE_STEMS}
+    q = _content(question)
     left = q - set(tokens(book.nodes[base].title))
     rank = {code: i for i, code in enumerate(candidates)}
     numbers = question_numbers(question)  # "BMI 42": the Z68 code whose range holds it
@@ -113,7 +118,7 @@ def _lead_first(book: CodeBook, candidates: list[Candidate], question: str) -> l
     top = candidates[0].code
     if not _SECONDARY_ONLY.match(top):
         return candidates
-    left = {t for t in tokens(question) if t not in FREE_STEMS} - set(tokens(book.nodes[top].title))
+    left = _content(question) - set(tokens(book.nodes[top].title))
     best, best_hit = None, 0
     for cand in candidates[1:]:
         if _SECONDARY_ONLY.match(cand.code):
@@ -181,7 +186,7 @@ def rank_search(book: CodeBook, searcher: CodeSearcher, question: str, focus: st
             used.add(cand.code)
     for item in out.main:
         out.notes[item.code] = book.inherited_notes(item.code)
-    q = {t for t in tokens(question) if t not in FREE_STEMS}
+    q = _content(question)
     covered = set().union(*(set(tokens(book.title(i.code))) for i in out.main))
     out.missing_words = sorted(q - covered)
     out.conflicts = excludes1_conflicts(book, [i.code for i in out.main])

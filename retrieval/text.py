@@ -98,7 +98,8 @@ def _word_before(text: str) -> str:
     return before[-1] if before else ""
 
 
-def number_ranges(title: str) -> list[NumberRange]:
+@lru_cache(maxsize=20_000)  # companions read the same titles for every question about a code
+def number_ranges(title: str) -> tuple[NumberRange, ...]:
     """The ranges a title states, with the word before each and the search terms of its text."""
     out = []
     for pattern, bounds in _RANGES:
@@ -106,7 +107,7 @@ def number_ranges(title: str) -> list[NumberRange]:
             low, high = bounds(m)
             if low <= high:
                 out.append((low, high, _word_before(title[: m.start()]), frozenset(tokens(m[0]))))
-    return out
+    return tuple(out)
 
 
 def question_numbers(text: str) -> list[tuple[float, str]]:
@@ -114,7 +115,7 @@ def question_numbers(text: str) -> list[tuple[float, str]]:
     return [(float(m[1]), _word_before(text[: m.start()])) for m in _QUESTION_NUM.finditer(text)]
 
 
-def range_terms(ranges: list[NumberRange], numbers: list[tuple[float, str]]) -> tuple[list[float], set[str]]:
+def range_terms(ranges: tuple[NumberRange, ...], numbers: list[tuple[float, str]]) -> tuple[list[float], set[str]]:
     """The numbers that fall in a range after the same word, and the terms of those ranges."""
     hits, terms = [], set()
     for value, before in numbers:
