@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import statistics
 import time
@@ -230,14 +231,18 @@ def test_intent_confidence(tables: TableSearcher) -> None:
 
 
 # --------------------------------------------------------------------------- cache, years, speed
-def test_cache_is_used_and_keyed_on_the_files(fy2025_dir: Path, codebook: CodeBook, tmp_path: Path) -> None:
+def test_cache_is_used_and_keyed_on_the_files(fy2025_dir: Path, codebook: CodeBook, tmp_path: Path,
+                                              caplog: pytest.LogCaptureFixture) -> None:
     neo = tmp_path / "neoplasm.xml"
     shutil.copy(fy2025_dir / "icd10cm-neoplasm-2025.xml", neo)
     first = load_table_searcher(None, neo, codebook, tmp_path / "cache")
-    assert len(list((tmp_path / "cache").glob("tables-*.pickle"))) == 1
-    start = time.perf_counter()
-    again = load_table_searcher(None, neo, codebook, tmp_path / "cache")
-    assert time.perf_counter() - start < 2.0
+    (cached,) = (tmp_path / "cache").glob("tables-*.pickle")
+    written = cached.stat().st_mtime_ns
+    # read from the cache, not rebuilt (how fast that is, is the benchmark's business, not a test's)
+    with caplog.at_level(logging.DEBUG, logger="retrieval.tables"):
+        again = load_table_searcher(None, neo, codebook, tmp_path / "cache")
+    assert any(r.getMessage().startswith("tables loaded from cache") for r in caplog.records)
+    assert cached.stat().st_mtime_ns == written
     assert again.book is codebook
     assert [h.code for h in again.match("Cancer of the tail of the pancreas")] == \
         [h.code for h in first.match("Cancer of the tail of the pancreas")]
