@@ -101,7 +101,7 @@ def test_sources_lists_found_and_missing(tmp_path: Path, monkeypatch, cms_data_d
     result = CliRunner().invoke(app, ["sources"])
     assert result.exit_code == 0, result.output
     lines = {line.split()[0]: line for line in result.output.splitlines()[1:] if line.strip()}
-    assert " found " in lines["drug-fy2025"] and " missing " in lines["index-fy2025"]
+    assert " found " in lines["drug-fy2025"] and " found " in lines["index-fy2025"]
     monkeypatch.delenv("CODEDESK_CMS_DATA_DIR")
     result = CliRunner().invoke(app, ["sources"])
     assert "CODEDESK_CMS_DATA_DIR is not set" in result.output
