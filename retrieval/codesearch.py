@@ -232,8 +232,8 @@ def load_searcher(book: CodeBook, cache_dir: Path | None) -> CodeSearcher:
         return CodeSearcher(book)
     src = Path(book.source_path)
     stat = src.stat()
-    code = b"".join((Path(__file__).parent / name).read_bytes() for name in ("codesearch.py", "text.py",
-                                                                               "synonyms.py", "lexical.py"))
+    code = b"".join((Path(__file__).parent / name).read_bytes()
+                    for name in ("codesearch.py", "text.py", "synonyms.py", "data/vocabulary.toml", "lexical.py"))
     key = hashlib.sha1(f"{src.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{book.fiscal_year}".encode()
                        + code).hexdigest()[:16]
     path = Path(cache_dir) / f"searcher-{key}.pickle"

@@ -934,7 +934,8 @@ def _embed_name(embed: Embed | None) -> str:
 
 def _source_hash() -> bytes:
     here = Path(__file__).parent
-    return b"".join((here / name).read_bytes() for name in ("guidelines.py", "text.py", "synonyms.py", "lexical.py"))
+    return b"".join((here / name).read_bytes()
+                    for name in ("guidelines.py", "text.py", "synonyms.py", "data/vocabulary.toml", "lexical.py"))
 
 
 def _extras_key(pcs_guidelines: Sequence[Any] | None, team: Sequence[Any] | None) -> str:

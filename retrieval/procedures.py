@@ -1541,7 +1541,8 @@ def _cache_key(hcpcs_path: Path | None) -> str:
         st = Path(p).stat()
         parts.append(f"{Path(p).resolve()}|{st.st_size}|{st.st_mtime_ns}")
     here = Path(__file__).parent
-    source = b"".join((here / name).read_bytes() for name in ("procedures.py", "text.py", "synonyms.py", "lexical.py"))
+    source = b"".join((here / name).read_bytes()
+                      for name in ("procedures.py", "text.py", "synonyms.py", "data/vocabulary.toml", "lexical.py"))
     source += (here.parent / "ingest" / "pcs.py").read_bytes() + (here.parent / "ingest" / "hcpcs.py").read_bytes()
     return hashlib.sha1("||".join(parts).encode() + source).hexdigest()[:16]
 

@@ -1223,7 +1223,8 @@ def _pick_child(book: CodeBook, code: str, q: set[str], fallback: set[str]) -> t
 # ----------------------------------------------------------------------------------------- loading
 def _source_hash() -> bytes:
     here = Path(__file__).parent
-    parts = [here / n for n in ("tables.py", "text.py", "synonyms.py")] + [here.parent / "ingest" / "index_xml.py"]
+    parts = [here / n for n in ("tables.py", "text.py", "synonyms.py", "data/vocabulary.toml")]
+    parts.append(here.parent / "ingest" / "index_xml.py")
     return hashlib.sha1(b"".join(p.read_bytes() for p in parts if p.is_file())).digest()
 
 
