@@ -1,5 +1,11 @@
 # The two set-up commands: `make run` and `make test`. Both create the virtual environment on first use.
-PYTHON ?= python3.11
+# The newest supported Python found on the machine (3.13, 3.12, then 3.11), on PATH or under pyenv
+# (a pyenv shim for a version that is not selected is on PATH but does not run, so each one is tried).
+PYTHON ?= $(shell for v in 3.13 3.12 3.11; do \
+	  pyenv_python="$$(pyenv root 2>/dev/null)/versions/$$(pyenv whence python$$v 2>/dev/null | tail -n1)/bin/python$$v"; \
+	  for p in python$$v "$$pyenv_python"; do \
+	    "$$p" -c 'import sys' >/dev/null 2>&1 && { echo "$$p"; exit 0; }; \
+	  done; done; echo python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 export HF_HUB_OFFLINE := 1
@@ -9,7 +15,7 @@ export ANONYMIZED_TELEMETRY := False
 .PHONY: run test venv system-deps ingest eval bench clean
 
 $(BIN)/codedesk: pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	@test -x $(BIN)/python || { echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'
 	@touch $(BIN)/codedesk

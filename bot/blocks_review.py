@@ -377,8 +377,8 @@ def changes_message(d: Any, *, title: str | None = None, subtitle: str | None = 
     blocks.append(context(counts_text(d)))
     tail: list[Block] = []
     if not d.notes_compared:
-        tail.append(context("Header titles and instructional notes were not compared: one of the years is a flat "
-                            "list of reportable codes."))
+        tail.append(context("Instructional notes were not compared: one of the years is a flat list of reportable "
+                            "codes or built from its addenda."))
     if footer:
         tail.append(context(footer))
     if d.empty:

@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 
 from codedesk.errors import CodeDeskError
-from codedesk.settings import Settings
+from codedesk.settings import Settings, fiscal_year_of
 
 app = typer.Typer(help="CodeDesk: exact ICD-10-CM, ICD-10-PCS and HCPCS codes with the rules behind them.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -67,8 +67,10 @@ def ingest(ctx: typer.Context, force: bool = typer.Option(False, help="Rebuild e
 
 @app.command()
 def sources(ctx: typer.Context, verify: bool = typer.Option(False, help="Check sha256 checksums too.")) -> None:
-    """Each source of the manifest: found / missing / ingested, with counts and fiscal year."""
-    from ingest.sources import resolved_sources
+    """The sources of the manifest by fiscal year: found / missing / ingested, from where, and which year is
+    in effect today."""
+    from ingest.manifest import verify_checksum
+    from ingest.sources import group_by_year, resolved_sources
     from ingest.store import IndexStore
 
     settings: Settings = ctx.obj
@@ -82,38 +84,80 @@ def sources(ctx: typer.Context, verify: bool = typer.Option(False, help="Check s
         counts = dict(p.split("=", 1) for p in gen.sources.split(",") if "=" in p) if gen else {}
     except CodeDeskError as err:
         typer.echo(f"notice: {err}", err=True)
-    typer.echo(f"{'source':<28} {'kind':<21} {'FY':<5} {'status':<9} {'ingested':>9}  where")
-    for r in resolved:
-        src = r.source
-        n = counts.get(src.id) or (counts.get(f"tabular-fy{src.fiscal_year}") if src.kind == "tabular" else None)
-        status = r.status if not (r.found and n) else "ingested"
-        check = ""
-        if verify and r.found:
-            from ingest.manifest import verify_checksum
+    today = settings.today_date
+    typer.echo(f"Today ({today.isoformat()}) is in FY{fiscal_year_of(today)}; a question with no year or date of "
+               f"service is answered for FY{settings.fiscal_year}.")
+    typer.echo(f"  {'source':<26} {'kind':<21} {'status':<9} {'ingested':>9}  where")
+    for group in group_by_year(resolved, today):
+        title = group.title
+        if group.period:
+            start, end = group.period
+            title += f"  {start:%-d %b %Y} – {end:%-d %b %Y}" + ("  ← in effect today" if group.in_effect else "")
+        book = counts.get(f"tabular-fy{group.fiscal_year}") if group.fiscal_year else None
+        if book:
+            has_tabular = any(r.found for r in group.sources if r.source.kind == "tabular")
+            title += f"  (code book in the index: {int(book):,} entries" + (
+                "" if has_tabular else f", built from FY{int(group.fiscal_year) - 1} and the official addenda") + ")"
+        typer.echo(title)
+        for r in group.sources:
+            src = r.source
+            n = counts.get(src.id) or (counts.get(f"tabular-fy{src.fiscal_year}")
+                                       if src.kind == "tabular" and r.found else None)
+            status = r.status if not (r.found and n) else "ingested"
+            check = ""
+            if verify and r.found:
+                ok = verify_checksum(r)
+                check = "" if ok is None else (" (checksum ok)" if ok else " (CHECKSUM MISMATCH)")
+                if ok is None and src.scheme == "cms" and r.path and r.path.is_file():
+                    check = f" ({_content_check(src, r.path)})"
+            where = (f"{r.path}" + (f" (package {r.version})" if r.version else "")) if r.found else r.reason
+            if src.effective_from and src.in_effect(today):
+                where += "  ← in effect today"
+            typer.echo(f"  {src.id:<26} {src.kind:<21} {status:<9} {n or '-':>9}  {where}{check}")
+        fetchable = [r for r in group.sources if not r.found and r.source.url]
+        if fetchable and settings.cms_data_dir and group.fiscal_year:
+            typer.echo(f"  {len(fetchable)} not found: `codedesk fetch --year {group.fiscal_year}` downloads them")
 
-            ok = verify_checksum(r)
-            check = "" if ok is None else (" (checksum ok)" if ok else " (CHECKSUM MISMATCH)")
-        where = str(r.path) if r.found else r.reason
-        typer.echo(f"{src.id:<28} {src.kind:<21} {src.fiscal_year or '-':<5} {status:<9} {n or '-':>9}  {where}{check}")
+
+def _content_check(src, path: Path) -> str:  # noqa: ANN001 - an ingest.manifest.Source
+    """What `codedesk fetch` checks in a file without a recorded checksum, for one already on disk."""
+    from ingest.fetch import FetchError, check_content
+
+    try:
+        return check_content(src, path)
+    except FetchError as err:
+        return f"CONTENT CHECK FAILED: {err}"
 
 
 @app.command()
 def fetch(ctx: typer.Context, only: list[str] = typer.Option(None, "--only", help="Source ids to fetch."),
+          year: str = typer.Option(None, "--year", help="Fetch the sources in effect during this fiscal year "
+                                   "(e.g. 2027: its ICD-10 files and the HCPCS quarter starting with it)."),
           manifest: Path = typer.Option(None, help="Another source manifest (TOML)."),
           timeout: float = typer.Option(30.0, help="Seconds per download.")) -> None:
-    """Download the official CMS files into CODEDESK_CMS_DATA_DIR and verify their checksums."""
+    """Download the official CMS files into CODEDESK_CMS_DATA_DIR, verify them (sha256, or the file's own
+    counts and year) and install them where ingest reads them."""
     from ingest.fetch import fetch_all
     from ingest.manifest import load_manifest
 
     settings: Settings = ctx.obj
     if not settings.cms_data_dir:
         raise _fail("set CODEDESK_CMS_DATA_DIR to the folder the CMS files should go to", 2)
+    if year is not None:
+        year = year.strip().upper().removeprefix("FY")
+        if not (len(year) == 4 and year.isdigit()):
+            raise _fail(f"--year takes a fiscal year such as 2027, not {year!r}", 2)
     try:
-        results = fetch_all(load_manifest(manifest), settings.cms_data_dir, only=only, timeout=timeout)
-    except CodeDeskError as err:
-        raise _fail(err) from None
+        results = fetch_all(load_manifest(manifest), settings.cms_data_dir, only=only, year=year, timeout=timeout)
+    except (CodeDeskError, ValueError) as err:
+        raise _fail(err, 2) from None
+    if not results:
+        raise _fail(f"no source of the manifest is in effect during FY{year}" if year else "nothing to fetch", 2)
     for r in results:
         typer.echo(f"{'ok  ' if r.ok else 'FAIL'} {r.source_id}: {r.message}")
+    saved = sum(1 for r in results if r.ok and r.path)
+    typer.echo(f"{saved} saved, {sum(1 for r in results if not r.ok)} failed"
+               + ("; run `codedesk ingest` to use them" if saved else ""))
     if not all(r.ok for r in results):
         raise typer.Exit(1)
 
@@ -279,16 +323,20 @@ def start(ctx: typer.Context) -> None:
 
 @app.command("eval")
 def eval_command(ctx: typer.Context,
-                 gold: Path = typer.Option(Path("eval/gold.jsonl"), help="Gold questions (JSON Lines)."),
+                 split: str = typer.Option("test", help="dev (tune on it), test (the headline) or all."),
+                 gold: Path = typer.Option(None, help="Another gold file (JSON Lines) instead of the split."),
                  category: list[str] = typer.Option(None, "--category", "-c", help="Only these categories."),
                  show_misses: bool = typer.Option(False, "--misses", help="Print every miss."),
                  as_json: bool = typer.Option(False, "--json", help="Print the scores as JSON.")) -> None:
-    """Score the answers on the gold set: hit@1/hit@5 for codes, hit@3 for guideline sections."""
-    from retrieval.evaluate import evaluate, format_report
+    """Score the answers on the gold set per category: hit@1/hit@5, multi-code keys, sections, "high" precision."""
+    from retrieval.evaluate import evaluate, format_report, load_gold
 
     try:
+        rows = load_gold(split) if gold is None else gold
+        if show_misses and gold is None and split != "dev":
+            typer.echo("Reading the test split's misses while changing the system turns it into a dev set.", err=True)
         answerer = _answerer(ctx.obj)
-        report = evaluate(answerer, gold, categories=category or None)
+        report = evaluate(answerer, rows, categories=category or None, split=str(gold or split))
     except (CodeDeskError, OSError, ValueError) as err:
         raise _fail(err) from None
     typer.echo(json.dumps(report.as_dict(), indent=2) if as_json else format_report(report, show_misses))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_FISCAL_YEAR = "2026"
+EMBEDDED_FISCAL_YEAR = "2026"  # the Tabular List shipped in simple-icd-10-cm (April 1 2026 update)
+DEFAULT_FISCAL_YEAR = EMBEDDED_FISCAL_YEAR  # kept for imports; the year answered follows the date (fiscal_year)
 EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 
@@ -21,8 +23,15 @@ class Settings(BaseSettings):
     chroma_port: int = Field(8000, description="Chroma server port")
     chroma_timeout_s: float = Field(30.0, ge=1, description="Seconds a request to the Chroma server may take "
                                                             "before the index counts as unavailable")
-    fiscal_year: str = Field(DEFAULT_FISCAL_YEAR, description="Fiscal year answered when a question names none")
-    tabular_xml: Path | None = Field(None, description="Tabular List XML to use instead of the embedded FY2026 file")
+    # Read from CODEDESK_FISCAL_YEAR, or Settings(fiscal_year=…); `fiscal_year` below is the year in use.
+    fiscal_year_set: str | None = Field(
+        None, validation_alias="codedesk_fiscal_year",
+        description="Fiscal year answered when a question names none and gives no date of service; "
+                    "unset = the year in effect on `today`")
+    today: date | None = Field(None, description="The date taken as today (a fixed clock for tests and demos); "
+                                                 "unset = the system date")
+    tabular_xml: Path | None = Field(None, description="Another Tabular List XML; its year is CODEDESK_FISCAL_YEAR, "
+                                     "else the year its <version> names (retrieval.books)")
     embedding_backend: str = Field("onnx-int8", description="onnx-int8 (fast) or onnx (fp32); the index records it")
     team_guidelines_dir: Path | None = Field(None, description="Team guideline folder (default guidelines/team)")
     user_hash_secret: SecretStr | None = Field(None, description="Key for hashing Slack user ids in the log "
@@ -44,7 +53,8 @@ class Settings(BaseSettings):
     llm_daily_budget_per_user: int = Field(200, ge=0, description="Model-worded answers per user per UTC day; "
                                            "beyond it the deterministic answer")
 
-    @field_validator("cms_data_dir", "tabular_xml", "team_guidelines_dir", mode="before")
+    @field_validator("cms_data_dir", "tabular_xml", "team_guidelines_dir", "fiscal_year_set", "today",
+                     mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if value in ("", None) else value
@@ -53,6 +63,33 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_llm_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fiscal_year_keyword(cls, data: object) -> object:
+        if isinstance(data, dict) and "fiscal_year" in data:
+            data = {**data, "codedesk_fiscal_year": data.pop("fiscal_year")}
+        return data
+
+    @field_validator("fiscal_year_set")
+    @classmethod
+    def _fiscal_year_shape(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        fy = value.strip().upper().removeprefix("FY")
+        if not (len(fy) == 4 and fy.isdigit()):
+            raise ValueError(f"CODEDESK_FISCAL_YEAR must be a year such as 2027, not {value!r}")
+        return fy
+
+    @property
+    def fiscal_year(self) -> str:
+        """The year answered when a question names none: CODEDESK_FISCAL_YEAR, else the fiscal year in
+        effect today (FY N runs 1 Oct N-1 – 30 Sep N), read on every call so a running server turns over."""
+        return self.fiscal_year_set or fiscal_year_of(self.today_date)
+
+    @property
+    def today_date(self) -> date:
+        return self.today or date.today()
 
     @property
     def chroma_dir(self) -> Path:
@@ -65,3 +102,8 @@ class Settings(BaseSettings):
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.home / 'codedesk.db').resolve()}"
+
+
+def fiscal_year_of(day: date) -> str:
+    """ICD-10-CM fiscal year N runs 1 October N-1 to 30 September N: 2026-12-02 is FY2027."""
+    return str(day.year + 1 if day.month >= 10 else day.year)

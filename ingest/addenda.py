@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from codedesk.codes import CODE_RE, dotted as _dotted
 from codedesk.errors import SourceError
 from ingest.documents import Doc, doc_id
 
@@ -29,7 +30,6 @@ log = logging.getLogger(__name__)
 SYSTEM = "ICD-10-CM"
 _ACTIONS = {"Add:": "add", "Delete:": "delete", "Revise from:": "revise_from", "Revise to:": "revise_to"}
 _ACTION_RE = re.compile(r"^(Add:|Delete:|Revise from:|Revise to:)")
-_CODE_RE = re.compile(r"^[A-Z][0-9][0-9A-Z]{1,5}$")
 _ORDER_RE = re.compile(r"^(?P<action>.{13})(?P<flag>[01]) (?P<code>[A-Z0-9]{3,7}) *(?P<rest>.*)$")
 _SUMMARY_COUNT = re.compile(r"^\s*(\d+)\s+(additions|deletions|revisions)\s*$")
 _SUMMARY_OTHER = re.compile(r"^\s*(Codes|Headers|of which|\d+\s+\S.*)\s*$")
@@ -59,9 +59,8 @@ class Addenda:
 
 
 def dotted(code: str) -> str:
-    """'E11A' -> 'E11.A'; 'A7741' -> 'A77.41'; three characters stay as they are."""
-    code = code.strip().upper().replace(".", "")
-    return f"{code[:3]}.{code[3:]}" if len(code) > 3 else code
+    """'E11A' -> 'E11.A'; 'A7741' -> 'A77.41'; 'QA171' -> 'QA1.71'; three characters stay as they are."""
+    return _dotted(code)
 
 
 def _detect_layout(path: Path, lines: list[str]) -> str:
@@ -90,7 +89,7 @@ def _parse_line(path: Path, layout: str, number: int, line: str) -> tuple[str, s
         if len(line) < 22 or line[20] != " ":
             raise SourceError(path, "malformed codes-layout line: expected a 7-character code field "
                                     "and a title", line=number)
-    if not _CODE_RE.match(code):
+    if "." in code or not CODE_RE.match(code):
         raise SourceError(path, f"malformed line: {code!r} is not an ICD-10-CM code", line=number)
     if not long:
         raise SourceError(path, f"malformed line: code {code} has no title", line=number)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pymupdf
 
+from codedesk.codes import PROSE_CATEGORY, PROSE_START
 from codedesk.errors import SourceError
 from ingest.documents import Doc, doc_id
 
@@ -438,7 +439,7 @@ def _line_text(line: _Line) -> str:
     return text
 
 
-_CODE_AT_END = re.compile(r"\b[A-Z]\d[0-9A-Z](\.[0-9A-Z]{0,4})?-$")
+_CODE_AT_END = re.compile(rf"\b{PROSE_CATEGORY}(\.[0-9A-Z]{{0,4}})?-$")
 
 
 def _hyphen_joins(before: str, after: str) -> bool:
@@ -447,7 +448,7 @@ def _hyphen_joins(before: str, after: str) -> bool:
     if not after:
         return False
     if _CODE_AT_END.search(before):
-        return bool(re.match(r"[A-Z]\d", after))  # a code range split over two lines
+        return bool(re.match(PROSE_START, after))  # a code range split over two lines
     return before[-2:-1].isalpha() and (after[0].islower() or after[0].isdigit())
 
 

@@ -5,6 +5,9 @@ A location names where a source comes from, never an absolute path:
 found without importing the package), `cms:<path>` (under the `cms_data_dir` setting, CODEDESK_CMS_DATA_DIR), or
 `repo:<path>` (in this repository). `resolve()` turns a source into a path and a status without
 reading the file; `verify_checksum()` compares the file with its recorded sha256.
+
+Every source has a period of effect: an ICD-10 fiscal year N runs 1 Oct N-1 to 30 Sep N; a source
+that does not follow fiscal years (HCPCS Level II quarters) states `effective_from`/`effective_to`.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import logging
 import re
 import tomllib
 from dataclasses import dataclass
+from datetime import date
 from importlib import metadata
 from pathlib import Path
 
@@ -27,7 +31,14 @@ MANIFEST_PATH = REPO_ROOT / "guidelines" / "sources.toml"
 KINDS = ("tabular", "guidelines_pdf", "index", "drug_table", "neoplasm_table", "external_cause_index",
          "addenda", "pcs", "hcpcs", "team")
 SCHEMES = ("package", "cms", "repo")
-_FIELDS = {"id", "kind", "location", "fiscal_year", "title", "url", "page", "archive_member", "sha256", "optional"}
+_FIELDS = {"id", "kind", "location", "fiscal_year", "title", "url", "page", "archive_member", "sha256", "optional",
+           "effective_from", "effective_to", "note", "also_at"}
+
+
+def fiscal_year_period(fiscal_year: str) -> tuple[date, date]:
+    """1 October N-1 and 30 September N, the first and last days of fiscal year N."""
+    year = int(fiscal_year)
+    return date(year - 1, 10, 1), date(year, 9, 30)
 
 
 @dataclass(slots=True, frozen=True)
@@ -42,6 +53,26 @@ class Source:
     archive_member: str | None = None  # file inside the ZIP at `url`
     sha256: str | None = None  # of the file at `location`
     optional: bool = True
+    effective_from: date | None = None  # for sources not bound to a fiscal year (HCPCS quarters)
+    effective_to: date | None = None
+    note: str | None = None  # e.g. that the URL follows CMS's naming and was not checked against the page
+    also_at: tuple[str, ...] = ()  # other official addresses of the same file, tried after `url`
+
+    @property
+    def period(self) -> tuple[date, date] | None:
+        """When the source is in effect: its own dates, else its fiscal year; None for the team's files."""
+        if self.effective_from:
+            return self.effective_from, self.effective_to or date.max
+        return fiscal_year_period(self.fiscal_year) if self.fiscal_year else None
+
+    def in_effect(self, day: date) -> bool:
+        period = self.period
+        return period is not None and period[0] <= day <= period[1]
+
+    def overlaps(self, fiscal_year: str) -> bool:
+        """Whether the source is in effect during some of fiscal year `fiscal_year`."""
+        period, (start, end) = self.period, fiscal_year_period(fiscal_year)
+        return period is not None and period[0] <= end and start <= period[1]
 
     @property
     def scheme(self) -> str:
@@ -105,12 +136,34 @@ def load_manifest(path: str | Path | None = None) -> list[Source]:
             raise SourceError(path, f"{where} ({sid}): sha256 must be 64 lowercase hex digits")
         if not isinstance(entry.get("optional", True), bool):
             raise SourceError(path, f"{where} ({sid}): optional must be true or false")
+        also = entry.get("also_at", [])
+        if not isinstance(also, list) or not all(isinstance(u, str) and u.strip() for u in also):
+            raise SourceError(path, f"{where} ({sid}): also_at must be a list of addresses")
+        if also and not entry.get("url"):
+            raise SourceError(path, f"{where} ({sid}): also_at needs url")
+        dates = {key: _date(path, f"{where} ({sid})", key, entry.get(key))
+                 for key in ("effective_from", "effective_to")}
+        if dates["effective_to"] and not dates["effective_from"]:
+            raise SourceError(path, f"{where} ({sid}): effective_to needs effective_from")
+        if dates["effective_from"] and dates["effective_to"] and dates["effective_to"] < dates["effective_from"]:
+            raise SourceError(path, f"{where} ({sid}): effective_to is before effective_from")
         sources.append(Source(
             id=sid, kind=entry["kind"], location=entry["location"], title=entry["title"],
             fiscal_year=str(fy) if fy is not None else None, url=entry.get("url"), page=entry.get("page"),
             archive_member=entry.get("archive_member"), sha256=digest, optional=entry.get("optional", True),
+            note=entry.get("note"), also_at=tuple(also), **dates,
         ))
     return sources
+
+
+def _date(path: Path, where: str, key: str, value: object) -> date | None:
+    """TOML dates arrive as `date`; a quoted "2026-10-01" is accepted too."""
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise SourceError(path, f"{where}: {key} must be a date like 2026-10-01") from None
 
 
 def _package_version(package: str) -> str | None:

@@ -1,8 +1,11 @@
-"""Index documents of a Tabular List code book: one per code (title, inclusion terms, hierarchy) with
-a dense vector, and one per instructional note group (lexical only)."""
+"""Index documents of a code book (a Tabular List, or a year built from its addenda: retrieval.books): one
+per code (title, inclusion terms, hierarchy) with a dense vector, and one per instructional note group
+(lexical only). A code's vector text is its title and inclusion terms only, so the codes a new year keeps
+unchanged reuse the vectors already computed (ingest.run keys vectors on their text)."""
 
 from __future__ import annotations
 
+from retrieval.books import untitled_header
 from retrieval.codebook import SYSTEM, CodeBook
 from retrieval.tabular import NOTE_LABELS
 
@@ -30,6 +33,8 @@ def tabular_docs(book: CodeBook) -> list[Doc]:
                 "title": node.title[:500], "leaf": leaf, "reportable": leaf and not defs,
                 "needs_seventh": bool(leaf and defs), "chapter": node.chapter}
         embed = " ".join(f"{node.title}; {'; '.join(incl)}".split()[:_MAX_EMBED_WORDS]) if diag else ""
+        if node.title == untitled_header(code, fy):  # a header a codes addenda file names no title for
+            embed = ""
         docs.append(Doc(doc_id(SYSTEM, fy, "code" if diag else node.kind, code), text, meta, embed))
         for kind, texts in node.notes.items():
             if kind == "inclusion_term":

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import typer
 
+from codedesk.codes import PROSE_START
 from codedesk.errors import CodeDeskError
 from codedesk.settings import Settings
 from ingest.addenda import CodeChange
@@ -40,6 +41,7 @@ from retrieval.versions import (
     VersionError,
     VersionSet,
     day_text,
+    fetch_hint,
     parse_prefix,
     plain,
 )
@@ -64,6 +66,17 @@ def _scope(d: Diff) -> str:
     return ""
 
 
+def _not_compared(old: Version, new: Version) -> str:
+    """Why header titles and instructional notes were not compared between two versions."""
+    flat = next((v for v in (old, new) if not v.full), None)
+    if flat is not None:
+        return f"Header titles and instructional notes are not compared: FY{flat.fiscal_year} is a flat list of " \
+               "reportable codes."
+    built = new if new.basis else old
+    return (f"Instructional notes are not compared: FY{built.fiscal_year} is built from its addenda, with the "
+            f"notes of FY{int(built.fiscal_year) - 1}.")
+
+
 def render_md(d: Diff, versions: VersionSet, check: CrossCheck | None = None, by_chapter: bool = True) -> str:
     """Headed sections with counts, then the cross-check against the addenda when there is one."""
     old, new = versions.get(d.old), versions.get(d.new)
@@ -76,8 +89,7 @@ def render_md(d: Diff, versions: VersionSet, check: CrossCheck | None = None, by
     lines.append("Codes made unreportable by an expansion are listed under *Codes that became headers* and also "
                  "counted as deleted. Codes include every 7th-character form.")
     if not d.notes_compared:
-        lines.append(f"Header titles and instructional notes are not compared: FY"
-                     f"{d.old if not old.full else d.new} is a flat list of reportable codes.")
+        lines.append(_not_compared(old, new))
     if by_chapter and not d.prefix and not d.chapter and not d.empty:
         lines += ["", "## By chapter", "", "| chapter | added | deleted | revised | became headers | notes |",
                   "| --- | ---: | ---: | ---: | ---: | ---: |"]
@@ -99,7 +111,7 @@ def render_md(d: Diff, versions: VersionSet, check: CrossCheck | None = None, by
               f"report one of: {', '.join(e.now_reportable)}" for e in d.became_header] or ["None."]
     lines += ["", f"## {SECTION_TITLES['notes_changed']} ({counts['notes_changed']})", ""]
     if not d.notes_compared:
-        lines.append("Not compared (a flat code list has no notes).")
+        lines.append("Not compared: " + _not_compared(old, new).split(": ", 1)[1])
     else:
         for n in d.notes_changed:
             label = NOTE_KIND_LABELS.get(n.kind, n.kind)
@@ -210,7 +222,7 @@ class ChangeAnswer:
 # Strong words ask for a successor whatever the code; weak ones ("use E11.65 instead of E11.9?") only when a
 # code named is not valid in the year asked about — otherwise it is a coding question for the chain.
 _REPLACE = re.compile(r"\b(?:what|which codes?) (?:replaced?|replaces)\b|\b(?:was|is|been|got) replaced\b|"
-                      r"\breplaced (?:by|with)\b|\breplacement (?:code )?(?:for|of) [A-Z][0-9]|\bsuccessor\b|"
+                      rf"\breplaced (?:by|with)\b|\breplacement (?:code )?(?:for|of) {PROSE_START}|\bsuccessor\b|"
                       r"\bno longer (?:valid|reportable|billable)\b|\bwhat (?:became of|happened to)\b", re.I)
 _REPLACE_WEAK = re.compile(r"\binstead of\b|\buse now\b|\bnow use\b|\bin place of\b|"
                            r"\bwhat (?:do|should|can|would) (?:i|we) (?:now |then )?use\b", re.I)
@@ -220,7 +232,7 @@ _CHANGES = re.compile(
     r"|\b(?:code|coding|icd-?10(?:-cm)?)\s+(?:set\s+)?(?:changes|updates|revisions)\b"
     r"|\b(?:any|the|yearly|annual|october|april|fy\s*20\d\d|20\d\d)\s+(?:code\s+)?(?:changes|updates)\b"
     r"|\bchanges?\s+(?:to|in|for|from|between)\s+(?:the\s+)?"
-    r"(?:[A-Z][0-9]|codes?\b|chapter|fy|20\d\d|category|this|last)"
+    rf"(?:{PROSE_START}|codes?\b|chapter|fy|20\d\d|category|this|last)"
     r"|\bchanged?\s+(?:this|last|in)\s+(?:fiscal\s+)?(?:year|fy|20\d\d)"
     r"|\b(?:did|has|have)\s+(?:anything|something|\S*\d\S*|(?:the|this|that) codes?)\s+(?:\w+\s+)?changed?\b"
     r"|\b(?:new|added|deleted|revised|expanded|retired) codes\b|\baddenda\b"
@@ -285,7 +297,7 @@ def _not_loaded(fy: str, versions: VersionSet, dos: date | None, kind: str) -> C
     return ChangeAnswer(f"I have no ICD-10-CM code set for {when} loaded, so I cannot say which codes are valid "
                         f"then. Loaded: {versions.loaded_text} "
                         f"({', '.join(f'FY{v.fiscal_year} {v.effective_text}' for v in versions.versions.values())}). "
-                        "Ask about one of those years, or add that year's files under CODEDESK_CMS_DATA_DIR.",
+                        f"Ask about one of those years, or {fetch_hint(fy)[0].lower()}{fetch_hint(fy)[1:]}",
                         [], [], fy, kind, "low")
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from codedesk.codes import CATEGORY, CODE_RE
 from codedesk.errors import SourceError
 from codedesk.packages import package_file
 from retrieval.tabular import NOTE_LABELS, TabularFile, TabularNode, parse_tabular
@@ -24,7 +25,6 @@ log = logging.getLogger(__name__)
 
 SYSTEM = "ICD-10-CM"
 _CACHE_VERSION = "3"
-_CODE_RE = re.compile(r"^[A-Z][0-9][0-9A-Z](\.?[0-9A-Z]{1,4})?$")
 # Notes a coder must see with a code; inclusion terms are shown with the code's own title.
 INHERITED_KINDS = ("includes", "excludes1", "excludes2", "code_first", "use_additional_code",
                    "code_also", "note", "seventh_character")
@@ -42,6 +42,30 @@ def normalize_code(text: str) -> str:
         return "-".join(normalize_code(part) for part in code.split("-", 1))
     code = code.replace(".", "")
     return f"{code[:3]}.{code[3:]}" if len(code) > 3 else code
+
+
+@dataclass(slots=True, frozen=True)
+class Deletion:
+    """A code the book's year deleted (from the addenda): what it was and what replaces it."""
+
+    code: str
+    title: str  # its title before
+    fiscal_year: str  # the first year it is not valid in
+    replacements: tuple[str, ...] = ()  # reportable codes that take its place
+    now_header: bool = False  # still in the book, as a header (its category or subcategory was expanded)
+
+    def reason(self) -> str:
+        use = f"use {_or_list(self.replacements)}" if self.replacements else "the addenda name no replacement"
+        if self.now_header:
+            return (f"{self.code} is a header since FY{self.fiscal_year} (it was expanded; until then "
+                    f"\"{self.title}\"): {use}")
+        return f"{self.code} ({self.title}) was deleted in FY{self.fiscal_year}: {use}"
+
+
+def _or_list(codes: tuple[str, ...] | list[str], limit: int = 8) -> str:
+    shown = list(codes[:limit])
+    more = f" (and {len(codes) - limit} more)" if len(codes) > limit else ""
+    return (", ".join(shown[:-1]) + f" or {shown[-1]}" if len(shown) > 1 else shown[0]) + more
 
 
 @dataclass(slots=True, frozen=True)
@@ -73,6 +97,11 @@ class CodeInfo:
 
 class CodeBook:
     """One fiscal year of ICD-10-CM."""
+
+    # Set on a book built from the addenda (retrieval.books); class defaults keep cached Tabular books valid.
+    basis: str | None = None  # how the book was built, shown with every answer from it
+    deleted: dict[str, Deletion] = {}  # noqa: RUF012 — codes the year deleted, with their replacements
+    source_files: tuple[str, ...] = ()  # the files caches of this book are keyed on (default: source_path)
 
     def __init__(self, tab: TabularFile) -> None:
         self.fiscal_year = tab.fiscal_year
@@ -202,7 +231,9 @@ class CodeBook:
                                 f"{code} is a {'chapter' if node.kind == 'chapter' else 'block of categories'}, "
                                 "not a code", children=list(node.children))
             if node.children:
+                gone = self.deleted.get(code)
                 return CodeInfo(code, True, node.title, node.kind, False,
+                                gone.reason() if gone and gone.now_header else
                                 f"{code} is a header (category or subcategory) and is not reportable; "
                                 "use one of its subcodes", children=list(node.children))
             defs = self.seventh_defs(code)
@@ -212,8 +243,10 @@ class CodeBook:
                                 f"{self.with_seventh(code, next(iter(defs[0])))}",
                                 needs_seventh=True)
             return CodeInfo(code, True, node.title, node.kind, True)
-        if not _CODE_RE.match(code.replace("-", "")):
+        if not CODE_RE.match(code.replace("-", "")):
             return CodeInfo(code, False, reason=f"'{text.strip()[:20]}' is not in the form of an ICD-10-CM code")
+        if code in self.deleted:
+            return CodeInfo(code, False, reason=self.deleted[code].reason())
         plain = code.replace(".", "")
         if len(plain) == 7:
             for cut in range(6, 2, -1):  # strip placeholder X's back to the listed base code
@@ -294,7 +327,7 @@ class CodeBook:
 
 
 _LIMIT_RE = re.compile(r"7th characters? ((?:[A-Z](?:,|\s|and|or)*)+)do(?:es)? not apply to codes in category "
-                       r"([A-Z][0-9][0-9A-Z]) with 6th character ([0-9A-Z])(?:.*?,? or ([0-9A-Z]) -)?", re.S)
+                       rf"({CATEGORY}) with 6th character ([0-9A-Z])(?:.*?,? or ([0-9A-Z]) -)?", re.S)
 
 
 def _seventh_limits(nodes: dict[str, TabularNode]) -> dict[str, list[tuple[set[str], set[str]]]]:

@@ -230,12 +230,13 @@ def load_searcher(book: CodeBook, cache_dir: Path | None) -> CodeSearcher:
     """A searcher for a book, from a pickle cache keyed by the book's source file when possible."""
     if cache_dir is None:
         return CodeSearcher(book)
-    src = Path(book.source_path)
-    stat = src.stat()
+    files = ""  # every file the book was built from (a year from its addenda: the Tabular List and the addenda)
+    for src in map(Path, getattr(book, "source_files", ()) or (book.source_path,)):
+        stat = src.stat()
+        files += f"{src.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|"
     code = b"".join((Path(__file__).parent / name).read_bytes()
                     for name in ("codesearch.py", "text.py", "synonyms.py", "data/vocabulary.toml", "lexical.py"))
-    key = hashlib.sha1(f"{src.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{book.fiscal_year}".encode()
-                       + code).hexdigest()[:16]
+    key = hashlib.sha1(f"{files}{book.fiscal_year}".encode() + code).hexdigest()[:16]
     path = Path(cache_dir) / f"searcher-{key}.pickle"
     if path.is_file():
         try:

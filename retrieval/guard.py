@@ -30,6 +30,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
+from codedesk.codes import PROSE_CODE, PROSE_DOTTED, PROSE_START
 from retrieval.codebook import CodeBook, Note, normalize_code
 from retrieval.notes import note_covers, spec_covers
 from retrieval.ranker import COMPANION_KINDS, item_for
@@ -42,14 +43,12 @@ OFFICIAL_TEXT = ("guideline", "index", "drug_table", "neoplasm_table", "addenda"
                  "code_book")
 
 # An ICD-10-CM-shaped token in running text: E11.22, E1122, S72.001A, N18 (not HbA1c, not FY2026).
-_PROSE_ICD = re.compile(r"(?<![A-Za-z0-9.])([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4}|[0-9A-Z]{1,4})?)(?![A-Za-z0-9])",
-                        re.I)
+_PROSE_ICD = re.compile(rf"(?<![A-Za-z0-9.])({PROSE_CODE})(?![A-Za-z0-9])", re.I)
 _PROSE_PCS = re.compile(r"(?<![A-Za-z0-9.])(?=[0-9A-Z]{0,6}[A-Z])([0-9][0-9A-HJ-NP-Z]{6})(?![A-Za-z0-9])")
 _HCPCS_SHAPE = re.compile(r"^[A-V][0-9]{4}$")
-_SOURCE_CODE = re.compile(r"(?<![A-Za-z0-9.])([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)(?![A-Za-z0-9])")
+_SOURCE_CODE = re.compile(rf"(?<![A-Za-z0-9.])({PROSE_DOTTED})(?![A-Za-z0-9])")
 _CITE = re.compile(r"\[\s*(\d{1,3}(?:\s*[,;–-]\s*\d{1,3})*)\s*\]")
-_RANGE = re.compile(r"(?<![A-Za-z0-9.])([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)\s*-\s*"
-                    r"([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)(?![A-Za-z0-9])")
+_RANGE = re.compile(rf"(?<![A-Za-z0-9.])({PROSE_DOTTED})\s*-\s*({PROSE_DOTTED})(?![A-Za-z0-9])")
 _NEGATION = re.compile(r"\b(?:not|no|invalid|isn['’]t|doesn['’]t|cannot|never|nonexistent|deleted)\b", re.I)
 
 
@@ -358,7 +357,7 @@ def header_mentions(text: str, ev: Evidence, noticed: set[str]) -> tuple[list[st
         if not info.exists or info.reportable or info.code in noticed or not book.is_diag(info.base or info.code):
             continue
         after, before = text[m.end(): m.end() + 4], text[max(0, m.start() - 2): m.start()].strip()
-        if re.match(r"\.?-|\s*[–-]\s*[A-Z]\d", after, re.I) or before in ("-", "–"):
+        if re.match(rf"\.?-|\s*[–-]\s*{PROSE_START}", after, re.I) or before in ("-", "–"):
             continue
         if _NOT_REPORTABLE_WORDS.search(_sentence_around(text, m.start(), m.end())):
             continue

@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 
+from codedesk.codes import PROSE_CATEGORY, PROSE_DOTTED
 from retrieval.compose import Passage
 from retrieval.lexical import LexicalIndex
 from retrieval.schema import Citation
@@ -70,8 +71,8 @@ OUTPATIENT_BOOST, INPATIENT_BOOST, OTHER_SETTING = 1.3, 1.15, 0.7
 
 # --------------------------------------------------------------------------- text helpers
 
-_CODE_IN_DOC = re.compile(r"(?<![A-Za-z0-9])([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)(?![A-Za-z0-9])")
-_CODE_IN_QUESTION = re.compile(r"(?<![A-Za-z0-9])([A-Za-z][0-9][0-9A-Za-z](?:\.[0-9A-Za-z]{1,4})?)(?![A-Za-z0-9])")
+_CODE_IN_DOC = re.compile(rf"(?<![A-Za-z0-9])({PROSE_DOTTED})(?![A-Za-z0-9])")
+_CODE_IN_QUESTION = re.compile(rf"(?<![A-Za-z0-9])({PROSE_DOTTED})(?![A-Za-z0-9])", re.I)
 
 
 @lru_cache(maxsize=50_000)
@@ -121,7 +122,7 @@ _ABBREV = re.compile(r"\b(e\.g|i\.e|vs|etc|approx|Dr|No|U\.S|Fig)\.$", re.I)
 _SECTION_REF = re.compile(r"[Ss]ection\s+[IVX]+(?:\.\s?[A-Za-z0-9]{1,4})*\.$|Appendix\s+[IVX]+\.$")
 _SPLIT = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"”’)]))\s+(?=[A-Z“\"(•])")
 _MARKER_ONLY = re.compile(r"^\(?(?:\d{1,2}|[a-z]|[ivx]{1,4})[.)]$")
-_LIST_LINE = re.compile(r"^(?:•|[A-Z][0-9][0-9A-Z]|\(?[a-z0-9]{1,3}[.)]\s|Except:)")
+_LIST_LINE = re.compile(rf"^(?:•|{PROSE_CATEGORY}|\(?[a-z0-9]{{1,3}}[.)]\s|Except:)")
 
 
 def split_sentences(text: str, hard_breaks: bool = False) -> list[str]:
@@ -406,10 +407,10 @@ _CODE_CUES: list[tuple[re.Pattern[str], float]] = [(re.compile(p, re.I), w) for 
     (r"\b(what('?s| is) the (icd[- ]?10[- ]?(cm)? )?code|which code (is|for)|(icd[- ]?10[- ]?(cm)? |dx |diagnosis )?"
      r"codes? for)\b", 0.6),
     (r"\b(billable|valid code|reportable code|header code|code title|description of)\b", 0.5),
-    (r"^\s*[A-Za-z][0-9][0-9A-Za-z](\.[0-9A-Za-z]{1,4})?\s*\??\s*$", 0.9),
+    (rf"^\s*{PROSE_DOTTED}\s*\??\s*$", 0.9),
     (r"\bwhat changed|new codes?|deleted codes?|revised\b", 0.5),
     # "can I bill I50.2?", "what does K21.1 mean?": about one code's validity or meaning
-    (r"\b(bill|report|use|submit)\s+[A-Za-z]\d[0-9A-Za-z](\.[0-9A-Za-z]{1,4})?\s*(\?|$|for\b)", 0.5),
+    (rf"\b(bill|report|use|submit)\s+{PROSE_DOTTED}\s*(\?|$|for\b)", 0.5),
     (r"\bwhat (does|is)\s+[A-Za-z]\d[0-9A-Za-z](\.[0-9A-Za-z]{1,4})?\b", 0.5),
 ]]
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from codedesk.codes import PROSE_CATEGORY, PROSE_DOTTED, PROSE_START
 from retrieval.codebook import CodeBook, normalize_code
 
 # A family "E10.-" / "O99.81-", or a range "N18.1-N18.6" / "I10-I16" (the dash before a code is a range).
-_SPEC = re.compile(r"\b([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{0,4})?)(?:\s*-\s*([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)"
-                   r"|\.?-(?!\s*[A-Z][0-9]))?")
+_SPEC = re.compile(rf"\b({PROSE_CATEGORY}(?:\.[0-9A-Z]{{0,4}})?)(?:\s*-\s*({PROSE_DOTTED})"
+                   rf"|\.?-(?!\s*{PROSE_START}))?")
 
 
-_CATEGORY = re.compile(r"\bcategory\s+([A-Z][0-9][0-9A-Z])\b")
+_CATEGORY = re.compile(rf"\bcategory\s+({PROSE_CATEGORY})\b")
 
 
 def note_specs(text: str) -> list[tuple[str, str | None]]:

@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
+from codedesk.codes import PROSE_CATEGORY
 from ingest.hcpcs import ACTION_CODES, HcpcsCode, parse_hcpcs
 from ingest.pcs import AXES, SECTIONS, PcsData, load_pcs, pcs_code_list_path, pcs_db_path
 from retrieval.lexical import LexicalIndex
@@ -1416,7 +1417,7 @@ _DX_CUES = (r"\bicd[- ]?10[- ]?cm\b|\bdiagnosis\b|\bdx\b|\bstatus\b|\bs/p\b|\bhi
             r"\binfection\b|\bpresence of\b|\babsence of\b|\bencounter for\b|\badmitted for\b|\bdiagnosed\b|"
             r"\bexcludes\b|\bsequela\b|\bguideline\b|\bfracture of\b|\bpoisoning\b|\bneoplasm\b|\bcarcinoma\b")
 _CPT_MENTION = re.compile(r"(?<![A-Za-z0-9.])\d{4}[0-9FTU](?![A-Za-z0-9.])")
-_CM_CODE_RE = re.compile(r"\b[A-TV-Z][0-9][0-9A-Z]\.[0-9A-Z]{1,4}\b")
+_CM_CODE_RE = re.compile(rf"\b(?!U)(?:{PROSE_CATEGORY})\.[0-9A-Z]{{1,4}}\b")
 _PCS_CUES_RE = [(re.compile(p, re.I), w) for p, w in _PCS_CUES]
 _HCPCS_CUES_RE = [(re.compile(p, re.I), w) for p, w in _HCPCS_CUES]
 _DX_CUES_RE = re.compile(_DX_CUES, re.I)

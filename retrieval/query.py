@@ -9,10 +9,13 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-# A code as coders type it: E11.22, e1122, T39.1X1A, C4A.0, Z3A.20. Position 2 is always a digit;
-# position 3 a digit or A (C4A, D3A, M1A, O9A, Z3A); ranges E08-E13, N18.1-N18.6; E11.2- = "and below".
-_CODE = r"[A-Za-z][0-9][0-9Aa](?:\.[0-9A-Za-z]{1,4}|[0-9A-Za-z]{1,4})?"
-CODE_RE = re.compile(rf"(?<![A-Za-z0-9.])({_CODE})(?:\s*(?:-|–|to|through)\s*({_CODE}))?(-)?(?![A-Za-z0-9])")
+from codedesk.codes import PROSE_CODE
+from codedesk.settings import fiscal_year_of  # also imported from here (tests, callers)
+
+# A code as coders type it: E11.22, e1122, T39.1X1A, C4A.0, Z3A.20, J4B, K6A01, QA171 (the shapes:
+# codedesk.codes); ranges E08-E13, N18.1-N18.6; E11.2- = "and below".
+_CODE = PROSE_CODE
+CODE_RE = re.compile(rf"(?<![A-Za-z0-9.])({_CODE})(?:\s*(?:-|–|to|through)\s*({_CODE}))?(-)?(?![A-Za-z0-9])", re.I)
 _FY_RE = re.compile(r"\b(?:fy|fiscal year)\s*'?(20\d\d|\d\d)\b", re.I)
 _DOS_RE = re.compile(r"\b(?:dos|date of service|discharged?|admitted|service date|seen)\b[^0-9]{0,12}"
                      r"(20\d\d)-(\d\d?)-(\d\d?)|\b(?:dos|date of service)\b[^0-9]{0,12}(\d\d?)/(\d\d?)/(20\d\d)", re.I)
@@ -33,17 +36,13 @@ class ParsedQuestion:
     mentions: list[CodeMention] = field(default_factory=list)
     fiscal_year: str | None = None
     date_of_service: date | None = None
+    date_error: str | None = None  # a date of service that does not exist ("DOS 2024-02-30"): say so, never ignore
 
     @property
     def is_code_lookup(self) -> bool:
         """Mostly a code or two and little else ("E11.22?", "is E11.2 billable")."""
         rest = CODE_RE.sub(" ", self.text)
         return bool(self.mentions) and len(re.findall(r"[A-Za-z]{3,}", rest)) <= 8
-
-
-def fiscal_year_of(day: date) -> str:
-    """ICD-10-CM fiscal year N runs 1 October N-1 to 30 September N."""
-    return str(day.year + 1 if day.month >= 10 else day.year)
 
 
 def parse_question(text: str) -> ParsedQuestion:
@@ -61,13 +60,14 @@ def parse_question(text: str) -> ParsedQuestion:
     dos = _DOS_RE.search(text) or _ISO_DATE_RE.search(text)
     if dos:
         g = [x for x in dos.groups() if x]
+        year, month, day = (g[0], g[1], g[2]) if len(g[0]) == 4 else (g[2], g[0], g[1])
         try:
-            if len(g[0]) == 4:
-                q.date_of_service = date(int(g[0]), int(g[1]), int(g[2]))
-            else:
-                q.date_of_service = date(int(g[2]), int(g[0]), int(g[1]))
+            q.date_of_service = date(int(year), int(month), int(day))
         except ValueError:
             q.date_of_service = None
+            written = f"{g[0]}-{g[1]}-{g[2]}" if len(g[0]) == 4 else f"{g[0]}/{g[1]}/{g[2]}"
+            q.date_error = (f"{written} is not a valid date (year {year}, month {month}, day {day}): the date of "
+                            "service decides the code set, so please write it again (YYYY-MM-DD or MM/DD/YYYY).")
         if q.date_of_service and not q.fiscal_year:
             q.fiscal_year = fiscal_year_of(q.date_of_service)
     if not q.fiscal_year:

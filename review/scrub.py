@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from codedesk.codes import PROSE_CODE
 from review._names import EPONYM_HEADS, EPONYMS, FIRST_NAMES, NOT_NAMES, SURNAMES, US_CITIES
 
 TAGS = {
@@ -93,7 +94,7 @@ AGE_90 = r"(?:9\d|1[0-2]\d)"  # 90..129
 
 # Code-like tokens the generic id rules must leave alone.
 _CODE_SEGMENT = re.compile(
-    r"^(?:[A-TV-Z]\d[0-9A-Z]{1,5}"     # ICD-10-CM without the dot (E1122, T391X1A)
+    rf"^(?:{PROSE_CODE}"                # ICD-10-CM without the dot (E1122, T391X1A, QA171)
     r"|[0-9A-HJ-NP-Z]{7}"              # ICD-10-PCS (0DTJ4ZZ)
     r"|[A-V]\d{4}"                     # HCPCS Level II (G0438)
     r"|\d{4}[0-9FTU]"                  # CPT (99214, 1234F)

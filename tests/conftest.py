@@ -10,6 +10,10 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+# A fixed clock: with no year and no date of service a question is answered in the fiscal year in effect
+# "today" (codedesk.settings). The suite's answers were written for FY2026, so today is a day in FY2026;
+# tests of the year rule set their own date (Settings(today=…)).
+os.environ.setdefault("CODEDESK_TODAY", "2026-06-15")
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from codedesk.errors import SourceError
-from ingest.manifest import KINDS, load_manifest, resolve, resolve_all, verify_checksum
+from codedesk.settings import Settings
+from ingest.manifest import KINDS, fiscal_year_period, load_manifest, resolve, resolve_all, verify_checksum
 
 
 def test_manifest_lists_every_kind_and_the_tabulars() -> None:
@@ -31,6 +34,57 @@ def test_resolve_with_shared_data(cms_data_dir: Path) -> None:
     for r in resolved.values():  # every recorded checksum matches the shared file
         assert verify_checksum(r) in (True, None), r.source.id
     assert verify_checksum(resolved["drug-fy2025"]) is True
+    # the FY2027 codes addenda are in the shared data; the rest of FY2027 is fetched by a deploying team
+    assert resolved["addenda-codes-fy2027"].path == cms_data_dir / "cms/fy2027/icd10cm_codes_addenda_2027.txt"
+    assert resolved["addenda-codes-fy2027"].found and not resolved["tabular-fy2027"].found
+
+
+def test_manifest_lists_the_fy2026_and_fy2027_downloads_and_the_current_hcpcs() -> None:
+    sources = load_manifest()
+    by_id = {s.id: s for s in sources}
+    wanted = {"index", "external_cause_index", "drug_table", "neoplasm_table", "guidelines_pdf", "addenda", "pcs"}
+    for fy in ("2026", "2027"):
+        kinds = {s.kind for s in sources if s.fiscal_year == fy and s.scheme == "cms"}
+        assert wanted <= kinds, fy
+    assert by_id["tabular-fy2027"].url == "https://www.cms.gov/files/zip/2027-code-tables-tabular-and-index.zip"
+    assert by_id["guidelines-fy2026"].url == \
+        "https://www.cms.gov/files/document/fy-2026-icd-10-cm-coding-guidelines.pdf"
+    codes27 = by_id["addenda-codes-fy2027"]
+    assert (codes27.kind, codes27.fiscal_year, codes27.location) == \
+        ("addenda", "2027", "cms:cms/fy2027/icd10cm_codes_addenda_2027.txt")
+    assert codes27.sha256 is None  # a transcribed copy: verified by its trailer, not a checksum
+    assert "https://www.cms.gov/files/zip/2027-addendum.zip" in codes27.also_at
+    for s in sources:  # every download is an official CMS address, with the page to check it on
+        if s.url:
+            assert s.url.startswith("https://www.cms.gov/files/") and s.page.startswith("https://www.cms.gov/"), s.id
+    hcpcs = by_id["hcpcs-2026-oct"]
+    assert hcpcs.in_effect(date(2026, 12, 2)) and not hcpcs.in_effect(date(2027, 1, 1))
+    assert hcpcs.overlaps("2027") and not hcpcs.overlaps("2026")
+    assert by_id["addenda-codes-fy2027"].in_effect(date(2026, 10, 1))
+    assert not by_id["addenda-codes-fy2027"].in_effect(date(2026, 9, 30))
+    assert fiscal_year_period("2027") == (date(2026, 10, 1), date(2027, 9, 30))
+    assert by_id["team-guidelines"].period is None
+
+
+def test_fetched_files_land_where_the_code_books_are_read(tmp_path: Path) -> None:
+    """Each Tabular List and addenda location of the manifest is the one retrieval.books looks for."""
+    from retrieval.books import tabular_paths
+    from retrieval.versions import find_addenda
+
+    sources = [s for s in load_manifest() if s.scheme == "cms" and s.kind in ("tabular", "addenda")]
+    for s in sources:
+        path = tmp_path / s.relative_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("")
+        assert re.fullmatch(rf"cms/fy{s.fiscal_year}/[^/]+", s.relative_path), s.id
+    tabulars = tabular_paths(Settings(cms_data_dir=tmp_path, _env_file=None))
+    for s in sources:
+        if s.kind == "tabular":
+            assert tabulars[s.fiscal_year] == tmp_path / s.relative_path
+    addenda = find_addenda(tmp_path)
+    assert {s.fiscal_year for s in sources if s.kind == "addenda"} == set(addenda)
+    for fy, path in addenda.items():  # the order layout is preferred where both are present
+        assert path.name == f"icd10cm_order_addenda_{fy}.txt"
 
 
 def test_resolve_without_cms_dir() -> None:
@@ -71,6 +125,15 @@ sha256 = "''' + "0" * 64 + '''"
     ('[[source]]\nid = "a"\nkind = "hcpcs"\nlocation = "cms:a"\ntitle = "A"\nsha = "x"\n', "unknown field"),
     ('[[source]]\nid = "a"\nkind = "hcpcs"\nlocation = "cms:a"\n', "'title' is required"),
     ('[[source]\n', "not valid TOML"),
+    ('[[source]]\nid = "a"\nkind = "hcpcs"\nlocation = "cms:a"\ntitle = "A"\neffective_to = 2026-12-31\n',
+     "effective_to needs effective_from"),
+    ('[[source]]\nid = "a"\nkind = "hcpcs"\nlocation = "cms:a"\ntitle = "A"\neffective_from = "October"\n',
+     "effective_from must be a date"),
+    ('[[source]]\nid = "a"\nkind = "hcpcs"\nlocation = "cms:a"\ntitle = "A"\neffective_from = 2026-12-31\n'
+     'effective_to = 2026-10-01\n', "effective_to is before effective_from"),
+    ('[[source]]\nid = "a"\nkind = "hcpcs"\nlocation = "cms:a"\ntitle = "A"\nurl = "u"\nalso_at = "v"\n',
+     "also_at must be a list"),
+    ('[[source]]\nid = "a"\nkind = "hcpcs"\nlocation = "cms:a"\ntitle = "A"\nalso_at = ["v"]\n', "also_at needs url"),
 ])
 def test_bad_manifest(tmp_path: Path, body: str, message: str) -> None:
     manifest = tmp_path / "sources.toml"

