@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -18,16 +19,20 @@ from langchain_core.runnables import Runnable, RunnableLambda, RunnableParallel
 from pydantic import ConfigDict
 
 from codedesk.errors import CodeDeskError, IndexUnavailable
+from retrieval.alpha_index import IndexHit, cover, load_vocabulary
 from retrieval.codebook import CodeBook
 from retrieval.codesearch import Candidate, CodeSearcher, DenseSearch
 from retrieval.compose import Draft, Lookup, Passage, compose
 from retrieval.query import ParsedQuestion, parse_question
 from retrieval.ranker import excludes1_conflicts, item_for, rank_search
-from retrieval.schema import Answer
-from retrieval.text import tokens
+from retrieval.routing import named_systems, route
+from retrieval.schema import Answer, CodeItem
+from retrieval.sequencing import answer_order_question, order_items
+from retrieval.text import FREE_STEMS, NOT, tokens
 
 log = logging.getLogger(__name__)
 RULE_ONLY = 0.6
+INDEX_ROAD = 0.6  # share of the question's words an Alphabetic Index path must explain to lead the answer
 _FOLLOW_UP = re.compile(r"^\s*(and|what about|how about|what if|if|instead|same|also|but)\b", re.I)
 
 
@@ -44,6 +49,7 @@ class State:
     warnings: list[str] = field(default_factory=list)
     refusal: str | None = None
     rule_intent: float = 0.0  # 0..1: asks about a coding rule rather than for a code
+    route_named: bool = False  # the question names the code system it wants (ICD-10-PCS, HCPCS, …)
 
 
 # Attributes a follow-up may change ("and if it's stage 4?"): the new value replaces the old one.
@@ -93,14 +99,20 @@ class AnswerChain:
 
     def __init__(self, books: dict[str, CodeBook], searchers: dict[str, CodeSearcher], default_year: str,
                  dense_for: Any = None, passages: Any = None, extra_codes: Any = None, changes: Any = None,
-                 max_chars: int = 2000, top_k: int = 5, composer: Any = None, rule_intent: Any = None) -> None:
+                 max_chars: int = 2000, top_k: int = 5, composer: Any = None, rule_intent: Any = None,
+                 index_search: Any = None, clock_year: bool = False) -> None:
+        """`default_year`: the year answered when a question names none (a str, or a callable read per
+        question: the year in effect today). `clock_year`: that year comes from the clock, not from the
+        operator, so when it is not loaded the newest loaded year before it answers, with a warning."""
         self.books, self.searchers, self.default_year = books, searchers, default_year
+        self.clock_year = clock_year
         self.retrievers = {fy: CodeRetriever(searcher=s, dense=dense_for(fy) if dense_for else None)
                            for fy, s in searchers.items()}
         self.passages = passages  # (State) -> list[Passage]
         self.extra_codes = extra_codes  # (State) -> (list[CodeItem], list[Citation]): tables, PCS, HCPCS
         self.changes = changes  # (State) -> ChangeAnswer | None: code changes and validity by date
         self.rule_intent = rule_intent  # (question) -> float
+        self.index_search = index_search  # (State) -> list[IndexHit]: the Alphabetic Index road (retrieval.alpha_index)
         self.max_chars, self.top_k = max_chars, top_k
         self.composer = composer  # (Draft, Answer) -> Answer: rewords the deterministic answer (retrieval.llm)
 
@@ -115,20 +127,32 @@ class AnswerChain:
             warnings.append(f"Your question was {len(raw):,} characters; only the first {self.max_chars:,} were read.")
             raw = raw[: self.max_chars]
         parsed = parse_question(raw)
+        if parsed.date_error:  # an impossible date of service is an error, never ignored
+            raise CodeDeskError(parsed.date_error)
         history = [h for h in (inp.get("history") or []) if h and h.strip()]
         search_text = raw
         if history and (_FOLLOW_UP.match(raw) or len(tokens(raw)) <= 4):
             search_text = f"{merge_follow_up(history[-1][: self.max_chars], raw)} {raw}"
             if not parsed.mentions:
                 parsed.mentions = parse_question(history[-1]).mentions if len(tokens(raw)) <= 2 else []
-        fy = inp.get("fiscal_year") or parsed.fiscal_year or self.default_year
+        default = self.default_year() if callable(self.default_year) else self.default_year  # today's year
+        fy = inp.get("fiscal_year") or parsed.fiscal_year or default
+        older = [y for y in self.books if y < fy]
+        if fy not in self.books and self.clock_year and older and not (inp.get("fiscal_year") or parsed.fiscal_year):
+            # today's year is not loaded (a fresh install has only the embedded FY2026): never silently
+            warnings.append(f"FY{fy} is the ICD-10-CM code set in effect today, but it is not loaded: this answer "
+                            f"is from FY{max(older)}, and codes added, deleted or revised in FY{fy} are not "
+                            f"reflected. Fetch it with `codedesk fetch --year {fy}` and run `codedesk ingest`.")
+            fy = max(older)
         state = State(raw, search_text, raw, parsed, fy, self.books.get(fy), warnings,
                       rule_intent=self.rule_intent(raw) if self.rule_intent else 0.0)
         if state.book is None:
             have = ", ".join(f"FY{y}" for y in sorted(self.books, reverse=True))
             state.refusal = (f"I have no ICD-10-CM code set for FY{fy} loaded, so I cannot confirm which codes are "
-                             f"valid then. Loaded: {have}. Ask again naming one of those years, or ingest the "
-                             f"FY{fy} Tabular List (CODEDESK_CMS_DATA_DIR).")
+                             f"valid then. Loaded: {have}. Ask again naming one of those years, or fetch FY{fy} "
+                             f"with `codedesk fetch --year {fy}` and run `codedesk ingest`.")
+        elif getattr(state.book, "basis", None):  # a year built from its addenda: every answer says so
+            state.warnings.append(state.book.basis)
         return state
 
     def retrieve(self, state: State) -> dict[str, Any]:
@@ -137,6 +161,9 @@ class AnswerChain:
             return {"state": state, "change": change}
         if state.refusal:
             return {"state": state, "codes": [], "passages": [], "extra": ([], [])}
+        order = answer_order_question(state.question, state.book)
+        if order is not None:  # "E11.22, N18.32, I12.9 — right order?": the sequencing rules answer
+            return {"state": state, "codes": [], "passages": [], "extra": ([], []), "order": order}
         # A pure rule question ("can I code a symptom with a confirmed diagnosis?") gets no code list.
         wants_search = not state.parsed.is_code_lookup and not (state.rule_intent >= RULE_ONLY
                                                                  and not state.parsed.mentions)
@@ -145,6 +172,8 @@ class AnswerChain:
             if wants_search else RunnableLambda(lambda s: []),
             "passages": RunnableLambda(self.passages) if self.passages else RunnableLambda(lambda s: []),
             "extra": RunnableLambda(self.extra_codes) if self.extra_codes else RunnableLambda(lambda s: ([], [])),
+            "index": RunnableLambda(self.index_search) if self.index_search and wants_search
+            else RunnableLambda(lambda s: []),
         }
         out = RunnableParallel(steps).invoke(state)
         out["state"] = state
@@ -164,40 +193,144 @@ class AnswerChain:
         if state.refusal:
             return draft
         book = state.book
+        if found.get("order") is not None:
+            return self._order_draft(state, draft, found["order"])
         passages = list(found.get("passages") or [])
         extra, draft.extra_citations = found.get("extra") or ([], [])
+        extra = list(extra)
+        lead = cover(list(found.get("index") or []))
+        both = self._route(state, draft, extra, lead)
+        cands = _candidates(found.get("codes") or [])
+        table = any(i.system == "ICD-10-CM" for i in extra)  # the Drug or Neoplasm Table answered
+        # The Index leads when a path explains most of the question, unless the question is a code's own
+        # title; over a table row only when its path explains every word with nothing assumed (the Index
+        # itself sends a coder to the tables: "Cancer, see Neoplasm, malignant").
+        road_index = bool(lead) and lead[0].coverage >= INDEX_ROAD and not (
+            cands and cands[0].exact and cands[0].code != _base(book, lead[0].code)) and not (
+            table and (lead[0].coverage < 1.0 or lead[0].assumed))
+        if road_index and table:
+            extra, draft.extra_citations, table = [], [], False
         # Table codes are ICD-10-CM codes: shown like a named code, with the notes that apply to it.
         for n, item in enumerate(i for i in extra if i.system == "ICD-10-CM"):
             info = book.lookup(item.code)
             if info.exists:
                 draft.lookups.append(Lookup(item.code, info, [item], book.inherited_notes(item.code) if n == 0 else []))
         draft.extra_items = [i for i in extra if i.system != "ICD-10-CM"]
+        leftover: list[str] = []
+        if table and not road_index:
+            # the table codes the drug or the site; another condition the question names is coded from its
+            # own Index path ("angioedema due to lisinopril": T78.3XXA beside T46.4X5A), and the sequencing
+            # rules order them (I.C.19.e.5.a: the nature of the adverse effect first)
+            leftover, more = _table_leftovers(state.search_text, extra, draft.extra_citations,
+                                              list(found.get("index") or []))
+            for hit in more:
+                item = item_for(book, hit.code, f"Alphabetic Index: {hit.path} {hit.printed}")
+                draft.lookups.append(Lookup(hit.code, book.lookup(hit.code), [item]))
+                draft.extra_citations.append(hit.citation())
+            if len(draft.lookups) > 1:
+                draft.lookups, draft.moves = order_items(book, draft.lookups, key=lambda lk: lk.items[0].code)
         for m in state.parsed.mentions[:5]:
             draft.lookups.append(self._lookup(book, m.first, m.last, state))
         draft.lookups = [lk for lk in draft.lookups if lk is not None]
         reportable = [lk.info.code for lk in draft.lookups if lk.info.reportable]
         draft.reasons.extend(f"⚠️ {c}" for c in excludes1_conflicts(book, reportable))
-        cands = _candidates(found.get("codes") or [])
-        if cands:
+        if road_index:
+            draft.road, draft.index_hits = "index", lead
+            draft.ranked = self._index_ranked(state, lead, list(found.get("index") or []), cands)
+        elif cands:
+            draft.road = "tabular" if self.index_search else ""
             draft.ranked = rank_search(book, self.searchers[state.fiscal_year], state.search_text, state.focus,
                                        cands, self.top_k)
-            if extra:  # a table or procedure code answers the question; Tabular List matches are alternatives
-                keep = draft.ranked.main + draft.ranked.alternatives if not draft.extra_items else []
-                draft.ranked.main, draft.ranked.alternatives = [], keep  # a procedure question: no diagnoses
-                draft.ranked.notes, draft.ranked.conflicts = {}, []
-            if cands[0].dense < 0:
-                draft.warnings.append("The vector index is unavailable; this answer used the code book's words "
-                                      "only. Run `codedesk ingest` or check the Chroma server.")
-        draft.confidence, why = _confidence(draft, cands)
-        if extra:  # a table row or procedure code matched: certain unless something had to be assumed
-            draft.confidence, why = ("medium" if "assum" in (extra[0].note or "").lower() else "high"), ""
+        if draft.ranked is not None and extra and not both:
+            # a table or procedure code answers the question; Tabular List matches are alternatives
+            keep = draft.ranked.main + draft.ranked.alternatives if not draft.extra_items else []
+            draft.ranked.main, draft.ranked.alternatives = [], keep  # a procedure question: no diagnoses
+            draft.ranked.notes, draft.ranked.conflicts = {}, []
+            draft.road, draft.index_hits = ("table" if table else "procedure"), []
+        if draft.ranked is not None and len(draft.ranked.main) > 1:
+            # the Official Guidelines' sequencing rules (retrieval/data/sequencing.toml) set the order
+            draft.ranked.main, draft.moves = order_items(book, draft.ranked.main)
+        if cands and cands[0].dense < 0:
+            draft.warnings.append("The vector index is unavailable; this answer used the code book's words "
+                                  "only. Run `codedesk ingest` or check the Chroma server.")
+        if draft.road == "index":
+            draft.confidence, why = _index_confidence(draft, lead)
+        else:
+            draft.confidence, why = _confidence(draft, cands)
+        if extra and not both:  # a table row or procedure code matched: certain unless something had to be assumed
+            assumed = "assum" in (extra[0].note or "").lower()
+            draft.confidence, why = ("medium" if assumed or draft.road == "procedure" and not state.route_named
+                                     else "high"), ""
+            if draft.road == "table" and draft.confidence == "high" and leftover:
+                draft.confidence = "medium"
+                why = (f"The table row does not explain every word (not explained: {', '.join(leftover[:6])}, "
+                       "which the Alphabetic Index codes on its own): check whether it needs its own code.")
+        elif extra and draft.confidence == "high" and "assum" in (extra[0].note or "").lower():
+            draft.confidence = "medium"
         if why:
             draft.reasons.append(why)
         draft.passages = _shown_passages(passages, state.rule_intent, draft.confidence, bool(draft.lookups))
         draft.rule_first = bool(draft.passages) and state.rule_intent >= 0.3
-        if draft.passages and not cands and not draft.lookups:
+        if draft.passages and not cands and not draft.lookups and not draft.index_hits:
             draft.confidence = "high" if draft.passages[0].score >= 0.6 else "medium"
         return draft
+
+    def _order_draft(self, state: State, draft: Draft, order: Any) -> Draft:
+        """A pasted list of codes checked against the sequencing rules: each code as the book knows it, in
+        the suggested order. Never "high" with a finding: a list does not show the reason for the encounter."""
+        draft.order_check = order
+        rank = {c: n for n, c in enumerate(order.suggested)}
+        mentions = sorted(state.parsed.mentions[:8], key=lambda m: rank.get(m.first, len(rank)))
+        draft.lookups = [lk for m in mentions if (lk := self._lookup(state.book, m.first, m.last, state))]
+        draft.confidence = "medium" if order.findings else "high"
+        return draft
+
+    def _route(self, state: State, draft: Draft, extra: list[CodeItem], lead: list[IndexHit]) -> bool:
+        """Keep procedure codes only for a procedure question (item: route by code system). Returns
+        whether the question asks for both diagnosis and procedure codes."""
+        if not any(i.system != "ICD-10-CM" for i in extra):
+            return False
+        r = route(state.question, True, lead[0].coverage if lead else 0.0)
+        state.route_named = _names_procedure_system(state.question)
+        if not r.procedure:
+            extra[:] = [i for i in extra if i.system == "ICD-10-CM"]
+            draft.extra_citations = [c for c in draft.extra_citations if c.source_type not in ("pcs", "hcpcs")]
+        if r.why:
+            draft.reasons.append(r.why)
+        return r.diagnosis and r.procedure
+
+    def _index_ranked(self, state: State, lead: list[IndexHit], hits: list[IndexHit], cands: list[Candidate]) -> Any:
+        """The Index's codes first (completed in the Tabular List), the Tabular search's after them: the
+        code-aware step then adds 7th characters, the companions the notes ask for, and alternatives."""
+        book = state.book
+        first: list[Candidate] = []
+        seen: set[str] = set()
+        # The Index found the category; when its path leaves words unexplained, the Tabular List picks the
+        # subcode of that category that says more of them ("OA of R knee": M17.11 under the Index's M17)
+        top = lead[0]
+        better = next((c for c in cands if c.code[:3] == top.code[:3] and c.cover > top.coverage + 0.01
+                       and _refines(book, c.code, top)), None) if top.unexplained else None
+        if better is not None:
+            first.append(Candidate(better.code, 10.0, better.cover, 1.0))
+            seen.add(better.code)
+        for n, hit in enumerate([*lead, *(h for h in hits if h not in lead)]):
+            base = _base(book, hit.code)
+            if base not in seen:
+                seen.add(base)
+                first.append(Candidate(base, 10.0 - n * 0.01, hit.coverage, 1.0))
+        merged = first + [c for c in cands if c.code not in seen]
+        ranked = rank_search(book, self.searchers[state.fiscal_year], state.search_text, state.focus, merged,
+                             self.top_k)
+        have = {i.code for i in ranked.main} | {_base(book, i.code) for i in ranked.main}
+        for hit in lead[1:]:  # a second condition the question names, from its own Index path
+            if hit.code not in have and _base(book, hit.code) not in have:
+                item = item_for(book, hit.code, f"Alphabetic Index: {hit.path} {hit.printed}")
+                ranked.main.append(item)
+                ranked.alternatives = [a for a in ranked.alternatives if a.code != item.code]
+                ranked.notes[item.code] = book.inherited_notes(item.code)
+                have.add(item.code)
+        ranked.conflicts = excludes1_conflicts(book, [i.code for i in ranked.main])
+        return ranked
 
     def _lookup(self, book: CodeBook, first: str, last: str | None, state: State) -> Lookup | None:
         """What the book says of a code, range or family the question names (E11.2- reads as E11.2)."""
@@ -251,7 +384,7 @@ def _shown_passages(passages: list[Passage], rule_intent: float, code_confidence
 
 
 def _confidence(draft: Draft, cands: list[Candidate]) -> tuple[str, str]:
-    """high / medium / low from the evidence, with the reason in a coder's words."""
+    """high / medium / low from the Tabular search's evidence, with the reason in a coder's words."""
     if draft.lookups and not cands:
         return "high", ""
     if not cands:
@@ -262,13 +395,96 @@ def _confidence(draft: Draft, cands: list[Candidate]) -> tuple[str, str]:
     missing = ", ".join(ranked.missing_words[:6]) if ranked else ""
     if top.exact:
         return "high", "The question is the official title (or an inclusion term) of the code."
-    if top.cover >= 0.85 and top.prec >= 0.75 and margin >= 0.04:
+    if top.cover >= 0.85 and top.prec >= 0.75 and margin >= 0.04 and not missing and not (ranked and ranked.conflicts):
         return "high", "Every word of the question is in the code's title, notes or hierarchy."
     if top.cover >= 0.6:
-        return "medium", (f"Most words matched the Tabular List; not matched: {missing}." if missing
+        return "medium", (f"Most words matched the Tabular List; not matched: {missing}. No Alphabetic Index path "
+                          "explained the question: check the Index." if missing
                           else "Several codes match about as well; pick by the documentation.")
     return "low", (f"The words matched only partly (not matched: {missing})." if missing else
                    "The words matched only partly.")
+
+
+def _refines(book: CodeBook, code: str, hit: IndexHit) -> bool:
+    """A Tabular code that says a word the Index path left unexplained."""
+    said = {t for text in (book.title(code), *(a.title for a in book.ancestors(code)[:2]))
+            for t in tokens(text) if not t.startswith(NOT)}
+    return any(_said(w, said) for w in hit.unexplained)
+
+
+def _base(book: CodeBook, code: str) -> str:
+    return book.lookup(code).base or code
+
+
+def _said(word: str, titles: set[str]) -> bool:
+    toks = [t for t in tokens(word) if not t.startswith(NOT)]
+    return bool(toks) and all(t in titles for t in toks)
+
+
+def _index_confidence(draft: Draft, lead: list[IndexHit]) -> tuple[str, str]:
+    """high only when every content word is explained by an Index path or a code's title, nothing had to
+    be assumed, and the Tabular List verified every code (reportable, no Excludes1 pair)."""
+    ranked = draft.ranked
+    main = ranked.main if ranked else []
+    titles = {t for i in main for t in tokens(i.description) if not t.startswith(NOT)}
+    explained = {w for h in lead for w in h.explained}
+    asked = list(dict.fromkeys([*lead[0].explained, *lead[0].unexplained]))
+    missing = [w for w in asked if w not in explained and not _said(w, titles)]
+    assumed = [a for h in lead for a in h.assumed] + [i.note for i in main if i.note and "assumed" in i.note]
+    paths = "; ".join(f"{h.path} {h.printed}" for h in lead)
+    unverified = [i.code for i in main if not i.billable]
+    # a second condition from its own Index path: no Tabular note sets its order against the first
+    unordered = [i.code for i in main if (i.note or "").startswith("Alphabetic Index:")]
+    if not missing and not assumed and not unverified and not unordered and not (ranked and ranked.conflicts):
+        return "high", (f"Every word of the question is explained by the Alphabetic Index ({paths}) and the "
+                        "Tabular List confirms the code(s).")
+    checks = []
+    if missing:
+        checks.append(f"not explained by the Index path: {', '.join(missing[:6])}")
+    if assumed:
+        checks.append("assumed: " + "; ".join(dict.fromkeys(a.split(' — ')[0] for a in assumed[:3])))
+    if unverified:
+        checks.append(f"not reportable as is: {', '.join(unverified)}")
+    if unordered:
+        checks.append(f"the order of {', '.join(unordered)} after {main[0].code} is set by no Tabular note: "
+                      "see the sequencing guidelines")
+    if ranked and ranked.conflicts:
+        checks.append("an Excludes1 note applies between the codes")
+    level = "medium" if len(missing) <= max(1, len(asked) // 3) and not unverified else "low"
+    return level, f"Alphabetic Index: {paths}. Check — " + "; ".join(checks) + "."
+
+
+@lru_cache(maxsize=1)
+def _filler() -> frozenset[str]:
+    return load_vocabulary().filler | load_vocabulary().connectors
+
+
+def _table_leftovers(question: str, items: list[CodeItem], citations: list[Any],
+                     hits: list[IndexHit]) -> tuple[list[str], list[IndexHit]]:
+    """What a table row leaves unexplained: the words of another condition the Alphabetic Index codes on
+    its own ("CO poisoning …, headache": the headache needs its own code), minus those an Index path that
+    assumes nothing explains (returned, one path per condition)."""
+    said = set()
+    for text in [*(i.description for i in items), *(c.section or "" for c in citations),
+                 *(c.quote or "" for c in citations)]:
+        said.update(t for t in tokens(text) if not t.startswith(NOT))
+    words = [w for w in dict.fromkeys(tokens(question)) if not w.startswith(NOT) and w not in FREE_STEMS
+             and w not in _filler() and not w.isdigit()]
+    codes = {i.code for i in items}
+    explains = {id(h): {t for w in h.explained for t in tokens(w)} for h in hits}
+    conditions = {t for h in hits if h.code not in codes for t in explains[id(h)]}
+    missing = [w for w in words if w not in said and w in conditions]
+    chosen: list[IndexHit] = []
+    for h in hits:
+        new = explains[id(h)] & set(missing)
+        if new and h.code not in codes and not h.assumed and h.code[:3] not in {c.code[:3] for c in chosen}:
+            chosen.append(h)
+            missing = [w for w in missing if w not in new]
+    return missing, chosen
+
+
+def _names_procedure_system(question: str) -> bool:
+    return "procedure" in named_systems(question)
 
 
 __all__ = ["AnswerChain", "CodeRetriever", "Passage", "State"]

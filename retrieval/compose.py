@@ -53,6 +53,10 @@ class Draft:
     refusal: str | None = None  # set when no codes may be offered (unknown fiscal year, …)
     change: Any = None  # retrieval.changes.ChangeAnswer: a code-change or validity answer, complete as is
     rule_first: bool = False  # a question about a coding rule: the guideline passages lead the answer
+    road: str = ""  # how the codes were found: index | tabular | table | procedure ("" when not said)
+    index_hits: list[Any] = field(default_factory=list)  # retrieval.alpha_index.IndexHit: the Index paths taken
+    moves: list[Any] = field(default_factory=list)  # retrieval.sequencing.Move: reorderings the guidelines made
+    order_check: Any = None  # retrieval.sequencing.OrderCheck: a pasted list checked against the rules
 
 
 def _tabular_title(fy: str) -> str:
@@ -116,6 +120,9 @@ def compose(draft: Draft) -> Answer:
         return Answer(question=draft.question, answer=ch.text, codes=list(ch.items), citations=_dedupe(ch.citations),
                       confidence=draft.confidence, fiscal_year=fy, warnings=draft.warnings)
 
+    if draft.order_check is not None:
+        parts.append(draft.order_check.text)
+        cites.extend(draft.order_check.citations())
     for lk in draft.lookups:
         info = lk.info
         if info.exists and info.reportable:
@@ -156,6 +163,20 @@ def compose(draft: Draft) -> Answer:
             cites.extend(_note_citations(fy, ranked.notes[first.code]))
     if ranked and ranked.alternatives:
             parts.append("Also consider: " + "; ".join(f"{i.code} {i.description}" for i in ranked.alternatives[:4]))
+
+    if draft.moves:
+        parts.append("Order (Official Guidelines):\n" + "\n".join(f"- {m.text()}" for m in draft.moves))
+        cites.extend(m.rule.citation(m.code) for m in draft.moves)
+    if draft.road == "index" and draft.index_hits:
+        book_year = draft.index_hits[0].index_year
+        paths = "\n".join(f"- {h.path} **{h.printed}**" + (f" → {h.code}" if h.code != h.printed else "")
+                          for h in draft.index_hits)
+        parts.append(f"Found through the Alphabetic Index (FY{book_year}), verified in the Tabular List FY{fy}:\n"
+                     + paths)
+        cites = [h.citation() for h in draft.index_hits] + cites
+    elif draft.road == "tabular" and ranked and ranked.main:
+        parts.append("No Alphabetic Index path explained the question: these codes come from searching the "
+                     f"Tabular List FY{fy} titles. Check them in the Index.")
 
     if draft.extra_items:  # PCS and HCPCS codes answer a procedure question: they lead
         parts.insert(0, _code_list(draft.extra_items, fy))

@@ -45,6 +45,7 @@ class Answerer:
             self.dense = self._open_dense()
         self.versions = VersionSet.load(settings, settings.cache_dir)
         self.guidelines = self._load_guidelines()
+        self.alpha = self._load_alpha_index()
         self.tables = self._load_tables()
         self.procedures = self._load_procedures()
         self.composer = None
@@ -53,12 +54,14 @@ class Answerer:
 
             self.composer = ModelComposer(settings)
         self.chain = AnswerChain(
-            self.books, self.searchers, settings.fiscal_year,
+            self.books, self.searchers, lambda: settings.fiscal_year,
             dense_for=self._dense_search if self.dense else None,
             changes=self._changes, passages=self._passages if self.guidelines else None,
             extra_codes=self._extra_codes,
             rule_intent=guideline_intent,
             max_chars=settings.max_question_chars, top_k=settings.top_k, composer=self.composer,
+            index_search=self._index_search if self.alpha is not None else None,
+            clock_year=settings.fiscal_year_set is None,
         )
         self._runnable = self.chain.runnable()
         log.info("answerer ready years=%s dense=%s llm=%s seconds=%.2f", ",".join(self.books), bool(self.dense),
@@ -118,6 +121,26 @@ class Answerer:
             log.warning("guidelines unavailable: %s", err)
             return None
 
+    def _load_alpha_index(self) -> Any:
+        """The Alphabetic Index to Diseases and Injuries (CODEDESK_CMS_DATA_DIR), the first road to codes."""
+        from ingest.sources import resolved_sources
+        from retrieval.alpha_index import load_alpha_index
+
+        path = next((r.path for r in resolved_sources(self.settings) if r.found and r.source.kind == "index"), None)
+        if path is None:
+            return None
+        try:
+            return load_alpha_index(path, self.settings.cache_dir)
+        except CodeDeskError as err:
+            log.warning("alphabetic index unavailable: %s", err)
+            return None
+
+    def _index_search(self, state: Any) -> list[Any]:
+        """Codes the Alphabetic Index leads to, completed and verified in the Tabular List of the year asked."""
+        if state.book is None:
+            return []
+        return self.alpha.search(state.search_text, state.book)
+
     def _load_tables(self) -> dict[str, Any]:
         """The Table of Drugs and the Neoplasm Table (and external-cause index), one searcher per code book
         so every code they give is completed and checked against the year answered."""
@@ -128,7 +151,8 @@ class Answerer:
         drug, neoplasm = found.get("drug_table"), found.get("neoplasm_table")
         if not (drug or neoplasm):
             return {}
-        index_paths = [found[k] for k in ("external_cause_index", "index") if k in found]
+        # the main Alphabetic Index is its own road (retrieval.alpha_index), not a table
+        index_paths = [found[k] for k in ("external_cause_index",) if k in found]
         try:
             return {fy: load_table_searcher(drug, neoplasm, book, self.settings.cache_dir, index_paths)
                     for fy, book in self.books.items()}
@@ -178,7 +202,7 @@ class Answerer:
         return out
 
     def _changes(self, state: Any) -> Any:
-        return answer_changes(state.question, state.parsed, self.versions, self.settings.fiscal_year)
+        return answer_changes(state.question, state.parsed, self.versions, state.fiscal_year)
 
     def answer(self, question: str, *, history: list[str] | None = None, fiscal_year: str | None = None,
                user_id: str | None = None, on_partial: Callable[[str], None] | None = None,

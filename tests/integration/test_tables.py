@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import statistics
@@ -14,6 +13,7 @@ import pytest
 
 from ingest.index_xml import parse_index_xml
 from retrieval.codebook import CodeBook
+from retrieval.evaluate import load_gold
 from retrieval.tables import TableHit, TableSearcher, load_table_searcher
 
 REPO = Path(__file__).resolve().parents[2]
@@ -281,7 +281,7 @@ def test_match_latency(tables: TableSearcher) -> None:
 # ----------------------------------------------------------------------------------- gold floor
 @pytest.mark.parametrize("category", ["drug", "neoplasm"])
 def test_gold_floor(tables: TableSearcher, category: str) -> None:
-    gold = [json.loads(line) for line in (REPO / "eval" / "gold.jsonl").read_text().splitlines() if line.strip()]
+    gold = load_gold("all")  # eval/dev.jsonl + eval/test.jsonl
     items = [g for g in gold if g["category"] == category]
     assert items
     hits = 0

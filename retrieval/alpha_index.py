@@ -1,0 +1,549 @@
+"""The Alphabetic Index to Diseases and Injuries, read as a coder reads it.
+
+Find the main term(s) the question names (the condition, not the site), follow subterms with the
+question's words in any order (nonessential modifiers in parentheses never required, but counted
+when said), let subterms under "with" / "in" / "due to" be matched by a condition named anywhere
+(I.A.15), follow `see` / `see also` (two hops at most), take the main term's own code when no
+subterm fits, then complete dash codes and 7th characters in the Tabular List of the year answered
+and keep only codes that exist and are reportable there (the Index is FY2025; a code that became a
+header later is completed, one that was deleted is dropped).
+
+The year-independent part (the Index prepared for matching) is cached to `cache_dir`; completion
+runs against the `CodeBook` of the year asked.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import logging
+import math
+import pickle
+import re
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from codedesk.errors import SourceError
+from ingest.index_xml import IndexFile, IndexTerm, parse_index_xml
+from retrieval.codebook import CodeBook, normalize_code
+from retrieval.schema import Citation
+from retrieval.synonyms import FOLDS
+from retrieval.text import FREE_WORDS, NOT, STOPWORDS, stem, tokens, words
+
+log = logging.getLogger(__name__)
+
+DATA_PATH = Path(__file__).with_name("data") / "alpha_index.toml"
+_CACHE_VERSION = "1"
+MAX_HOPS = 2  # see / see also followed at most twice from one entry
+_CODE_REF = re.compile(r"\b(?:sub)?category\s+([A-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?)-?", re.I)
+_PARENS = re.compile(r"\([^)]*\)")
+_SEVENTH_WORDS = ("initial", "subsequent", "sequela", "encounter")
+# A subterm that is a range of values ("40.0-44.9", "70 or greater", "less than 20"): a number said in the
+# question inside it matches (Body, mass index > adult > 40.0-44.9)
+_NUM_RANGE = re.compile(r"^(?:(?P<lo>\d+(?:\.\d+)?)\s*-\s*(?P<hi>\d+(?:\.\d+)?)"
+                        r"|(?P<min>\d+(?:\.\d+)?) or (?:greater|more|over)"
+                        r"|(?:less than|under) (?P<max>\d+(?:\.\d+)?))(?:\s|$|\()", re.I)
+OTHER = "<other>"  # stands for "other" / "specified" said in the question, matched by a "specified NEC" subterm
+# "other" as a kind ("other hydronephrosis"), not "no other details" or "other and unspecified"
+_OTHER_SAID = re.compile(r"(?<!\bno )(?<!\bnot )\b(?:other|specified)\b(?! and unspecified)", re.I)
+_OR_SPLIT = re.compile(r",\s*|\s+or\s+")
+_QNUM = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
+
+
+def _bounds(m: re.Match[str]) -> tuple[float, float]:
+    if m["lo"]:
+        return float(m["lo"]), float(m["hi"])
+    if m["min"]:
+        return float(m["min"]), float("inf")
+    return float("-inf"), float(m["max"]) - 1e-9
+
+
+@dataclass(slots=True, frozen=True)
+class Vocabulary:
+    """The contents of `data/alpha_index.toml`."""
+
+    connectors: frozenset[str]  # stems
+    negations: frozenset[str]  # stems
+    aliases: dict[str, str]  # question word -> Index words
+    implied: dict[str, tuple[str, frozenset[str]]]  # main term (lower) -> (subterm title, unless stems)
+    filler: frozenset[str]  # stems
+    filler_re: re.Pattern[str] | None = None  # "52 year old"
+
+
+def load_vocabulary(path: Path = DATA_PATH) -> Vocabulary:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    for kind in ("connector", "negation", "alias", "implied", "filler", "filler_pattern"):
+        for entry in data.get(kind, ()):
+            if not entry.get("source"):
+                raise SourceError(path, f"[[{kind}]] entry without a source: {entry}")
+    implied = {e["path"].lower(): (e["subterm"].lower(), frozenset(stem(w) for w in e.get("unless", ())))
+               for e in data.get("implied", ())}
+    return Vocabulary(
+        connectors=frozenset(stem(e["word"]) for e in data.get("connector", ())),
+        negations=frozenset(stem(e["word"]) for e in data.get("negation", ())),
+        aliases={e["term"]: e["means"] for e in data.get("alias", ())},
+        implied=implied,
+        filler=frozenset(stem(w) for e in data.get("filler", ()) for w in e["words"]),
+        filler_re=re.compile("|".join(f"(?:{e['pattern']})" for e in data["filler_pattern"]), re.I)
+        if data.get("filler_pattern") else None,
+    )
+
+
+def _stems(text: str) -> list[str]:
+    """The words of an Index title or a question, normalised the same way on both sides."""
+    return [stem(FOLDS.get(w, w)) for w in words(text) if w not in STOPWORDS]
+
+
+_FREE = frozenset(stem(w) for w in FREE_WORDS)
+
+
+@dataclass(slots=True)
+class Entry:
+    """One Index term prepared for matching."""
+
+    parent: int  # -1 for a main term
+    level: int
+    printed: str  # as printed, nemod included: "Wuchereria (bancrofti)"
+    need: tuple[frozenset[str], ...]  # essential words (alternative spellings of a main term: any one)
+    opt: frozenset[str]  # words of the nonessential modifiers
+    codes: tuple[str, ...]
+    see: str | None
+    see_also: str | None
+    manif: str | None
+    negated: bool  # "without …": only when the question says so
+    residual: bool  # "specified NEC", "other": no word of its own
+    specified: bool = False  # the title says "specified" / "other" ("specified ligament NEC")
+    surface: frozenset[str] = frozenset()  # the title's words as printed (lower-case), to break ties
+    negs: frozenset[str] = frozenset()  # words the title itself negates ("superficial, without open wound")
+    numbers: tuple[float, float] | None = None  # a range as title ("40.0-44.9"): a number of the question in it
+    children: list[int] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class IndexHit:
+    """One Index path to one code, completed and verified in the Tabular List of the year answered."""
+
+    code: str  # reportable in the year answered
+    printed: str  # the code as the Index prints it ("E11.3-")
+    path: str  # "Chyluria > due to > Wuchereria (bancrofti)"
+    explained: list[str]  # question words the path (or the completed code's title) explained
+    unexplained: list[str]
+    assumed: list[str]  # defaults taken: a subterm not named, a 7th character, a child code
+    score: float
+    coverage: float  # share of the question's content words explained
+    fiscal_year: str
+    index_year: str
+    manifestation: str | None = None  # the bracketed code, reported after this one (I.A.13)
+
+    def citation(self) -> Citation:
+        return Citation(source_type="index", title=f"ICD-10-CM Alphabetic Index FY{self.index_year}",
+                        section=self.path, code=self.printed, fiscal_year=self.index_year,
+                        quote=f"{self.path} {self.printed}".strip())
+
+
+@dataclass(slots=True, frozen=True)
+class _Q:
+    words: frozenset[str]  # stems said (connector "without" included when said)
+    negated: frozenset[str]  # stems said after "without" / "no"
+    numbers: tuple[tuple[str, float], ...]  # numbers said, as written and as values
+    other: bool = False  # the question says "other" or "specified" (not "unspecified")
+
+
+@dataclass(slots=True)
+class _Path:
+    end: int
+    explained: frozenset[str]
+    nodes: tuple[int, ...]
+    assumed: tuple[str, ...]
+    hops: int
+    score: float = 0.0
+
+
+class AlphaIndex:
+    """The Index prepared for matching; `search(question, book)` gives verified codes, best first."""
+
+    def __init__(self, index: IndexFile, vocab: Vocabulary) -> None:
+        self.version = index.version or "2025"
+        self.vocab = vocab
+        self.entries: list[Entry] = []
+        self.mains: dict[str, list[int]] = {}  # stem -> main terms that need it
+        self.by_name: dict[str, int] = {}  # main term title (and each spelling), lower-case -> entry
+        self.by_first: dict[str, list[int]] = {}  # first name of a main term -> every main term so named
+        df: dict[str, int] = {}
+        for term in index.terms:
+            entry = self._entry(term)
+            self.entries.append(entry)
+            if entry.parent >= 0:
+                self.entries[entry.parent].children.append(len(self.entries) - 1)
+            else:
+                for name in _spellings(term.title)[0]:
+                    self.by_name.setdefault(name.lower(), term.ordinal)
+                    self.by_first.setdefault(name.lower(), []).append(term.ordinal)
+                self.by_name[term.title.lower()] = term.ordinal
+                for alt in entry.need:
+                    for s in alt:
+                        self.mains.setdefault(s, []).append(term.ordinal)
+            for s in set().union(*entry.need) if entry.need else ():
+                df[s] = df.get(s, 0) + 1
+        n = len(self.entries)
+        self.idf = {s: math.log(1 + n / c) for s, c in df.items()}
+        self.max_idf = math.log(1 + n)
+
+    def _entry(self, term: IndexTerm) -> Entry:
+        stems = _stems(term.title)
+        negated = bool(stems) and stems[0] in self.vocab.negations
+        drop = _FREE | self.vocab.connectors
+        essential = frozenset(s for s in stems if s not in drop)
+        # a modifier that negates ("(without uterine prolapse)") explains nothing the question says
+        opt = frozenset(_stems(term.nemod)) - frozenset(t.removeprefix(NOT) for t in tokens(term.nemod)
+                                                      if t.startswith(NOT))
+        if term.level == 0:  # "Disease, diseased": either spelling; "Fracture, traumatic": the rest is a modifier
+            names, rest = _spellings(term.title)
+            need = tuple(x for x in dict.fromkeys(frozenset(s for s in _stems(n) if s not in drop) for n in names) if x)
+            opt |= frozenset(s for s in _stems(rest) if s not in drop)
+        elif re.search(r"\bor\b", term.title):  # "disease or syndrome", "chemicals, gases, fumes or vapors": any one
+            alts = [frozenset(s for s in _stems(part) if s not in drop) for part in _OR_SPLIT.split(term.title)]
+            need = tuple(dict.fromkeys(a for a in alts if a)) or ((essential,) if essential else ())
+        else:
+            need = (essential,) if essential else ()
+        opt -= frozenset().union(*need) if need else frozenset()
+        residual = not essential and any(s in _FREE for s in stems) and not any(s in self.vocab.connectors
+                                                                                for s in stems)
+        num = _NUM_RANGE.match(term.title.strip())
+        return Entry(parent=term.parent if term.parent is not None else -1, level=term.level, printed=term.full_title,
+                     need=need, opt=opt, codes=tuple(term.codes),
+                     see=term.see or (f"category {term.seecat}" if term.seecat else None)
+                     or (f"subcategory {term.subcat}" if term.subcat else None),
+                     see_also=term.see_also, manif=term.manif, negated=negated, residual=residual and not num,
+                     numbers=_bounds(num) if num else None,
+                     surface=frozenset(w.lower() for w in re.findall(r"[A-Za-z0-9]+", term.title)),
+                     specified=term.level > 0 and bool(_OTHER_SAID.search(term.title)),
+                     negs=frozenset(t.removeprefix(NOT) for t in tokens(term.title) if t.startswith(NOT)))
+
+    # ---- the question ---------------------------------------------------------------------------
+    def content(self, question: str) -> tuple[list[str], dict[str, str]]:
+        """The question's words to explain (stems, in order) and each stem's word as written."""
+        out, said = [], {}
+        if self.vocab.filler_re is not None:
+            question = self.vocab.filler_re.sub(" ", question)
+        for w in words(question):
+            for part in self.vocab.aliases.get(w, w).split():
+                if part in STOPWORDS:
+                    continue
+                s = stem(FOLDS.get(part, part))
+                if s in _FREE or s in self.vocab.connectors or s in self.vocab.filler or s in out:
+                    continue
+                out.append(s)
+                said.setdefault(s, part)
+        return out, said
+
+    def _weight(self, s: str) -> float:
+        return self.idf.get(s, self.max_idf)
+
+    def _matches(self, entry: Entry, q: _Q) -> frozenset[str] | None:
+        """The question words an entry explains, or None when its essential words are not all said."""
+        if entry.negated and not (self.vocab.negations & q.words):
+            return None
+        if entry.numbers is not None:
+            inside = [n for n, v in q.numbers if entry.numbers[0] <= v <= entry.numbers[1]]
+            return frozenset(inside[:1]) or None
+        said = frozenset().union(*entry.need) & q.words if entry.need else frozenset()  # "Atresia, atretic": both
+        if entry.specified and not q.other:
+            return None  # "specified ligament NEC": only when the question says "other" / "specified"
+        for alt in entry.need:
+            # "without abnormal findings" is not "with abnormal findings"
+            if alt <= q.words and (entry.negated or not alt <= q.negated or alt <= entry.negs):
+                return alt | said | (entry.opt & q.words)
+        return None
+
+    # ---- paths ----------------------------------------------------------------------------------
+    def paths(self, question: str) -> tuple[list[_Path], list[str], dict[str, str]]:
+        """Every Index path the question's words lead to, best first."""
+        content, said = self.content(question)
+        q = frozenset(content)
+        qall = _Q(q | (self.vocab.negations & frozenset(stem(w) for w in words(question))),
+                  frozenset(t.removeprefix(NOT) for t in tokens(question) if t.startswith(NOT)),
+                  tuple((n, float(n)) for n in _QNUM.findall(question.lower()) if n in q),
+                  bool(_OTHER_SAID.search(question)))
+        starts = {i for s in content for i in self.mains.get(s, ())}
+        found: dict[int, _Path] = {}
+        for i in sorted(starts):
+            got = self._matches(self.entries[i], qall)
+            if got is not None:
+                self._walk(i, got, (i,), (), 0, qall, found)
+        paths = list(found.values())
+        raw = frozenset(w.lower() for w in re.findall(r"[A-Za-z0-9]+", question))
+        for p in paths:
+            surface = sum(len(self.entries[i].surface & raw) for i in p.nodes)  # "pulmonic" over "pulmonary"
+            # a cross-reference taken when the entry has its own code is followed only for more words
+            p.score = (sum(self._weight(s) for s in p.explained & q) + (1.0 if OTHER in p.explained else 0.0)
+                       + 0.01 * len(p.nodes) - 0.5 * len(p.assumed) + 0.005 * surface - 0.1 * p.hops)
+        paths.sort(key=lambda p: (-p.score, p.end))
+        return paths, content, said
+
+    def _walk(self, i: int, explained: frozenset[str], nodes: tuple[int, ...], assumed: tuple[str, ...], hops: int,
+              q: _Q, found: dict[int, _Path]) -> None:
+        entry = self.entries[i]
+        # a place to stop: not a grouping subterm ("with"), not a "see" to another entry ("see category M00" is a code)
+        stop = entry.codes or (entry.need and (not entry.see or _CODE_REF.search(entry.see)))
+        if stop and not entry.need and entry.opt and not (entry.opt & q.words) - self._core(nodes[:-1], q):
+            stop = False  # "and (on) acute (congestive)": only when the question says what it adds
+        if stop:
+            self._keep(_Path(i, explained, nodes, assumed, hops), found)
+        matched_any = False
+        for c in entry.children:
+            child = self.entries[c]
+            if not child.need and child.numbers is None:
+                if child.residual:  # "specified NEC", "other specified": only when the question says "other"
+                    if q.other and OTHER not in explained:
+                        self._walk(c, explained | {OTHER}, (*nodes, c), assumed, hops, q, found)
+                    continue
+                if child.negated and not (self.vocab.negations & q.words):
+                    continue
+                # "with", "due to": look below ("and (on) chronic": its modifiers still count)
+                self._walk(c, explained | (child.opt & q.words), (*nodes, c), assumed, hops, q, found)
+                continue
+            got = self._matches(child, q)
+            # a subterm whose own words the path's terms already said adds nothing ("specified complication NEC"
+            # below "complication"); a word said only by a modifier above ("heart (acute)") can still lead
+            if got is not None and not got <= self._core(nodes, q):
+                matched_any = True
+                self._walk(c, explained | got, (*nodes, c), assumed, hops, q, found)
+        # "see" has to be followed; "see also" only when no subterm here takes the question further
+        for ref in (entry.see, None if matched_any else entry.see_also):
+            if ref and hops < MAX_HOPS:
+                target = self.resolve(ref)
+                if target is not None and target not in nodes:
+                    got = self._matches(self.entries[target], q)
+                    self._walk(target, explained | (got or frozenset()), (*nodes, target), assumed, hops + 1, q, found)
+        implied = self.vocab.implied.get(_bare(entry.printed)) if entry.level == 0 else None
+        if implied and not matched_any and not (implied[1] & q.words):
+            for c in entry.children:
+                if _bare(self.entries[c].printed) == implied[0]:
+                    self._walk(c, explained, (*nodes, c), (*assumed, f"“{implied[0]}” taken: the question does "
+                                                           f"not name another subterm of {_bare(entry.printed)}"),
+                               hops, q, found)
+
+    def _core(self, nodes: tuple[int, ...], q: _Q) -> frozenset[str]:
+        """The question words the essential titles of a path say (not its nonessential modifiers)."""
+        out: set[str] = set()
+        for i in nodes:
+            for alt in self.entries[i].need:
+                out |= alt & q.words
+        return frozenset(out)
+
+    @staticmethod
+    def _keep(path: _Path, found: dict[int, _Path]) -> None:
+        old = found.get(path.end)
+        if old is None or (len(path.explained), -len(path.assumed), -path.hops) > \
+                (len(old.explained), -len(old.assumed), -old.hops):
+            found[path.end] = path
+
+    def resolve(self, ref: str) -> int | None:
+        """The entry a cross-reference names: "Pain, abdominal" -> Pain > abdominal. None for
+        "condition", the Neoplasm Table, or a path the Index does not have."""
+        low = ref.strip().lower()
+        if low in ("condition", "") or "table of" in low:
+            return None
+        parts = [_bare(p) for p in _PARENS.sub(" ", ref).split(",") if _bare(p)]
+        if not parts:
+            return None
+        starts = [(n, parts[2:]) for n in [self.by_name.get(", ".join(parts[:2]).lower())] if n is not None]
+        starts += [(n, parts[1:]) for n in self.by_first.get(parts[0].lower(), ())]
+        best, best_depth = None, -1
+        for node, rest in starts:  # "Fracture, femur, upper end": the main term under which most parts are found
+            depth = 0
+            for part in rest:
+                if part in ("by site", "site"):
+                    continue
+                nxt = self._child_named(node, part)
+                if nxt is None:
+                    break
+                node, depth = nxt, depth + 1
+            if depth > best_depth:
+                best, best_depth = node, depth
+        return best
+
+    def _child_named(self, i: int, name: str) -> int | None:
+        want = frozenset(_stems(name)) - _FREE
+        for c in self.entries[i].children:
+            child = self.entries[c]
+            if _bare(child.printed) == name or (want and child.need and child.need[0] == want):
+                return c
+        for c in self.entries[i].children:  # through a grouping subterm ("with", "in")
+            if not self.entries[c].need:
+                found = self._child_named(c, name)
+                if found is not None:
+                    return found
+        return None
+
+    def display(self, nodes: tuple[int, ...]) -> str:
+        """The path as printed; a cross-reference starts a new path after "→"."""
+        out: list[str] = []
+        for n, i in enumerate(nodes):
+            entry = self.entries[i]
+            jump = n > 0 and entry.parent != nodes[n - 1]
+            chain = []
+            if jump:  # print the target's own ancestors
+                j = entry.parent
+                while j >= 0:
+                    chain.append(self.entries[j].printed)
+                    j = self.entries[j].parent
+                out.append("→ " + " > ".join([*reversed(chain), entry.printed]))
+            elif out:
+                out[-1] += f" > {entry.printed}"
+            else:
+                out.append(entry.printed)
+        return " ".join(out)
+
+    def code_of(self, path: _Path) -> tuple[str | None, int, bool]:
+        """The code a path ends at: its own, else the nearest code above it on the path (the default)."""
+        for n in range(len(path.nodes) - 1, -1, -1):
+            entry = self.entries[path.nodes[n]]
+            if entry.codes:
+                return entry.codes[0], path.nodes[n], n != len(path.nodes) - 1
+            ref = entry.see or ""
+            m = _CODE_REF.search(ref) or _CODE_REF.search(entry.see_also or "")
+            if m:
+                return m.group(1) + "-", path.nodes[n], n != len(path.nodes) - 1
+            if n < len(path.nodes) - 1 and self.entries[path.nodes[n + 1]].parent != path.nodes[n]:
+                return None, -1, False  # a cross-reference led elsewhere: its code or nothing
+        return None, -1, False
+
+    # ---- search ---------------------------------------------------------------------------------
+    def search(self, question: str, book: CodeBook, k: int = 5) -> list[IndexHit]:
+        """Codes the Index leads to for a question, completed and verified in `book`, best first."""
+        from retrieval.tables import TableSearcher  # completion is shared with the tables
+
+        paths, content, said = self.paths(question)
+        if not content:
+            return []
+        q = frozenset(content)
+        negated = frozenset(t.removeprefix(NOT) for t in tokens(question) if t.startswith(NOT))
+        total = len(content)
+        completer = TableSearcher({}, book)
+        hits: list[IndexHit] = []
+        seen: set[str] = set()
+        for p in paths[: 6 * k]:
+            printed, where, default = self.code_of(p)
+            if printed is None:
+                continue
+            done = completer.complete(printed, question, content)
+            if done is None:  # not in this year's Tabular List (deleted), or not a diagnosis code
+                continue
+            code, seventh_assumed, notes = done
+            if code in seen:
+                continue
+            seen.add(code)
+            info = book.lookup(code)
+            title_toks = tokens(info.title)  # "without abnormal findings" explains what the question negates too
+            title_words = frozenset(t for t in title_toks if not t.startswith(NOT)) | (
+                frozenset(t.removeprefix(NOT) for t in title_toks if t.startswith(NOT)) & negated)
+            explained = (p.explained | title_words) & q
+            if seventh_assumed or not info.base:
+                explained -= {stem(w) for w in _SEVENTH_WORDS} - title_words
+            else:
+                explained |= {stem(w) for w in _SEVENTH_WORDS} & q  # the encounter chose the 7th character
+            assumed = list(p.assumed)
+            if default:
+                assumed.append(f"no subterm fits below {self.entries[where].printed}: "
+                               f"its code {printed} is the default")
+            assumed.extend(notes)
+            manif = None
+            entry = self.entries[where] if where >= 0 else None
+            if entry is not None and entry.manif:
+                m = completer.complete(entry.manif, question, content)
+                manif = m[0] if m else None
+            unexplained = [said.get(s, s) for s in content if s not in explained]
+            hits.append(IndexHit(code=code, printed=printed, path=self.display(p.nodes),
+                                 explained=[said.get(s, s) for s in content if s in explained],
+                                 unexplained=unexplained, assumed=assumed, score=round(p.score, 3),
+                                 coverage=round(len(explained) / total, 3), fiscal_year=book.fiscal_year,
+                                 index_year=self.version, manifestation=manif))
+            if len(hits) >= 3 * k:
+                break
+        hits.sort(key=lambda h: (-h.coverage, -h.score))
+        return hits[: 3 * k]
+
+
+def cover(hits: list[IndexHit], limit: int = 3) -> list[IndexHit]:
+    """The first hit, then each further hit that explains a word the ones before it did not
+    (a multi-condition question: "ESRD on hemodialysis with hypertension")."""
+    if not hits:
+        return []
+    out = [hits[0]]
+    done = set(hits[0].explained)
+    for h in hits[1:]:
+        if len(out) >= limit:
+            break
+        new = set(h.explained) - done
+        if new and h.code[:3] != out[0].code[:3]:
+            out.append(h)
+            done |= new
+    return out
+
+
+def _spellings(title: str) -> tuple[list[str], str]:
+    """A main term's names and the rest of its title: "Disease, diseased" -> (["Disease", "diseased"], "");
+    "Fracture, traumatic" -> (["Fracture"], "traumatic"): the part after the comma is a modifier."""
+    parts = [p.strip() for p in title.split(",") if p.strip()]
+    if not parts:
+        return [title], ""
+    names = [parts[0], *(p for p in parts[1:] if p[:4].lower() == parts[0][:4].lower())]
+    return names, ", ".join(p for p in parts[1:] if p not in names)
+
+
+def _bare(text: str) -> str:
+    return " ".join(_PARENS.sub(" ", text).split()).lower()
+
+
+# ------------------------------------------------------------------------------------------- loading
+def _source_hash() -> bytes:
+    here = Path(__file__).parent
+    parts = [here / n for n in ("alpha_index.py", "text.py", "synonyms.py", "data/vocabulary.toml",
+                                "data/alpha_index.toml")] + [here.parent / "ingest" / "index_xml.py"]
+    return hashlib.sha1(b"".join(p.read_bytes() for p in parts if p.is_file())).digest()
+
+
+def load_alpha_index(path: str | Path, cache_dir: str | Path | None = None) -> AlphaIndex:
+    """Parse and prepare the Index (or read it from a pickle cache keyed on the file and this code)."""
+    path = Path(path)
+    start = time.perf_counter()
+    cache_file = None
+    if cache_dir is not None:
+        st = path.stat()
+        h = hashlib.sha1(_CACHE_VERSION.encode() + _source_hash())
+        h.update(f"|{path.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode())
+        cache_file = Path(cache_dir) / f"alpha-index-{h.hexdigest()[:16]}.pickle"
+        if cache_file.is_file():
+            try:
+                gc.disable()  # ~100k small sets: the collector would triple the load time
+                try:
+                    with cache_file.open("rb") as fh:
+                        index: AlphaIndex = pickle.load(fh)
+                finally:
+                    gc.enable()
+                log.debug("alpha index loaded from cache seconds=%.3f", time.perf_counter() - start)
+                return index
+            except Exception:  # a stale or partial cache is rebuilt, never trusted
+                log.warning("alpha index cache unreadable, rebuilding path=%s", cache_file)
+    parsed = parse_index_xml(path)
+    if parsed.kind != "index":
+        raise SourceError(path, f"not the Alphabetic Index to Diseases and Injuries (kind {parsed.kind})")
+    index = AlphaIndex(parsed, load_vocabulary())
+    if cache_file is not None:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_file.with_suffix(f".{id(index)}.tmp")
+        with tmp.open("wb") as fh:
+            pickle.dump(index, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(cache_file)
+        for stale in cache_file.parent.glob("alpha-index-*.pickle"):  # caches of older files or code
+            if stale != cache_file:
+                stale.unlink(missing_ok=True)
+    log.info("alpha index built entries=%d seconds=%.2f", len(index.entries), time.perf_counter() - start)
+    return index
+
+
+__all__ = ["AlphaIndex", "IndexHit", "cover", "load_alpha_index", "load_vocabulary"]

@@ -1,0 +1,166 @@
+"""The Alphabetic Index road (retrieval/alpha_index.py) over the real FY2025 Index to Diseases and Injuries,
+completed and verified in the real Tabular Lists. Questions are the Index's own entries."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from retrieval.alpha_index import DATA_PATH, AlphaIndex, cover, load_alpha_index, load_vocabulary
+from retrieval.codebook import load_codebook
+from retrieval.routing import DATA_PATH as ROUTING_PATH
+from retrieval.routing import route
+
+
+@pytest.fixture(scope="module")
+def alpha(fy2025_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> AlphaIndex:
+    return load_alpha_index(fy2025_dir / "icd10cm-index-2025.xml", tmp_path_factory.mktemp("alpha-cache"))
+
+
+@pytest.fixture(scope="module")
+def book2025(fy2025_dir: Path):
+    return load_codebook(fy2025_dir / "icd10cm-tabular-April-2025.xml", None, "2025")
+
+
+def first(alpha: AlphaIndex, book, question: str):
+    hits = alpha.search(question, book)
+    assert hits, question
+    return hits[0]
+
+
+def test_index_phrasing_follows_subterms_below_due_to(alpha, codebook) -> None:
+    hit = first(alpha, codebook, "Chyluria, due to, Wuchereria")
+    assert hit.code == "B74.0"
+    assert hit.path == "Chyluria (nonfilarial) > due to > Wuchereria (bancrofti)"
+    assert set(hit.explained) == {"chyluria", "wuchereria"} and not hit.unexplained and not hit.assumed
+    cite = hit.citation()
+    assert cite.source_type == "index" and cite.code == "B74.0" and "Wuchereria" in cite.section
+
+
+def test_main_term_code_when_no_subterm_fits_and_nonessential_modifiers_not_required(alpha, codebook) -> None:
+    hit = first(alpha, codebook, "Chyluria")
+    assert hit.code == "R82.0" and hit.coverage == 1.0
+    assert first(alpha, codebook, "Abasia").code == "F44.4"  # "(-astasia) (hysterical)" not required
+    said = first(alpha, codebook, "hysterical abasia")  # … but counted when the question says it
+    assert said.code == "F44.4" and "hysterical" in said.explained
+
+
+def test_a_subterm_not_said_falls_back_to_the_default_with_the_assumption_named(alpha, codebook) -> None:
+    hit = first(alpha, codebook, "Thrombosis, mural")
+    assert hit.code == "I82.90"
+    assert any("default" in a for a in hit.assumed)
+    assert first(alpha, codebook, "Thrombosis, mural, old").code == "I51.3"
+
+
+def test_with_convention_matches_the_condition_named_anywhere(alpha, codebook) -> None:
+    # Anemia > due to (in) (with) > chronic kidney disease, whichever order the question says it in
+    assert first(alpha, codebook, "Anemia in chronic kidney disease").code == "D63.1"
+    assert first(alpha, codebook, "chronic kidney disease with anemia").code == "D63.1"
+    assert first(alpha, codebook, "CKD with anemia").code == "D63.1"  # abbreviations from the vocabulary
+
+
+def test_see_reference_is_followed(alpha, codebook) -> None:
+    hit = first(alpha, codebook, "Milky urine")
+    assert hit.code == "R82.0"
+    assert hit.path.startswith("Milky urine → Chyluria")
+
+
+def test_see_also_is_not_taken_when_the_entry_itself_answers(alpha, codebook) -> None:
+    # Pick's > disease or syndrome (brain) > with behavioral disturbance has its own code and a "see also"
+    hit = first(alpha, codebook, "Pick's disease of brain with behavioral disturbance")
+    assert hit.code == "G31.01" and "→" not in hit.path
+
+
+def test_implied_personal_history(alpha, codebook) -> None:
+    hit = first(alpha, codebook, "history of breast cancer")
+    assert hit.code == "Z85.3"
+    assert any("personal" in a for a in hit.assumed)
+    assert first(alpha, codebook, "family history of breast cancer").code == "Z80.3"
+
+
+def test_without_is_not_with(alpha, codebook) -> None:
+    hit = first(alpha, codebook, "encounter for routine adult health examination without abnormal findings")
+    assert hit.code == "Z00.00"
+    assert first(alpha, codebook, "type 2 diabetes without complications").code == "E11.9"
+    assert first(alpha, codebook, "type 2 diabetes with complication").code == "E11.8"
+
+
+def test_number_in_a_range_subterm(alpha, codebook) -> None:
+    assert first(alpha, codebook, "BMI 42, adult").code == "Z68.41"
+
+
+def test_dash_code_completed_with_seventh_character(alpha, codebook) -> None:
+    hit = first(alpha, codebook, "fracture of neck of right femur, initial encounter, closed")
+    assert hit.printed == "S72.00-" and hit.code == "S72.001A"
+    assert not hit.assumed and "initial" in hit.explained
+    assumed = first(alpha, codebook, "pacemaker malfunction")
+    assert assumed.code == "T82.119A"
+    assert any("7th character" in a for a in assumed.assumed)
+
+
+def test_fy2025_code_that_became_a_header_is_completed_in_the_year_answered(alpha, codebook, book2025) -> None:
+    # The FY2025 Index prints B88.0 for Acariasis: reportable in FY2025, a header in FY2026
+    assert book2025.lookup("B88.0").reportable
+    assert not codebook.lookup("B88.0").reportable
+    old = first(alpha, book2025, "Acariasis")
+    assert old.code == "B88.0" and old.fiscal_year == "2025"
+    new = first(alpha, codebook, "Acariasis")
+    assert new.printed == "B88.0" and new.code.startswith("B88.0") and new.code != "B88.0"
+    assert codebook.lookup(new.code).reportable and new.assumed  # which subcode: said to check
+    for hit in alpha.search("Acariasis", codebook):
+        assert codebook.lookup(hit.code).reportable
+
+
+def test_every_code_is_reportable_in_the_book_answered(alpha, codebook) -> None:
+    for question in ("Anemia", "Fracture, femur", "Diabetes, type 2, with, chronic kidney disease", "History"):
+        for hit in alpha.search(question, codebook):
+            assert codebook.lookup(hit.code).reportable, (question, hit.code)
+
+
+def test_cover_adds_a_second_condition(alpha, codebook) -> None:
+    hits = alpha.search("type 2 diabetes with CKD stage 3b", codebook)
+    assert {"E11.22", "N18.32"} <= {h.code for h in cover(hits)}
+
+
+def test_official_schema_fields_manif_and_subcat_are_read(tmp_path: Path, codebook) -> None:
+    # The official file prints the manifestation code in brackets (<manif>) and "see category" (<seecat>):
+    # these entries are written in that schema from entries of the FY2025 Index.
+    xml = tmp_path / "index.xml"
+    xml.write_text("""<?xml version="1.0" encoding="utf-8"?>
+<ICD10CM.index><version>2025</version><title>ICD-10-CM INDEX TO DISEASES and INJURIES</title>
+<letter><title>P</title>
+<mainTerm><title>Pick's</title>
+  <term level="1"><title>disease or syndrome <nemod>(brain)</nemod></title><code>G31.01</code>
+    <term level="2"><title>with behavioral disturbance</title><code>G31.01</code><manif>F02.81-</manif></term>
+  </term>
+</mainTerm>
+<mainTerm><title>Pyarthrosis</title><seecat>M00</seecat></mainTerm>
+</letter></ICD10CM.index>""", encoding="utf-8")
+    alpha = load_alpha_index(xml)
+    hit = first(alpha, codebook, "Pick's disease with behavioral disturbance")
+    assert hit.code == "G31.01" and hit.manifestation and hit.manifestation.startswith("F02.81")
+    assert first(alpha, codebook, "Pyarthrosis").code.startswith("M00.")
+
+
+def test_vocabulary_entries_have_sources() -> None:
+    vocab = load_vocabulary()
+    assert "with" in vocab.connectors and vocab.implied["history"][0] == "personal"
+    for path in (DATA_PATH, ROUTING_PATH):
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        for kind, entries in data.items():
+            for entry in entries:
+                assert entry.get("source"), (path.name, kind, entry)
+
+
+def test_route_by_code_system() -> None:
+    # a status in a diagnosis question is no procedure to code
+    assert route("end stage renal disease on hemodialysis with hypertension", True, 0.83) == route(
+        "end stage renal disease on hemodialysis with hypertension", True, 0.83)
+    r = route("end stage renal disease on hemodialysis with hypertension", True, 0.83)
+    assert r.diagnosis and not r.procedure
+    assert not route("laparoscopic appendectomy", True, 0.0).diagnosis
+    both = route("dx and ICD-10-PCS code for laparoscopic appendectomy for acute appendicitis", True, 0.5)
+    assert both.diagnosis and both.procedure and "both" in both.why
+    assert route("ICD-10-PCS code for hemodialysis", True, 0.9) .procedure

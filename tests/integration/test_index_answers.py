@@ -1,0 +1,77 @@
+"""Answers through `Answerer` with the real CMS files (CODEDESK_CMS_DATA_DIR): the Alphabetic Index as the
+first road, routing by code system, and confidence. No vector index is built (lexical Tabular fallback)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from codedesk.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def answerer(cms_data_dir: Path, tmp_path_factory: pytest.TempPathFactory):
+    from retrieval.service import build_answerer
+
+    settings = Settings(home=tmp_path_factory.mktemp("index-answers"), cms_data_dir=cms_data_dir,
+                        fiscal_year="2026", _env_file=None)
+    a = build_answerer(settings, dense=False)
+    assert a.alpha is not None, "the Alphabetic Index in the CMS data folder was not loaded"
+    return a
+
+
+def test_index_path_leads_and_is_cited(answerer) -> None:
+    a = answerer.answer("Chyluria, due to, Wuchereria")
+    assert a.codes[0].code == "B74.0"
+    cite = next(c for c in a.citations if c.source_type == "index")
+    assert cite.section == "Chyluria (nonfilarial) > due to > Wuchereria (bancrofti)" and cite.code == "B74.0"
+    assert "Alphabetic Index" in a.answer
+    assert a.confidence == "high"
+
+
+def test_with_convention_through_the_answer(answerer) -> None:
+    a = answerer.answer("Anemia in chronic kidney disease")
+    assert a.codes[0].code == "D63.1"
+
+
+def test_diagnosis_question_never_answers_with_procedure_codes(answerer) -> None:
+    a = answerer.answer("end stage renal disease on hemodialysis with hypertension")
+    assert all(c.system == "ICD-10-CM" for c in a.codes)
+    codes = [c.code for c in a.codes]
+    assert codes[0] == "I12.0" and "N18.6" in codes
+    assert a.confidence != "high"  # "hemodialysis" is explained by no Index path of the answer: said to check
+
+
+def test_procedure_question_never_answers_with_diagnosis_codes(answerer) -> None:
+    a = answerer.answer("ICD-10-PCS code for laparoscopic appendectomy")
+    assert a.codes and all(c.system == "ICD-10-PCS" for c in a.codes)
+
+
+def test_question_asking_for_both_systems_gets_both_and_is_told(answerer) -> None:
+    a = answerer.answer("diagnosis and ICD-10-PCS codes: laparoscopic appendectomy for acute appendicitis")
+    systems = {c.system for c in a.codes}
+    assert {"ICD-10-CM", "ICD-10-PCS"} <= systems
+    assert "both" in a.answer
+
+
+def test_a_codes_own_title_beats_the_index_default(answerer) -> None:
+    a = answerer.answer("What is the ICD-10-CM code for Other hydronephrosis?")
+    assert a.codes[0].code == "N13.39"
+
+
+def test_index_code_that_is_a_header_in_the_year_answered_is_never_reported_as_is(answerer) -> None:
+    a = answerer.answer("Acariasis")
+    assert a.fiscal_year == "2026"
+    assert a.codes[0].code.startswith("B88.0") and a.codes[0].code != "B88.0" and a.codes[0].billable
+    assert a.confidence != "high"  # which subcode was assumed
+
+
+def test_confidence_is_not_high_when_words_are_unexplained(answerer) -> None:
+    a = answerer.answer("chyluria due to wuchereria, recurrent")
+    assert a.codes[0].code == "B74.0"
+    assert a.confidence in ("medium", "low")
+    assert "not explained by the Index path: recurrent" in a.answer
+    # most words explained by no Index path: the Tabular search answers, and says so
+    b = answerer.answer("chyluria due to wuchereria after a long flight abroad")
+    assert b.confidence != "high" and "No Alphabetic Index path explained the question" in b.answer
