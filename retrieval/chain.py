@@ -207,7 +207,8 @@ class AnswerChain:
         # itself sends a coder to the tables: "Cancer, see Neoplasm, malignant").
         road_index = bool(lead) and lead[0].coverage >= INDEX_ROAD and not (
             cands and cands[0].exact and cands[0].code != _base(book, lead[0].code)) and not (
-            table and (lead[0].coverage < 1.0 or lead[0].assumed))
+            table and (lead[0].coverage < 1.0 or lead[0].assumed)
+            and not _index_beats_table(state.search_text, lead[0], extra, draft.extra_citations))
         if road_index and table:
             extra, draft.extra_citations, table = [], [], False
         # Table codes are ICD-10-CM codes: shown like a named code, with the notes that apply to it.
@@ -217,18 +218,21 @@ class AnswerChain:
                 draft.lookups.append(Lookup(item.code, info, [item], book.inherited_notes(item.code) if n == 0 else []))
         draft.extra_items = [i for i in extra if i.system != "ICD-10-CM"]
         leftover: list[str] = []
+        more: list[IndexHit] = []
         if table and not road_index:
             # the table codes the drug or the site; another condition the question names is coded from its
             # own Index path ("angioedema due to lisinopril": T78.3XXA beside T46.4X5A), and the sequencing
             # rules order them (I.C.19.e.5.a: the nature of the adverse effect first)
-            leftover, more = _table_leftovers(state.search_text, extra, draft.extra_citations,
-                                              list(found.get("index") or []))
+            hits = [h for h in found.get("index") or [] if not _table_domain(book, h.code, draft.extra_citations)]
+            leftover, more = _table_leftovers(state.search_text, extra, draft.extra_citations, hits)
             for hit in more:
                 item = item_for(book, hit.code, f"Alphabetic Index: {hit.path} {hit.printed}")
                 draft.lookups.append(Lookup(hit.code, book.lookup(hit.code), [item]))
                 draft.extra_citations.append(hit.citation())
             if len(draft.lookups) > 1:
-                draft.lookups, draft.moves = order_items(book, draft.lookups, key=lambda lk: lk.items[0].code)
+                ordered, draft.moves = order_items(book, draft.lookups, key=lambda lk: lk.items[0].code)
+                if "table" not in named_systems(state.question):  # "… - drug code?": the asked code leads
+                    draft.lookups = ordered
         for m in state.parsed.mentions[:5]:
             draft.lookups.append(self._lookup(book, m.first, m.last, state))
         draft.lookups = [lk for lk in draft.lookups if lk is not None]
@@ -265,6 +269,10 @@ class AnswerChain:
                 draft.confidence = "medium"
                 why = (f"The table row does not explain every word (not explained: {', '.join(leftover[:6])}, "
                        "which the Alphabetic Index codes on its own): check whether it needs its own code.")
+            elif draft.road == "table" and draft.confidence == "high" and more:
+                draft.confidence = "medium"  # a second condition from its own Index path: verify it
+                why = ("Besides the table row, " + ", ".join(f"{h.code} ({h.path})" for h in more)
+                       + " was coded from its own Alphabetic Index path: check it against the documentation.")
         elif extra and draft.confidence == "high" and "assum" in (extra[0].note or "").lower():
             draft.confidence = "medium"
         if why:
@@ -459,17 +467,52 @@ def _filler() -> frozenset[str]:
     return load_vocabulary().filler | load_vocabulary().connectors
 
 
+# The Index sends poisoning, toxic and adverse effects to the Table of Drugs ("Toxic (poisoning) - see
+# Table of Drugs and Chemicals") and neoplasms to the Neoplasm Table: beside a row of that table, an Index
+# path into the same part of the Tabular List codes the same event again, not another condition.
+# (Tabular blocks and categories, and chapter 2 "Neoplasms")
+_TABLE_DOMAINS = {"drug_table": ("T36-T50", "T51-T65", "T88"), "neoplasm_table": ("2",)}
+
+
+def _table_domain(book: CodeBook, code: str, citations: list[Any]) -> bool:
+    domains = {d for c in citations for d in _TABLE_DOMAINS.get(c.source_type, ())}
+    if not domains:
+        return False
+    base = _base(book, code)
+    return base[:3] in domains or any(a.code in domains for a in book.ancestors(base))
+
+
+def _table_said(items: list[CodeItem], citations: list[Any]) -> set[str]:
+    """The words a table row accounts for: its codes' titles, its term path and column."""
+    said = set()
+    for text in [*(i.description for i in items), *(c.section or "" for c in citations),
+                 *(c.quote or "" for c in citations)]:
+        said.update(t for t in tokens(text) if not t.startswith(NOT))
+    return said
+
+
+def _content_words(question: str) -> list[str]:
+    return [w for w in dict.fromkeys(tokens(question)) if not w.startswith(NOT) and w not in FREE_STEMS
+            and w not in _filler() and not w.isdigit()]
+
+
+def _index_beats_table(question: str, hit: IndexHit, items: list[CodeItem], citations: list[Any]) -> bool:
+    """An Index path that assumes nothing and explains more of the question than a table row leads: the
+    Index names the reason for the encounter ("follow-up exam after completed chemotherapy for colon cancer":
+    Examination > follow-up > chemotherapy > malignant neoplasm Z08), the table only the site."""
+    words = _content_words(question)
+    said = _table_said(items, citations)
+    explained = {t for w in hit.explained for t in tokens(w)}
+    return not hit.assumed and len([w for w in words if w in explained]) > len([w for w in words if w in said])
+
+
 def _table_leftovers(question: str, items: list[CodeItem], citations: list[Any],
                      hits: list[IndexHit]) -> tuple[list[str], list[IndexHit]]:
     """What a table row leaves unexplained: the words of another condition the Alphabetic Index codes on
     its own ("CO poisoning …, headache": the headache needs its own code), minus those an Index path that
     assumes nothing explains (returned, one path per condition)."""
-    said = set()
-    for text in [*(i.description for i in items), *(c.section or "" for c in citations),
-                 *(c.quote or "" for c in citations)]:
-        said.update(t for t in tokens(text) if not t.startswith(NOT))
-    words = [w for w in dict.fromkeys(tokens(question)) if not w.startswith(NOT) and w not in FREE_STEMS
-             and w not in _filler() and not w.isdigit()]
+    said = _table_said(items, citations)
+    words = _content_words(question)
     codes = {i.code for i in items}
     explains = {id(h): {t for w in h.explained for t in tokens(w)} for h in hits}
     conditions = {t for h in hits if h.code not in codes for t in explains[id(h)]}

@@ -145,15 +145,14 @@ class CodeSearcher:
         if not defs:
             return code, "", False
         q = set(tokens(question))
-        best, best_score = None, 0.0
+        # the meaning that says most of the question's words; on a tie the one the Tabular lists first, which
+        # is the default: closed before open (I.C.19.c.1), routine healing before delayed healing, nonunion
+        # or malunion, which must be documented to be coded
+        best, best_hit = None, 0
         for char, meaning in defs[0].items():
-            m = tokens(meaning)
-            if not m:
-                continue
-            hit = sum(1 for t in m if t in q)
-            score = hit / len(m) + 0.01 * hit
-            if hit and score > best_score:
-                best, best_score = char, score
+            hit = sum(1 for t in set(tokens(meaning)) if t in q)
+            if hit > best_hit:
+                best, best_hit = char, hit
         if best is None:
             best = "A" if "A" in defs[0] else next(iter(defs[0]))
             return self.book.with_seventh(code, best), best, True

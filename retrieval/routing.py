@@ -31,7 +31,7 @@ def _cues() -> tuple[tuple[re.Pattern[str], str], ...]:
     data = tomllib.loads(DATA_PATH.read_text(encoding="utf-8"))
     out = []
     for entry in data.get("system_cue", ()):
-        if not entry.get("source") or entry.get("system") not in ("diagnosis", "procedure"):
+        if not entry.get("source") or entry.get("system") not in ("diagnosis", "procedure", "table"):
             raise SourceError(DATA_PATH, f"[[system_cue]] needs a source and a system: {entry}")
         out.append((re.compile(entry["pattern"], re.I), entry["system"]))
     return tuple(out)
