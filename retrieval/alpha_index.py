@@ -14,20 +14,19 @@ runs against the `CodeBook` of the year asked.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import logging
 import math
-import pickle
 import re
 import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from codedesk.cache import read_pickle, write_pickle
 from codedesk.errors import SourceError
 from ingest.index_xml import IndexFile, IndexTerm, parse_index_xml
-from retrieval.codebook import CodeBook, normalize_code
+from retrieval.codebook import CodeBook
 from retrieval.schema import Citation
 from retrieval.synonyms import FOLDS
 from retrieval.text import FREE_WORDS, NOT, STOPWORDS, stem, tokens, words
@@ -517,28 +516,16 @@ def load_alpha_index(path: str | Path, cache_dir: str | Path | None = None) -> A
         h = hashlib.sha1(_CACHE_VERSION.encode() + _source_hash())
         h.update(f"|{path.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode())
         cache_file = Path(cache_dir) / f"alpha-index-{h.hexdigest()[:16]}.pickle"
-        if cache_file.is_file():
-            try:
-                gc.disable()  # ~100k small sets: the collector would triple the load time
-                try:
-                    with cache_file.open("rb") as fh:
-                        index: AlphaIndex = pickle.load(fh)
-                finally:
-                    gc.enable()
-                log.debug("alpha index loaded from cache seconds=%.3f", time.perf_counter() - start)
-                return index
-            except Exception:  # a stale or partial cache is rebuilt, never trusted
-                log.warning("alpha index cache unreadable, rebuilding path=%s", cache_file)
+        cached = read_pickle(cache_file)
+        if cached is not None:
+            log.debug("alpha index loaded from cache seconds=%.3f", time.perf_counter() - start)
+            return cached
     parsed = parse_index_xml(path)
     if parsed.kind != "index":
         raise SourceError(path, f"not the Alphabetic Index to Diseases and Injuries (kind {parsed.kind})")
     index = AlphaIndex(parsed, load_vocabulary())
     if cache_file is not None:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_suffix(f".{id(index)}.tmp")
-        with tmp.open("wb") as fh:
-            pickle.dump(index, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(cache_file)
+        write_pickle(cache_file, index)
         for stale in cache_file.parent.glob("alpha-index-*.pickle"):  # caches of older files or code
             if stale != cache_file:
                 stale.unlink(missing_ok=True)

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import pickle
 import re
 import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from codedesk.cache import read_pickle, write_pickle
 from codedesk.codes import plain
 from codedesk.errors import SourceError
 from codedesk.settings import EMBEDDED_FISCAL_YEAR, Settings
@@ -133,20 +132,13 @@ def _overlay_book(tabular: str, base_year: str, addenda: str, fiscal_year: str, 
             parts += [str(Path(name).resolve()), str(st.st_size), str(st.st_mtime_ns)]
         key = hashlib.sha1("|".join(parts).encode()).hexdigest()[:16]
         cache_file = Path(cache_dir) / f"codebook-overlay-{key}.pickle"
-        if cache_file.is_file():
-            try:
-                with cache_file.open("rb") as fh:
-                    return pickle.load(fh)
-            except Exception:  # a stale or partial cache is rebuilt, never trusted
-                log.warning("overlay cache unreadable, rebuilding path=%s", cache_file)
+        cached = read_pickle(cache_file)
+        if cached is not None:
+            return cached
     base = load_codebook(tabular, Path(cache_dir) if cache_dir else None, base_year)
     book = overlay(base, parse_addenda(addenda), fiscal_year)
     if cache_file is not None:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")
-        with tmp.open("wb") as fh:
-            pickle.dump(book, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(cache_file)
+        write_pickle(cache_file, book)
     log.info("overlay book fy=%s base=%s addenda=%s seconds=%.2f", fiscal_year, base_year, Path(addenda).name,
              time.perf_counter() - start)
     return book

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import pickle
 import re
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from codedesk.cache import read_pickle, write_pickle
 from codedesk.codes import CATEGORY, CODE_RE
 from codedesk.errors import SourceError
 from codedesk.packages import package_file
@@ -126,21 +125,13 @@ class CodeBook:
             key = hashlib.sha1(f"{_CACHE_VERSION}|{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{fiscal_year}"
                                .encode()).hexdigest()[:16]
             cache_file = cache_dir / f"codebook-{key}.pickle"
-            if cache_file.is_file():
-                try:
-                    with cache_file.open("rb") as fh:
-                        book = pickle.load(fh)
-                    log.debug("codebook loaded from cache path=%s seconds=%.2f", path, time.perf_counter() - start)
-                    return book
-                except Exception:  # a stale or partial cache is rebuilt, never trusted
-                    log.warning("codebook cache unreadable, rebuilding path=%s", cache_file)
+            cached = read_pickle(cache_file)
+            if cached is not None:
+                log.debug("codebook loaded from cache path=%s seconds=%.2f", path, time.perf_counter() - start)
+                return cached
         book = cls(parse_tabular(path, fiscal_year))
         if cache_file is not None:
-            cache_file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache_file.with_suffix(f".{os.getpid()}.tmp")
-            with tmp.open("wb") as fh:
-                pickle.dump(book, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            tmp.replace(cache_file)
+            write_pickle(cache_file, book)
         log.info("codebook parsed fy=%s codes=%d seconds=%.2f", book.fiscal_year, len(book.nodes),
                  time.perf_counter() - start)
         return book
