@@ -20,7 +20,7 @@ from pydantic import ConfigDict
 
 from codedesk.errors import CodeDeskError, IndexUnavailable
 from retrieval.alpha_index import IndexHit, cover, load_vocabulary
-from retrieval.codebook import CodeBook
+from retrieval.codebook import CodeBook, normalize_code
 from retrieval.codesearch import Candidate, CodeSearcher, DenseSearch
 from retrieval.compose import Draft, Lookup, Passage, compose
 from retrieval.query import ParsedQuestion, parse_question
@@ -288,7 +288,7 @@ class AnswerChain:
         the suggested order. Never "high" with a finding: a list does not show the reason for the encounter."""
         draft.order_check = order
         rank = {c: n for n, c in enumerate(order.suggested)}
-        mentions = sorted(state.parsed.mentions[:8], key=lambda m: rank.get(m.first, len(rank)))
+        mentions = sorted(state.parsed.mentions[:8], key=lambda m: rank.get(normalize_code(m.first), len(rank)))
         draft.lookups = [lk for m in mentions if (lk := self._lookup(state.book, m.first, m.last, state))]
         draft.confidence = "medium" if order.findings else "high"
         return draft
