@@ -391,11 +391,4 @@ class _Overlay:
 
 def _reportable_under(book: CodeBook, code: str) -> list[str]:
     """Every reportable code under a header, every 7th character."""
-    out: list[str] = []
-    for leaf in book.leaves_under(code):
-        defs = book.seventh_defs(leaf)
-        if defs:
-            out.extend(book.with_seventh(leaf, ch) for ch in defs[0])
-        else:
-            out.append(leaf)
-    return out
+    return [c for leaf in book.leaves_under(code) for c in book.reportable_forms(leaf)]

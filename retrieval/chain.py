@@ -464,7 +464,8 @@ def _index_confidence(draft: Draft, lead: list[IndexHit]) -> tuple[str, str]:
 
 @lru_cache(maxsize=1)
 def _filler() -> frozenset[str]:
-    return load_vocabulary().filler | load_vocabulary().connectors
+    vocabulary = load_vocabulary()  # parsed once here: the cache is this function's
+    return vocabulary.filler | vocabulary.connectors
 
 
 # The Index sends poisoning, toxic and adverse effects to the Table of Drugs ("Toxic (poisoning) - see

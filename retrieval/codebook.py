@@ -186,18 +186,14 @@ class CodeBook:
         plain = plain.ljust(6, "X") + char
         return f"{plain[:3]}.{plain[3:]}"
 
+    def reportable_forms(self, leaf: str) -> list[str]:
+        """A leaf code as it is reported: itself, or every 7th-character form of it."""
+        defs = self.seventh_defs(leaf)
+        return [self.with_seventh(leaf, ch) for ch in defs[0]] if defs else [leaf]
+
     def reportable_codes(self) -> list[str]:
         """Every reportable code, 7th-character forms included, in tabular order."""
-        out: list[str] = []
-        for code in self.order:
-            if not self.is_leaf(code):
-                continue
-            defs = self.seventh_defs(code)
-            if defs:
-                out.extend(self.with_seventh(code, ch) for ch in defs[0])
-            else:
-                out.append(code)
-        return out
+        return [c for code in self.order if self.is_leaf(code) for c in self.reportable_forms(code)]
 
     def leaves_under(self, code: str) -> list[str]:
         """Leaf (XML-listed) codes under a header, in tabular order."""
