@@ -288,7 +288,10 @@ class AnswerChain:
         the suggested order. Never "high" with a finding: a list does not show the reason for the encounter."""
         draft.order_check = order
         rank = {c: n for n, c in enumerate(order.suggested)}
-        mentions = sorted(state.parsed.mentions[:8], key=lambda m: rank.get(normalize_code(m.first), len(rank)))
+        unique: dict[tuple[str, str | None], Any] = {}  # a code pasted twice is shown once
+        for m in state.parsed.mentions:
+            unique.setdefault((normalize_code(m.first), m.last), m)
+        mentions = sorted(list(unique.values())[:8], key=lambda m: rank.get(normalize_code(m.first), len(rank)))
         draft.lookups = [lk for m in mentions if (lk := self._lookup(state.book, m.first, m.last, state))]
         draft.confidence = "medium" if order.findings else "high"
         return draft

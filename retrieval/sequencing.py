@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -387,18 +388,19 @@ def check_order(book: CodeBook, codes: list[str]) -> list[Finding]:
     found: list[Finding] = []
     valid_rule = table.of_kind("valid")[0]
     unique_rule = table.of_kind("unique")[0]
-    listed = [normalize_code(c) for c in codes if c and c.strip()]
+    listed = Counter(normalize_code(c) for c in codes if c and c.strip())  # one finding per code, however often
     ok: list[str] = []
-    for code in listed:
+    for code, times in listed.items():
         info = book.lookup(code)
         if not info.exists or not info.reportable:
             near = book.nearest(code, 3) if not info.exists else []
             hint = f"; nearest valid codes: {', '.join(near)}" if near else ""
             found.append(Finding("invalid", code, f"{code}: {info.reason}{hint}", valid_rule, fiscal_year=fy))
-        elif code in ok:
-            found.append(Finding("duplicate", code, f"{code} is listed twice", unique_rule, fiscal_year=fy))
-        else:
-            ok.append(code)
+            continue
+        if times > 1:
+            said = "twice" if times == 2 else f"{times} times"
+            found.append(Finding("duplicate", code, f"{code} is listed {said}", unique_rule, fiscal_year=fy))
+        ok.append(code)
     if not ok:
         return found
 
@@ -527,7 +529,7 @@ def answer_order_question(question: str, book: CodeBook) -> OrderCheck | None:
 def _paragraph(codes: list[str], findings: list[Finding], suggested: list[str]) -> str:
     errors = [f for f in findings if f.severity == "error"]
     checks = [f for f in findings if f.severity != "error"]
-    listed = ", ".join(codes)
+    listed = ", ".join(codes[:12]) + (f", … ({len(codes)} codes)" if len(codes) > 12 else "")  # a pasted wall stays short
     if not findings:
         return (f"{listed}: no sequencing rule CodeDesk checks is broken by this order (sequencing also depends "
                 "on the reason for the encounter, which a list of codes does not show).")

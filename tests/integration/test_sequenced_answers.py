@@ -29,6 +29,15 @@ def test_a_pasted_list_is_checked_and_reordered(answerer) -> None:
     assert a.confidence == "medium"  # a finding: never "high"
 
 
+def test_a_code_pasted_again_is_one_finding_and_one_code(answerer) -> None:
+    a = answerer.answer("N18.32, E11.22, N18.32, I12.9 right order?")
+    assert [c.code for c in a.codes] == ["E11.22", "I12.9", "N18.32"]
+    assert a.answer.count("N18.32 is listed twice") == 1
+    wall = answerer.answer("E11.22, " * 400 + "right order?")  # truncated to 2,000 characters, answered briefly
+    assert [c.code for c in wall.codes] == ["E11.22"] and "E11.22 is listed" in wall.answer
+    assert len(wall.answer) < 3000
+
+
 def test_a_list_in_order_keeps_its_order(answerer) -> None:
     a = answerer.answer("I12.9, N18.32 correct sequence?")
     assert [c.code for c in a.codes] == ["I12.9", "N18.32"]
