@@ -38,6 +38,41 @@ class _QuietClientTokenWarning(logging.Filter):
         return "`token` will be unused" not in record.getMessage()
 
 
+class _WithholdRequestBody(logging.Filter):
+    """Bolt puts the raw request body in some log lines: the whole body at INFO when a signature does
+    not verify (a stale timestamp, a rotated secret, a forged request), and when a middleware gives no
+    response. A body holds what a person typed, patient details included, unscrubbed: the line is
+    kept, the body withheld. (`bot.serve` also rejects unsigned requests before Bolt sees them.)"""
+
+    _CUTS = ("Invalid request signature detected", "without providing a response for the request",
+             "request body:", "Request body:")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a record that cannot be formatted is dropped rather than shown raw
+            return False
+        for cut in self._CUTS:
+            at = message.find(cut)
+            if at != -1:
+                record.msg, record.args = message[: at + len(cut)] + " (request body withheld)", ()
+                break
+        return True
+
+
+# Bolt's loggers that may carry a request body: its own (created per class from the app's logger,
+# which copies the app logger's filters only when it has none yet) and the app's.
+_BOLT_LOGGERS = ("slack_bolt.RequestVerification", "slack_bolt.App", "slack_bolt.codedesk")
+
+
+def withhold_request_bodies() -> None:
+    """Install the filter on Bolt's loggers (idempotent)."""
+    for name in _BOLT_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _WithholdRequestBody) for f in logger.filters):
+            logger.addFilter(_WithholdRequestBody())
+
+
 def build_app(settings: Settings, *, answerer: Any, logger: Any | None, client: WebClient | None = None,
               bot_settings: BotSettings | None = None, token_verification: bool = True) -> App:
     """The CodeDesk Bolt app.
@@ -58,6 +93,7 @@ def build_app(settings: Settings, *, answerer: Any, logger: Any | None, client: 
         client = WebClient(base_url=settings.slack_api_url, token=bot.slack_bot_token)
     elif client.token is None:
         client.token = bot.slack_bot_token
+    withhold_request_bodies()
     bolt_logger = logging.getLogger("slack_bolt.codedesk")
     quiet = _QuietClientTokenWarning()
     bolt_logger.addFilter(quiet)
@@ -72,6 +108,7 @@ def build_app(settings: Settings, *, answerer: Any, logger: Any | None, client: 
         name="codedesk",
     )
     bolt_logger.removeFilter(quiet)
+    withhold_request_bodies()  # again: loggers Bolt created just now may have copied only `quiet`
     deps = Deps(settings=settings, bot=bot, answerer=answerer, review=ReviewPort(logger),
                 pool=AnswerPool(bot.answer_workers))
     register_listeners(app, deps)

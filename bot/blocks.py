@@ -240,7 +240,8 @@ def answer_prose(markdown: str, *, drop_notes: bool, drop_sources: bool) -> str:
 
 
 _ICONS = {"guideline": "📘", "team_guideline": "📗", "tabular": "📑", "index": "🔎", "drug_table": "💊",
-          "neoplasm_table": "🧬", "addenda": "🆕", "pcs": "🛠️", "hcpcs": "🏷️", "code_book": "📖"}
+          "neoplasm_table": "🧬", "addenda": "🆕", "pcs": "🛠️", "hcpcs": "🏷️", "code_book": "📖",
+          "drg_table": "🏥", "hcc_mapping": "📊"}
 
 
 def citation_text(cite: Citation) -> str:
@@ -294,7 +295,8 @@ def confidence_text(answer: Answer) -> str:
 def fallback_text(answer: Answer) -> str:
     """Notification / screen-reader text: the top code and the start of the answer."""
     head = f"{answer.codes[0].code} — {answer.codes[0].description}: " if answer.codes else ""
-    return shorten(head + " ".join(answer.answer.split()), MAX_FALLBACK_TEXT) or "CodeDesk answer"
+    # escaped: the answer may repeat words of the question, which must not become mentions or links
+    return escape_mrkdwn(shorten(head + " ".join(answer.answer.split()), MAX_FALLBACK_TEXT)) or "CodeDesk answer"
 
 
 # ----------------------------------------------------------------------------- actions
@@ -376,7 +378,7 @@ def writing_blocks(text: str) -> Rendered:
     body = markdown_to_mrkdwn(text)
     if len(body) > MAX_SECTION_TEXT:  # the start is enough to read along; the final answer has it all
         body = body[: MAX_SECTION_TEXT - 1] + "…"
-    return Rendered(text=shorten(text, MAX_FALLBACK_TEXT), blocks=[section(body), context(WRITING_NOTICE)])
+    return Rendered(text=escape_mrkdwn(shorten(text, MAX_FALLBACK_TEXT)), blocks=[section(body), context(WRITING_NOTICE)])
 
 
 def escalation_blocks(answer: Answer, *, asked_by: str, channel: str | None, usergroup: str | None,
@@ -405,7 +407,8 @@ def escalation_blocks(answer: Answer, *, asked_by: str, channel: str | None, use
     if isinstance(log_id, int):
         tail_bits.append(f"Log #{log_id}")
     tail = [context(" · ".join(tail_bits))] if tail_bits else []
-    text = shorten(f"Escalation from <@{asked_by}>: {answer.question}", MAX_FALLBACK_TEXT)
+    # the question escaped like in the blocks: typed <!channel> or <url|label> must not become live here
+    text = f"Escalation from <@{asked_by}>: " + escape_mrkdwn(shorten(answer.question, MAX_FALLBACK_TEXT - 40))
     return Rendered(text=text, blocks=head + [divider()] + body.blocks + tail, overflow=body.overflow)
 
 

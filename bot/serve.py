@@ -45,6 +45,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from slack_bolt import App, BoltRequest
+from slack_sdk.signature import SignatureVerifier
 
 from bot.config import BotSettings
 from bot.metrics import (
@@ -59,7 +60,7 @@ from bot.metrics import (
     request_id,
 )
 from codedesk.errors import CodeDeskError, ConfigError, IndexUnavailable
-from codedesk.settings import Settings
+from codedesk.settings import Settings, redact_text, redact_url
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,31 @@ def request_kind(body: str, content_type: str) -> str:
     return "other"
 
 
+def _verifier_for(app: App) -> SignatureVerifier | None:
+    deps = getattr(app, "codedesk", None)
+    secret = getattr(getattr(deps, "bot", None), "slack_signing_secret", None)
+    return SignatureVerifier(signing_secret=secret) if secret else None
+
+
+def signed_by_slack(verifier: SignatureVerifier | None, body: str, headers: dict[str, list[str]]) -> bool:
+    """Slack's signature (and a timestamp within 5 minutes) checked here, before Bolt: Bolt checks it
+    too, but logs the whole raw body when it fails, and a body holds what a person typed. Slack's
+    `ssl_check` pings go to Bolt, which answers them without reading anything."""
+    if verifier is None:
+        return True  # no secret configured: Bolt's own verification decides
+    if body.startswith("ssl_check=") or "&ssl_check=" in body:
+        return True
+    timestamp = (headers.get("x-slack-request-timestamp") or ["0"])[0]
+    signature = (headers.get("x-slack-signature") or [""])[0]
+    try:
+        return verifier.is_valid(body, timestamp, signature)
+    except Exception:  # a malformed timestamp header
+        return False
+
+
 def _handler_for(app: App, ops: Ops) -> type[BaseHTTPRequestHandler]:
+    verifier = _verifier_for(app)
+
     class SlackHandler(BaseHTTPRequestHandler):
         server_version = "CodeDesk"
         protocol_version = "HTTP/1.1"
@@ -186,12 +211,18 @@ def _handler_for(app: App, ops: Ops) -> type[BaseHTTPRequestHandler]:
                     status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
                     self._send(status, "Too Large")
                     return
-                body = self.rfile.read(length).decode("utf-8") if length else ""
+                body = self.rfile.read(length).decode("utf-8", errors="replace") if length else ""
                 headers: dict[str, list[str]] = {}
                 for name, value in self.headers.items():
                     headers.setdefault(name.lower(), []).append(value)
                 kind = request_kind(body, self.headers.get("Content-Type") or "")
                 retry = bool(self.headers.get("X-Slack-Retry-Num"))
+                if not signed_by_slack(verifier, body, headers):
+                    status = HTTPStatus.UNAUTHORIZED
+                    self._send(status, '{"error": "invalid request"}',
+                               {"Content-Type": "application/json; charset=utf-8"})
+                    log.warning("request_rejected reason=bad_signature_or_stale_timestamp kind=%s", kind)
+                    return
                 try:
                     resp = app.dispatch(BoltRequest(body=body, query=url.query, headers=headers))
                 except Exception:  # Bolt handles listener errors itself; this is the last net
@@ -296,17 +327,17 @@ class AnswererHolder:
                 if built_index and getattr(answerer, "dense", None) is None:
                     raise IndexUnavailable("the index went away while the answerer was being built")
             except ConfigError as err:  # a model mismatch, a missing setting: restarting will not help
-                self.state, self.error = "failed", str(err)
-                log.error("answerer_failed error=%s", json.dumps(str(err)))
+                self.state, self.error = "failed", redact_text(str(err))
+                log.error("answerer_failed error=%s", json.dumps(redact_text(str(err))))
                 if on_fatal is not None:
                     on_fatal(err)
                 return
             except IndexUnavailable as err:
-                self.state, self.error = "waiting_for_index", str(err)
+                self.state, self.error = "waiting_for_index", redact_text(str(err))
                 if time.monotonic() - last_note > 15:
                     last_note = time.monotonic()
                     log.warning("answerer_waiting_for_index host=%s port=%s waited_s=%.0f error=%s",
-                                self.settings.chroma_host, self.settings.chroma_port,
+                                redact_url(self.settings.chroma_host), self.settings.chroma_port,
                                 time.monotonic() - started, json.dumps(str(err)))
                 self._stop.wait(self.retry_s)
                 continue
@@ -372,7 +403,7 @@ class Ops:
         return not down, report
 
     def _check_index(self) -> dict[str, Any]:
-        where = (f"{self.settings.chroma_host}:{self.settings.chroma_port}" if self.settings.chroma_host
+        where = (redact_url(f"{self.settings.chroma_host}:{self.settings.chroma_port}") if self.settings.chroma_host
                  else str(self.settings.chroma_dir))
         out: dict[str, Any] = {"ok": False, "where": where}
         try:
@@ -380,7 +411,7 @@ class Ops:
             store = dense.store if dense is not None else self._index_store()
             gen = store.active()
         except CodeDeskError as err:
-            out["error"] = str(err)
+            out["error"] = redact_text(str(err))
             return out
         except Exception as err:  # never let a check raise
             out["error"] = f"the code index cannot be read ({type(err).__name__})"

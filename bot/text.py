@@ -75,9 +75,15 @@ def shorten(text: str, limit: int, *, ellipsis: str = "…") -> str:
     return cut.rstrip() + ellipsis
 
 
+# C0/C1 control characters (tab and newline kept) and Unicode bidi overrides: never useful in a message.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 def escape_mrkdwn(text: str) -> str:
-    """Escape the three characters Slack's mrkdwn treats as control characters."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """User text shown as typed in Slack mrkdwn, the one helper for every message CodeDesk posts
+    (`text` and blocks): the three characters Slack treats as control characters escaped, so a typed
+    `<!channel>`, `<@U123>` or `<https://evil.example|click>` stays text, and control bytes dropped."""
+    return _CONTROLS.sub("", text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def markdown_to_mrkdwn(text: str) -> str:

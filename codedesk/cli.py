@@ -34,7 +34,9 @@ def _setup(ctx: typer.Context, verbose: bool) -> Settings:
     except Exception as err:  # pydantic validation of CODEDESK_* variables
         typer.echo(f"Configuration error: {err}", err=True)
         raise typer.Exit(2) from None
-    settings.home.mkdir(parents=True, exist_ok=True)
+    from codedesk.state import private_dir
+
+    private_dir(settings.home)  # owner-only: the query log, keys and caches live here
     ctx.obj = settings
     return settings
 
@@ -229,38 +231,128 @@ def ask(ctx: typer.Context,
 
 
 def _ask_batch(answerer, logger, path: Path, fiscal_year: str | None) -> None:  # noqa: ANN001
-    """One answer object a line, same order; a bad line gets an error object, never stops the batch."""
+    """One answer object a line, same order; a bad line gets an error object, never stops the batch.
+
+    The file is read as bytes and each line decoded on its own, so one invalid UTF-8 byte costs only
+    its line; a UTF-8 byte-order mark is ignored; a line nested too deeply for the JSON parser, or a
+    `fiscal_year` that is not a year, gets its own error without echoing the raw value."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines() if str(path) != "-" else sys.stdin.read().splitlines()
-    except (OSError, UnicodeDecodeError) as err:
-        raise _fail(f"cannot read {path}: {err}") from None
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
+        data = path.read_bytes() if str(path) != "-" else sys.stdin.buffer.read()
+    except OSError as err:
+        raise _fail(f"cannot read {path}: {err.strerror or type(err).__name__}") from None
+    for n, raw in enumerate(data.split(b"\n"), 1):
+        item, error = _batch_line(raw, n)
+        if item is None and error is None:
+            continue  # a blank line
+        if error is not None:  # the id is kept when the line is an object (an empty question)
+            print(json.dumps({"id": _safe_id(item.get("id")) if item else None, "line": n, "error": error}),
+                  flush=True)
             continue
-        try:
-            item = json.loads(line)
-            qid, question = item.get("id"), item.get("question")
-            if not isinstance(question, str):
-                raise ValueError("no 'question' text")
-        except (ValueError, AttributeError) as err:
-            print(json.dumps({"id": None, "line": n, "error": f"line {n} is not {{\"id\", \"question\"}}: {err}"}),
+        if item is None:  # unreachable: a line without an error has its object
+            continue
+        qid, question = item["id"], item["question"]
+        year, error = _batch_year(item.get("fiscal_year"), fiscal_year)
+        if error is not None:
+            print(json.dumps({"id": _safe_id(qid), "line": n, "error": error, "codes": [], "citations": []}),
                   flush=True)
             continue
         start = time.perf_counter()
         try:
-            answer = answerer.answer(question, fiscal_year=item.get("fiscal_year") or fiscal_year)
+            answer = answerer.answer(question, fiscal_year=year)
         except CodeDeskError as err:
-            print(json.dumps({"id": qid, "question": question, "error": str(err), "codes": [], "citations": []}),
-                  flush=True)
+            print(json.dumps({"id": _safe_id(qid), "line": n, "question": question, "error": str(err),
+                              "codes": [], "citations": []}), flush=True)
             continue
         except Exception:
             log.exception("answer failed line=%d", n)
-            print(json.dumps({"id": qid, "question": question, "error": UNEXPECTED, "codes": [], "citations": []}),
-                  flush=True)
+            print(json.dumps({"id": _safe_id(qid), "line": n, "question": question, "error": UNEXPECTED,
+                              "codes": [], "citations": []}), flush=True)
             continue
         _log(logger, question, answer, "cli", (time.perf_counter() - start) * 1000, answerer.index_version)
-        answer.id = qid
+        answer.id = _safe_id(qid)
         print(answer.model_dump_json(), flush=True)
+
+
+_BATCH_SHAPE = 'a JSON object {"id": …, "question": "…"}'
+
+
+def _batch_line(raw: bytes, n: int) -> tuple[dict | None, str | None]:
+    """(the line's object, None), (the object or None, an error naming line `n`), or (None, None) for a
+    blank line."""
+    if n == 1 and raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]  # a UTF-8 byte-order mark (Windows editors write one)
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return None, f"line {n} is not valid UTF-8 (byte {err.start + 1}): save the file as UTF-8"
+    line = line.removesuffix("\r")
+    if not line.strip():
+        return None, None
+    try:
+        item = json.loads(line)
+    except RecursionError:
+        return None, f"line {n} is nested too deeply to read: it should be {_BATCH_SHAPE}"
+    except ValueError as err:
+        return None, f"line {n} is not {_BATCH_SHAPE}: {getattr(err, 'msg', 'invalid JSON')}"
+    if not isinstance(item, dict):
+        return None, f"line {n} is not {_BATCH_SHAPE}"
+    if not isinstance(item.get("question"), str) or not item["question"].strip():
+        return item, f"line {n} has no \"question\" text: it should be {_BATCH_SHAPE}"
+    return {**item, "id": item.get("id")}, None
+
+
+def _batch_year(given: object, default: str | None) -> tuple[str | None, str | None]:
+    """(the line's fiscal year as 4 digits, or `default` when it gives none; an error without the value)."""
+    if given is None or given == "":
+        return default, None
+    if isinstance(given, int) and not isinstance(given, bool):
+        given = str(given)
+    if isinstance(given, str):
+        year = given.strip().upper().removeprefix("FY")
+        if len(year) == 4 and year.isascii() and year.isdigit():
+            return year, None
+    return None, "\"fiscal_year\" must be a year such as 2025 or \"2025\""
+
+
+def _safe_id(qid: object) -> object:
+    """The line's id as given when it is a short string or a number, else none (never a huge echo)."""
+    if isinstance(qid, bool) or qid is None:
+        return qid
+    if isinstance(qid, (int, float)):
+        return qid
+    if isinstance(qid, str) and len(qid) <= 200:
+        return qid
+    return None
+
+
+@app.command()
+def check(ctx: typer.Context,
+          codes: str = typer.Argument(..., help='The codes, principal first: "E11.22, N18.32, I12.9".'),
+          output: str = typer.Option("text", "--format", help="text or json."),
+          year: str = typer.Option(None, "--year", help="ICD-10-CM fiscal year (default: the year in effect today)."),
+          payment_year: int = typer.Option(None, "--payment-year", help="HCC payment year (default: next year)."),
+          show: list[str] = typer.Option(None, "--show", help="cc_mcc and/or hcc (default: CODEDESK_CODING_SETTING's)."),
+          esrd: bool = typer.Option(False, "--esrd", help="Also the CMS-HCC ESRD models."),
+          rxhcc: bool = typer.Option(False, "--rxhcc", help="Also the RxHCC (Part D) model.")) -> None:
+    """Check a code list: validity, sequencing, CC/MCC with the first code as principal, HCCs (cited)."""
+    from retrieval.code_check import run_check
+
+    if output not in ("text", "json") or any(s not in ("cc_mcc", "hcc") for s in show or ()):
+        raise _fail("--format takes text or json; --show takes cc_mcc or hcc", 2)
+    try:
+        result = run_check(ctx.obj, codes, fiscal_year=year, payment_year=payment_year,
+                           show=tuple(show) if show else None, esrd=esrd, rxhcc=rxhcc)
+    except CodeDeskError as err:
+        raise _fail(err, 2) from None
+    if output == "json":
+        typer.echo(result.report.model_dump_json(indent=2))
+    else:
+        from codedesk.render import print_check
+
+        print_check(result.report)
+    if any(f.severity == "error" for f in result.report.findings) or not all(
+            s.reportable for s in result.report.statuses):
+        raise typer.Exit(1)  # scripts: a list with an error fails
 
 
 @app.command()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
+from typing import Literal
+from urllib.parse import unquote_plus
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -11,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 EMBEDDED_FISCAL_YEAR = "2026"  # the Tabular List shipped in simple-icd-10-cm (April 1 2026 update)
 DEFAULT_FISCAL_YEAR = EMBEDDED_FISCAL_YEAR  # kept for imports; the year answered follows the date (fiscal_year)
 EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+CodingSetting = Literal["inpatient", "outpatient", "professional", "risk_adjustment"]
 
 
 class Settings(BaseSettings):
@@ -36,6 +40,10 @@ class Settings(BaseSettings):
     team_guidelines_dir: Path | None = Field(None, description="Team guideline folder (default guidelines/team)")
     user_hash_secret: SecretStr | None = Field(None, description="Key for hashing Slack user ids in the log "
                                                "(share it across hosts); default a per-install key in home")
+    # What a coder's answers show beside the codes by default (retrieval/code_check.py); a question can ask for more
+    coding_setting: CodingSetting | None = Field(
+        None, description="inpatient (CC/MCC levels), outpatient, professional or risk_adjustment (HCC "
+                          "categories); unset = both")
     max_question_chars: int = Field(2000, description="Longer questions are truncated, and the answer says so")
     top_k: int = Field(5, description="Codes returned per answer")
 
@@ -58,6 +66,15 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if value in ("", None) else value
+
+    @field_validator("coding_setting", mode="before")
+    @classmethod
+    def _coding_setting_words(cls, value: object) -> object:
+        """"Risk adjustment", "risk-adjustment" and "RISK_ADJUSTMENT" are one setting; blank is unset."""
+        if isinstance(value, str):
+            value = "_".join(value.strip().lower().replace("-", " ").split())
+            return value or None
+        return value
 
     @field_validator("llm", "llm_base_url", "llm_api_key", mode="before")
     @classmethod
@@ -107,3 +124,74 @@ class Settings(BaseSettings):
 def fiscal_year_of(day: date) -> str:
     """ICD-10-CM fiscal year N runs 1 October N-1 to 30 September N: 2026-12-02 is FY2027."""
     return str(day.year + 1 if day.month >= 10 else day.year)
+
+
+# Query keys whose value is a credential (libpq: password, sslpassword; ODBC-style: pwd; tokens of
+# HTTP services such as a Chroma server). Matched on the key lower-cased and percent-decoded.
+_SECRET_KEY_PARTS = ("pass", "pwd", "secret", "token", "apikey", "api_key", "api-key", "auth", "credential")
+_CONNINFO_SECRET = re.compile(r"(?i)\b((?:ssl)?pass(?:word|wd)?|pwd)\s*=\s*('(?:[^'\\]|\\.)*'|\S+)")
+REDACTED = "***"
+
+
+def _secret_key(key: str) -> bool:
+    k = unquote_plus(key).strip().lower()
+    return any(part in k for part in _SECRET_KEY_PARTS)
+
+
+def _redact_pairs(text: str) -> str:
+    """`a=1&password=x;pwd=y` with every credential value replaced, the rest kept byte for byte."""
+    parts = re.split(r"([&;])", text)
+    for i in range(0, len(parts), 2):
+        key, eq, _value = parts[i].partition("=")
+        if eq and _secret_key(key):
+            parts[i] = f"{key}={REDACTED}"
+    return "".join(parts)
+
+
+def redact_url(url: str | None) -> str:
+    """A database or service URL safe to show (logs, /readyz, CLI output): the password of the
+    userinfo (`user:pass@`), every credential in the query or fragment (`?password=`, `pwd=`,
+    `sslpassword=`, `token=`…) and `password=` of a libpq key/value string are replaced by ***.
+    Never raises: text that is not a URL gets the key/value treatment."""
+    if not url:
+        return ""
+    text = str(url)
+    try:
+        scheme, sep, rest = text.partition("://")
+        if not sep:
+            return _CONNINFO_SECRET.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
+        # netloc ends at the first / ? or # after the scheme; userinfo is up to its last @
+        end = len(rest)
+        for ch in "/?#":
+            pos = rest.find(ch)
+            if pos != -1:
+                end = min(end, pos)
+        netloc, tail = rest[:end], rest[end:]
+        if "@" in netloc:
+            userinfo, host = netloc.rsplit("@", 1)
+            if ":" in userinfo:
+                netloc = f"{userinfo.split(':', 1)[0]}:{REDACTED}@{host}"
+        path, qmark, query = tail.partition("?")
+        query, hashmark, fragment = query.partition("#") if qmark else ("", "", "")
+        if not qmark:
+            path, hashmark, fragment = tail.partition("#")
+        out = f"{scheme}://{netloc}{_CONNINFO_SECRET.sub(lambda m: f'{m.group(1)}={REDACTED}', path)}"
+        if qmark:
+            out += "?" + _redact_pairs(query)
+        if hashmark:
+            out += "#" + _redact_pairs(fragment)
+        return out
+    except Exception:  # never show what could not be parsed
+        return f"{text.split('://', 1)[0]}://{REDACTED}" if "://" in text else REDACTED
+
+
+_URL_IN_TEXT = re.compile(r"(?i)\b[a-z][a-z0-9+.\-]*://[^\s'\"<>()]+")
+
+
+def redact_text(message: str | None) -> str:
+    """A message (an error, a log line) with every URL in it passed through `redact_url` and any
+    libpq-style `password=…` masked."""
+    if not message:
+        return ""
+    out = _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), str(message))
+    return _CONNINFO_SECRET.sub(lambda m: f"{m.group(1)}={REDACTED}" if m.group(2) != REDACTED else m.group(0), out)

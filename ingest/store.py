@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from codedesk.errors import IndexUnavailable, ModelMismatch
-from codedesk.settings import Settings
+from codedesk.settings import Settings, redact_url
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,8 @@ def make_client(settings: Settings) -> Any:
         settings.chroma_dir.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=chroma_settings)
     except Exception as err:  # connection refused, bad path, …
-        where = f"{settings.chroma_host}:{settings.chroma_port}" if settings.chroma_host else settings.chroma_dir
+        where = (redact_url(f"{settings.chroma_host}:{settings.chroma_port}") if settings.chroma_host
+                 else settings.chroma_dir)  # a host given as a URL may carry a token or password
         raise IndexUnavailable(f"the code index at {where} cannot be opened ({type(err).__name__}); "
                                "check CODEDESK_CHROMA_HOST/PORT or run `codedesk ingest`") from err
 

@@ -20,6 +20,7 @@ import math
 import re
 import time
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,11 +70,14 @@ class Vocabulary:
     implied: dict[str, tuple[str, frozenset[str]]]  # main term (lower) -> (subterm title, unless stems)
     filler: frozenset[str]  # stems
     filler_re: re.Pattern[str] | None = None  # "52 year old"
+    # cue word -> (main term titles it enters, words after the cue a path must explain, the main term
+    # under which a drug may be read as its Table of Drugs class)
+    entries: dict[str, tuple[tuple[str, ...], int, str | None]] = field(default_factory=dict)
 
 
 def load_vocabulary(path: Path = DATA_PATH) -> Vocabulary:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    for kind in ("connector", "negation", "alias", "implied", "filler", "filler_pattern"):
+    for kind in ("connector", "negation", "alias", "implied", "filler", "filler_pattern", "entry"):
         for entry in data.get(kind, ()):
             if not entry.get("source"):
                 raise SourceError(path, f"[[{kind}]] entry without a source: {entry}")
@@ -87,6 +91,8 @@ def load_vocabulary(path: Path = DATA_PATH) -> Vocabulary:
         filler=frozenset(stem(w) for e in data.get("filler", ()) for w in e["words"]),
         filler_re=re.compile("|".join(f"(?:{e['pattern']})" for e in data["filler_pattern"]), re.I)
         if data.get("filler_pattern") else None,
+        entries={w: (tuple(e["main_terms"]), int(e.get("window", 4)), e.get("drug_classes"))
+                 for e in data.get("entry", ()) for w in e["words"]},
     )
 
 
@@ -135,11 +141,17 @@ class IndexHit:
     fiscal_year: str
     index_year: str
     manifestation: str | None = None  # the bracketed code, reported after this one (I.A.13)
+    cued: bool = False  # a status / long-term drug path a cue word entered: reported after the conditions
 
     def citation(self) -> Citation:
         return Citation(source_type="index", title=f"ICD-10-CM Alphabetic Index FY{self.index_year}",
                         section=self.path, code=self.printed, fiscal_year=self.index_year,
                         quote=f"{self.path} {self.printed}".strip())
+
+
+DrugClass = Callable[[str], "str | None"]  # a drug word -> the Tabular title of its Table of Drugs category
+# the words every T36-T50 category title starts with: they name the intents, not the class
+_POISONING_WORDS = frozenset(_stems("Poisoning by, adverse effect of and underdosing of"))
 
 
 @dataclass(slots=True, frozen=True)
@@ -158,6 +170,7 @@ class _Path:
     assumed: tuple[str, ...]
     hops: int
     score: float = 0.0
+    cued: bool = False  # entered through a cue word ("on tamoxifen"), not a main term the question names
 
 
 class AlphaIndex:
@@ -258,7 +271,7 @@ class AlphaIndex:
         return None
 
     # ---- paths ----------------------------------------------------------------------------------
-    def paths(self, question: str) -> tuple[list[_Path], list[str], dict[str, str]]:
+    def paths(self, question: str, drug_class: DrugClass | None = None) -> tuple[list[_Path], list[str], dict[str, str]]:
         """Every Index path the question's words lead to, best first."""
         content, said = self.content(question)
         q = frozenset(content)
@@ -273,6 +286,7 @@ class AlphaIndex:
             if got is not None:
                 self._walk(i, got, (i,), (), 0, qall, found)
         paths = list(found.values())
+        paths += self._cued(question, qall, {p.end for p in paths}, drug_class)
         raw = frozenset(w.lower() for w in re.findall(r"[A-Za-z0-9]+", question))
         for p in paths:
             surface = sum(len(self.entries[i].surface & raw) for i in p.nodes)  # "pulmonic" over "pulmonary"
@@ -281,6 +295,67 @@ class AlphaIndex:
                        + 0.01 * len(p.nodes) - 0.5 * len(p.assumed) + 0.005 * surface - 0.1 * p.hops)
         paths.sort(key=lambda p: (-p.score, p.end))
         return paths, content, said
+
+    def _cued(self, question: str, q: _Q, have: set[int], drug_class: DrugClass | None) -> list[_Path]:
+        """Paths from main terms a cue word enters though the question does not name them: "on tamoxifen"
+        is Long-term (current) drug therapy > tamoxifen, "on hemodialysis" Dependence > on > renal dialysis.
+        A path counts only when it explains a word said right after the cue. A drug the Index does not list
+        is read as its class from the Table of Drugs ("on metformin": T38.3 "… oral hypoglycemic …" ->
+        Long-term > oral > hypoglycemic), the best such path only."""
+        out: list[_Path] = []
+        if not self.vocab.entries:
+            return out
+        said = words(question)
+        for n, w in enumerate(said):
+            cue = self.vocab.entries.get(w)
+            if cue is None:
+                continue
+            titles, window, by_class = cue
+            near = said[n + 1:n + 1 + window]
+            after = frozenset(_stems(" ".join(near))) & q.words
+            for title in titles:
+                start = self.by_name.get(title.lower())
+                if start is None or not after:
+                    continue
+                found: dict[int, _Path] = {}
+                self._walk(start, frozenset(), (start,), (), 0, q, found)
+                named = [p for p in found.values() if p.explained & after]
+                for p in named:
+                    if p.end not in have:
+                        have.add(p.end)
+                        p.cued = True
+                        out.append(p)
+                if drug_class is None or named or title != by_class:
+                    continue
+                for drug in near:
+                    best = self._by_class(start, drug, drug_class, q)
+                    if best is not None and best.end not in have:
+                        have.add(best.end)
+                        out.append(best)
+        return out
+
+    def _by_class(self, start: int, drug: str, drug_class: DrugClass, q: _Q) -> _Path | None:
+        """The best path below `start` the drug's Table of Drugs class explains, as if the drug were said."""
+        title = drug_class(drug)
+        own = stem(FOLDS.get(drug, drug))
+        if not title or own not in q.words:
+            return None
+        scored: list[tuple[float, _Path]] = []
+        # the class's own subterm, else "drug, specified NEC" (Long-term > drug, specified NEC: Z79.899)
+        for extra, other in ((frozenset(_stems(title)) - _POISONING_WORDS, q.other), (frozenset({stem("drug")}), True)):
+            found: dict[int, _Path] = {}
+            self._walk(start, frozenset(), (start,), (), 0, _Q(q.words | extra, q.negated, q.numbers, other), found)
+            scored = [(sum(self._weight(s) for s in p.explained & extra), p) for p in found.values()
+                      if p.explained & extra]
+            if scored:
+                break
+        if not scored:
+            return None
+        _, best = max(scored, key=lambda sp: (sp[0], -sp[1].end))
+        best.explained = (best.explained - extra - {OTHER}) | {own}
+        best.assumed = (*best.assumed, f"{drug} read as its Table of Drugs class: {title}")
+        best.cued = True
+        return best
 
     def _walk(self, i: int, explained: frozenset[str], nodes: tuple[int, ...], assumed: tuple[str, ...], hops: int,
               q: _Q, found: dict[int, _Path]) -> None:
@@ -412,11 +487,11 @@ class AlphaIndex:
         return None, -1, False
 
     # ---- search ---------------------------------------------------------------------------------
-    def search(self, question: str, book: CodeBook, k: int = 5) -> list[IndexHit]:
+    def search(self, question: str, book: CodeBook, k: int = 5, drug_class: DrugClass | None = None) -> list[IndexHit]:
         """Codes the Index leads to for a question, completed and verified in `book`, best first."""
         from retrieval.tables import TableSearcher  # completion is shared with the tables
 
-        paths, content, said = self.paths(question)
+        paths, content, said = self.paths(question, drug_class)
         if not content:
             return []
         q = frozenset(content)
@@ -460,7 +535,7 @@ class AlphaIndex:
                                  explained=[said.get(s, s) for s in content if s in explained],
                                  unexplained=unexplained, assumed=assumed, score=round(p.score, 3),
                                  coverage=round(len(explained) / total, 3), fiscal_year=book.fiscal_year,
-                                 index_year=self.version, manifestation=manif))
+                                 index_year=self.version, manifestation=manif, cued=p.cued))
             if len(hits) >= 3 * k:
                 break
         hits.sort(key=lambda h: (-h.coverage, -h.score))
@@ -481,7 +556,18 @@ def cover(hits: list[IndexHit], limit: int = 3) -> list[IndexHit]:
         if new and h.code[:3] != out[0].code[:3]:
             out.append(h)
             done |= new
-    return out
+    # the conditions first, then what a cue word added ("on tamoxifen": Z79.810 after the cancer); a status
+    # code tells more about the patient, not the reason for the encounter (I.C.21.c.3)
+    return [h for h in out if not h.cued] + [h for h in out if h.cued]
+
+
+def joint_coverage(hits: list[IndexHit]) -> float:
+    """The share of the question's words the paths explain together ("ESRD on hemodialysis with
+    hypertension": I12.0 explains four words, Dependence > on > renal dialysis the rest)."""
+    if not hits:
+        return 0.0
+    total = len(hits[0].explained) + len(hits[0].unexplained)
+    return len({w for h in hits for w in h.explained}) / total if total else 0.0
 
 
 def _spellings(title: str) -> tuple[list[str], str]:
@@ -533,4 +619,4 @@ def load_alpha_index(path: str | Path, cache_dir: str | Path | None = None) -> A
     return index
 
 
-__all__ = ["AlphaIndex", "IndexHit", "cover", "load_alpha_index", "load_vocabulary"]
+__all__ = ["AlphaIndex", "IndexHit", "cover", "joint_coverage", "load_alpha_index", "load_vocabulary"]

@@ -19,7 +19,8 @@ from langchain_core.runnables import Runnable, RunnableLambda, RunnableParallel
 from pydantic import ConfigDict
 
 from codedesk.errors import CodeDeskError, IndexUnavailable
-from retrieval.alpha_index import IndexHit, cover, load_vocabulary
+from retrieval.alpha_index import IndexHit, cover, joint_coverage, load_vocabulary
+from retrieval.code_check import answer_code_check
 from retrieval.codebook import CodeBook, normalize_code
 from retrieval.codesearch import Candidate, CodeSearcher, DenseSearch
 from retrieval.compose import Draft, Lookup, Passage, compose
@@ -32,7 +33,7 @@ from retrieval.text import FREE_STEMS, NOT, tokens
 
 log = logging.getLogger(__name__)
 RULE_ONLY = 0.6
-INDEX_ROAD = 0.6  # share of the question's words an Alphabetic Index path must explain to lead the answer
+INDEX_ROAD = 0.6  # share of the question's words the Alphabetic Index paths must explain to lead the answer
 _FOLLOW_UP = re.compile(r"^\s*(and|what about|how about|what if|if|instead|same|also|but)\b", re.I)
 
 
@@ -96,6 +97,8 @@ def _candidates(docs: list[Document]) -> list[Candidate]:
 
 class AnswerChain:
     """Builds the Runnable for a set of code books and optional extra retrievers."""
+
+    settings: Any = None  # codedesk Settings (coding setting, today) for code checks; set by the answer service
 
     def __init__(self, books: dict[str, CodeBook], searchers: dict[str, CodeSearcher], default_year: str,
                  dense_for: Any = None, passages: Any = None, extra_codes: Any = None, changes: Any = None,
@@ -162,6 +165,8 @@ class AnswerChain:
         if state.refusal:
             return {"state": state, "codes": [], "passages": [], "extra": ([], [])}
         order = answer_order_question(state.question, state.book)
+        # "is J96.01 an MCC?", "check E11.22, N18.32": validity, sequencing, CC/MCC and HCC (retrieval.code_check)
+        order = answer_code_check(state.question, state.book, order, books=self.books, settings=self.settings) or order
         if order is not None:  # "E11.22, N18.32, I12.9 — right order?": the sequencing rules answer
             return {"state": state, "codes": [], "passages": [], "extra": ([], []), "order": order}
         # A pure rule question ("can I code a symptom with a confirmed diagnosis?") gets no code list.
@@ -201,11 +206,17 @@ class AnswerChain:
         lead = cover(list(found.get("index") or []))
         both = self._route(state, draft, extra, lead)
         cands = _candidates(found.get("codes") or [])
+        if cands and cands[0].exact and any(i.system == "ICD-10-CM" for i in extra):
+            # the question is a code's own title ("Underdosing of therapeutic gases, sequela"): that code,
+            # not the table row its words also reach
+            extra = [i for i in extra if i.system != "ICD-10-CM"]
+            draft.extra_citations = [c for c in draft.extra_citations
+                                     if c.source_type not in ("drug_table", "neoplasm_table", "index")]
         table = any(i.system == "ICD-10-CM" for i in extra)  # the Drug or Neoplasm Table answered
         # The Index leads when a path explains most of the question, unless the question is a code's own
         # title; over a table row only when its path explains every word with nothing assumed (the Index
         # itself sends a coder to the tables: "Cancer, see Neoplasm, malignant").
-        road_index = bool(lead) and lead[0].coverage >= INDEX_ROAD and not (
+        road_index = bool(lead) and joint_coverage(lead) >= INDEX_ROAD and not (
             cands and cands[0].exact and cands[0].code != _base(book, lead[0].code)) and not (
             table and (lead[0].coverage < 1.0 or lead[0].assumed)
             and not _index_beats_table(state.search_text, lead[0], extra, draft.extra_citations))
@@ -301,7 +312,7 @@ class AnswerChain:
         whether the question asks for both diagnosis and procedure codes."""
         if not any(i.system != "ICD-10-CM" for i in extra):
             return False
-        r = route(state.question, True, lead[0].coverage if lead else 0.0)
+        r = route(state.question, True, joint_coverage(lead))
         state.route_named = _names_procedure_system(state.question)
         if not r.procedure:
             extra[:] = [i for i in extra if i.system == "ICD-10-CM"]
@@ -397,6 +408,10 @@ def _shown_passages(passages: list[Passage], rule_intent: float, code_confidence
 def _confidence(draft: Draft, cands: list[Candidate]) -> tuple[str, str]:
     """high / medium / low from the Tabular search's evidence, with the reason in a coder's words."""
     if draft.lookups and not cands:
+        missing = [lk.info.code for lk in draft.lookups if not lk.info.exists]
+        if missing:  # the nearest codes are neighbours by spelling, not by meaning
+            return "medium", (f"{', '.join(missing)} does not exist in the code set; the nearest valid codes are "
+                              "neighbours by spelling, not by meaning: find the condition in the Alphabetic Index.")
         return "high", ""
     if not cands:
         return ("medium", "") if draft.passages or draft.extra_items else ("low", "")

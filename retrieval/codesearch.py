@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import pickle
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 
+from codedesk.cache import read_pickle, write_pickle
 from retrieval.codebook import CodeBook
 from retrieval.lexical import LexicalIndex
 from retrieval.text import FREE_STEMS, NOT, number_ranges, question_numbers, range_terms, stem, tokens
@@ -32,6 +31,12 @@ DenseSearch = Callable[[str, int], list[tuple[str, float]]]
 
 def _norm_title(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+
+
+# How a question asks for the code of a title it quotes: "What is the ICD-10-CM code for Other
+# hydronephrosis?", "ICD-10 code for …", "code for …": the rest is matched against the titles.
+_TITLE_FRAME = re.compile(r"^\s*(?:(?:what(?:'s|\s+is|\s+are)|which\s+is|give\s+me|find)\s+(?:the\s+)?)?"
+                          r"(?:icd[- ]?10(?:[- ]?cm)?\s+)?(?:diagnosis\s+)?codes?\s+(?:for|of)\s+(?P<title>.+)$", re.I)
 
 
 @dataclass(slots=True)
@@ -83,8 +88,12 @@ class CodeSearcher:
                 self.titles.setdefault(_norm_title(term), []).append(code)
 
     def exact(self, question: str) -> list[str]:
-        """Codes whose official title (7th-character forms included) or inclusion term is the question."""
-        return self.titles.get(_norm_title(question.rstrip("?")), [])
+        """Codes whose official title (7th-character forms included) or inclusion term is the question,
+        or the title the question asks the code of."""
+        text = question.strip().rstrip("?").strip()
+        found = self.titles.get(_norm_title(text), [])
+        framed = _TITLE_FRAME.match(text)
+        return found or (self.titles.get(_norm_title(framed["title"]), []) if framed else [])
 
     def search(self, question: str, k: int = 10, dense: DenseSearch | None = None) -> list[Candidate]:
         q_toks = tokens(question)
@@ -145,7 +154,10 @@ class CodeSearcher:
         defs = self.book.seventh_defs(code)
         if not defs:
             return code, "", False
-        q = set(tokens(question))
+        # words of the code's own titles name the condition, not the encounter ("Stress fracture …, sequela":
+        # "fracture" is no vote for "initial encounter for fracture")
+        q = set(tokens(question)) - set(tokens(self.book.title(code))) - {
+            t for a in self.book.ancestors(code)[:2] for t in tokens(a.title)}
         # the meaning that says most of the question's words; on a tie the one the Tabular lists first, which
         # is the default: closed before open (I.C.19.c.1), routine healing before delayed healing, nonunion
         # or malunion, which must be documented to be coded
@@ -238,22 +250,14 @@ def load_searcher(book: CodeBook, cache_dir: Path | None) -> CodeSearcher:
                     for name in ("codesearch.py", "text.py", "synonyms.py", "data/vocabulary.toml", "lexical.py"))
     key = hashlib.sha1(f"{files}{book.fiscal_year}".encode() + code).hexdigest()[:16]
     path = Path(cache_dir) / f"searcher-{key}.pickle"
-    if path.is_file():
-        try:
-            with path.open("rb") as fh:
-                searcher = pickle.load(fh)
-            searcher.book = book
-            return searcher
-        except Exception:
-            log.warning("searcher cache unreadable, rebuilding path=%s", path)
+    cached = read_pickle(path)  # verified before it is unpickled (codedesk.cache)
+    if isinstance(cached, CodeSearcher):
+        cached.book = book
+        return cached
     searcher = CodeSearcher(book)
-    path.parent.mkdir(parents=True, exist_ok=True)
     book_ref, searcher.book = searcher.book, None  # the book has its own cache
     try:
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        with tmp.open("wb") as fh:
-            pickle.dump(searcher, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(path)
+        write_pickle(path, searcher)
     finally:
         searcher.book = book_ref
     return searcher

@@ -11,7 +11,7 @@ from typing import Any
 
 from retrieval.codebook import CodeBook, CodeInfo, Note
 from retrieval.ranker import Ranked
-from retrieval.schema import Answer, Citation, CodeItem, Confidence
+from retrieval.schema import Answer, Citation, CodeItem, Confidence, dedupe_citations
 
 NOTE_ORDER = ("code_first", "use_additional_code", "code_also", "excludes1", "excludes2", "includes",
               "seventh_character", "note")
@@ -117,7 +117,7 @@ def compose(draft: Draft) -> Answer:
                       warnings=draft.warnings)
     if draft.change is not None:
         ch = draft.change
-        return Answer(question=draft.question, answer=ch.text, codes=list(ch.items), citations=_dedupe(ch.citations),
+        return Answer(question=draft.question, answer=ch.text, codes=list(ch.items), citations=dedupe_citations(ch.citations),
                       confidence=draft.confidence, fiscal_year=fy, warnings=draft.warnings)
 
     if draft.order_check is not None:
@@ -137,7 +137,9 @@ def compose(draft: Draft) -> Answer:
             parts.append(f"**{info.code}** is not a valid code: {info.reason}.")
             if lk.items:
                 parts.append("Nearest valid codes:\n" + "\n".join(f"- {_code_line(i, fy)}" for i in lk.items))
-        codes.extend(lk.items)
+        # a code that does not exist answers only with its own category's codes (E11.99 -> E11.9); neighbours
+        # in other categories (E99.99 -> E89.0) are listed, never answered
+        codes.extend(i for i in lk.items if info.exists or i.code[:3] == info.code[:3].upper())
         if info.exists:
             base = info.base or info.code
             cites.append(Citation(source_type="tabular", title=_tabular_title(fy), section="code", code=base,
@@ -210,14 +212,6 @@ def compose(draft: Draft) -> Answer:
     for item in codes:
         unique.setdefault(item.code, item)
     return Answer(question=draft.question, answer="\n\n".join(parts), codes=list(unique.values()),
-                  citations=_dedupe(cites), confidence=draft.confidence, fiscal_year=fy, warnings=draft.warnings)
+                  citations=dedupe_citations(cites), confidence=draft.confidence, fiscal_year=fy, warnings=draft.warnings,
+                  code_check=getattr(draft.order_check, "report", None))  # a code check's typed report
 
-
-def _dedupe(cites: list[Citation]) -> list[Citation]:
-    seen, out = set(), []
-    for c in cites:
-        key = (c.source_type, c.section, c.code, c.page, c.quote)
-        if key not in seen:
-            seen.add(key)
-            out.append(c)
-    return out

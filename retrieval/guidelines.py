@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import pickle
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -44,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from codedesk.cache import read_pickle, write_pickle
 from codedesk.codes import PROSE_CATEGORY, PROSE_DOTTED
 from retrieval.compose import Passage
 from retrieval.lexical import LexicalIndex
@@ -963,14 +963,10 @@ def load_guideline_searcher(pdf_path: str | Path, fiscal_year: str, cache_dir: s
                                f"{_embed_name(embed)}|{_extras_key(pcs_guidelines, team)}".encode()
                                + _source_hash()).hexdigest()[:16]
             cache_file = Path(cache_dir) / f"guidelines-{key}.pickle"
-            if cache_file.is_file():
-                try:
-                    with cache_file.open("rb") as fh:
-                        searcher = pickle.load(fh)
-                    searcher.embed = embed
-                    return searcher
-                except Exception:  # a stale or cut-off cache is rebuilt, never fatal
-                    log.warning("guideline searcher cache unreadable, rebuilding path=%s", cache_file)
+            cached = read_pickle(cache_file)  # verified before it is unpickled; a bad one is rebuilt
+            if isinstance(cached, GuidelineSearcher):
+                cached.embed = embed
+                return cached
     from ingest.guidelines_pdf import parse_guidelines_pdf  # PyMuPDF takes ~1 s to import: only on a cache miss
 
     sections = parse_guidelines_pdf(pdf_path)
@@ -978,11 +974,7 @@ def load_guideline_searcher(pdf_path: str | Path, fiscal_year: str, cache_dir: s
                                        embed=embed, page_text=pdf_page_text(pdf_path))
     if cache_file is not None:
         try:
-            cache_file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache_file.with_suffix(f".{id(searcher)}.tmp")
-            with tmp.open("wb") as fh:
-                pickle.dump(searcher, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            tmp.replace(cache_file)
+            write_pickle(cache_file, searcher)
         except OSError as err:  # a read-only or full cache folder costs a rebuild next time, nothing more
             log.warning("guideline searcher cache not written path=%s error=%s", cache_file, err)
     return searcher

@@ -32,10 +32,8 @@ numbers inside HCPCS descriptions are masked).
 from __future__ import annotations
 
 import bisect
-import gc
 import hashlib
 import logging
-import pickle
 import re
 import sqlite3
 import time
@@ -51,6 +49,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
+from codedesk.cache import read_pickle, write_pickle
 from codedesk.codes import PROSE_CATEGORY
 from ingest.hcpcs import ACTION_CODES, HcpcsCode, parse_hcpcs
 from ingest.pcs import AXES, SECTIONS, PcsData, load_pcs, pcs_code_list_path, pcs_db_path
@@ -1556,26 +1555,15 @@ def load_procedure_searcher(hcpcs_path: Path | None = None, cache_dir: Path | No
     cache_file = None
     if cache_dir is not None:
         cache_file = Path(cache_dir) / f"procedures-{_cache_key(hcpcs_path)}.pickle"
-        if cache_file.is_file():
-            gc.disable()  # hundreds of thousands of small objects: collections would only slow the load
-            try:
-                with cache_file.open("rb") as fh:
-                    searcher = pickle.load(fh)
-                log.debug("procedures loaded from cache path=%s seconds=%.2f", cache_file, time.perf_counter() - start)
-                return searcher
-            except Exception:  # a stale or partial cache is rebuilt, never trusted
-                log.warning("procedures cache unreadable, rebuilding path=%s", cache_file)
-            finally:
-                gc.enable()
+        cached = read_pickle(cache_file)  # verified before it is unpickled; a bad one is rebuilt
+        if isinstance(cached, ProcedureSearcher):
+            log.debug("procedures loaded from cache path=%s seconds=%.2f", cache_file, time.perf_counter() - start)
+            return cached
     hcpcs = parse_hcpcs(hcpcs_path) if hcpcs_path else None
     searcher = ProcedureSearcher.build(load_pcs(), hcpcs, hcpcs_year_of(hcpcs_path) if hcpcs_path else None)
     log.info("procedures built seconds=%.1f", time.perf_counter() - start)
     if cache_file is not None:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_suffix(".tmp")
-        with tmp.open("wb") as fh:
-            pickle.dump(searcher, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(cache_file)
+        write_pickle(cache_file, searcher)
         for old in cache_file.parent.glob("procedures-*.pickle"):  # caches of other inputs or code
             if old != cache_file:
                 old.unlink(missing_ok=True)

@@ -15,7 +15,12 @@ from codedesk.settings import fiscal_year_of  # also imported from here (tests, 
 # A code as coders type it: E11.22, e1122, T39.1X1A, C4A.0, Z3A.20, J4B, K6A01, QA171 (the shapes:
 # codedesk.codes); ranges E08-E13, N18.1-N18.6; E11.2- = "and below".
 _CODE = PROSE_CODE
-CODE_RE = re.compile(rf"(?<![A-Za-z0-9.])({_CODE})(?:\s*(?:-|–|to|through)\s*({_CODE}))?(-)?(?![A-Za-z0-9])", re.I)
+# A code-shaped piece of a longer identifier ("license D1234-5678-9012", "5678-D1234") is not a code.
+CODE_RE = re.compile(rf"(?<![A-Za-z0-9.])(?<![0-9]-)({_CODE})(?:\s*(?:-|–|to|through)\s*({_CODE}))?(-)?"
+                     r"(?![A-Za-z0-9]|-[0-9])", re.I)
+# The number after an identifier's label is never a code mention, whatever its shape ("MRN E1234567").
+_ID_LABEL_RE = re.compile(r"(?:\b(?:licen[cs]e|lic|mrn|acct|account|policy|member|serial|plate|vin|ssn|id)"
+                          r"|#)\s*(?:no\.?|number|#)?\s*[:#]?\s*$", re.I)
 _FY_RE = re.compile(r"\b(?:fy|fiscal year)\s*'?(20\d\d|\d\d)\b", re.I)
 _DOS_RE = re.compile(r"\b(?:dos|date of service|discharged?|admitted|service date|seen)\b[^0-9]{0,12}"
                      r"(20\d\d)-(\d\d?)-(\d\d?)|\b(?:dos|date of service)\b[^0-9]{0,12}(\d\d?)/(\d\d?)/(20\d\d)", re.I)
@@ -49,8 +54,11 @@ def parse_question(text: str) -> ParsedQuestion:
     q = ParsedQuestion(text=text)
     for m in CODE_RE.finditer(text):
         first, last, dash = m.group(1), m.group(2), m.group(3)
-        looks_typed = "." in first or first[0].isupper() or first[1:3].isdigit() and len(first) <= 3
-        if not looks_typed:
+        # Lower case without a dot is a code when its tail has a digit ("e1122", "i10", "t391x1a"), not an
+        # abbreviation that happens to have a code's shape ("q12h" = every 12 hours).
+        looks_typed = ("." in first or first[0].isupper() or first[1:3].isdigit()
+                       and (len(first) <= 3 or any(c.isdigit() for c in first[3:])))
+        if not looks_typed or _ID_LABEL_RE.search(text[max(0, m.start() - 24):m.start()]):
             continue
         q.mentions.append(CodeMention(m.group(0).strip(), first, last, bool(dash)))
     fy = _FY_RE.search(text)

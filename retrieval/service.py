@@ -63,6 +63,7 @@ class Answerer:
             index_search=self._index_search if self.alpha is not None else None,
             clock_year=settings.fiscal_year_set is None,
         )
+        self.chain.settings = settings  # the coding setting and today's date for code checks
         self._runnable = self.chain.runnable()
         log.info("answerer ready years=%s dense=%s llm=%s seconds=%.2f", ",".join(self.books), bool(self.dense),
                  settings.llm or "-", time.perf_counter() - start)
@@ -139,7 +140,9 @@ class Answerer:
         """Codes the Alphabetic Index leads to, completed and verified in the Tabular List of the year asked."""
         if state.book is None:
             return []
-        return self.alpha.search(state.search_text, state.book)
+        tables = self.tables.get(state.fiscal_year)
+        return self.alpha.search(state.search_text, state.book,
+                                 drug_class=tables.drug_class if tables is not None else None)
 
     def _load_tables(self) -> dict[str, Any]:
         """The Table of Drugs and the Neoplasm Table (and external-cause index), one searcher per code book

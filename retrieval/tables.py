@@ -24,17 +24,18 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import pickle
 import re
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from codedesk.cache import read_pickle, write_pickle
 from ingest.index_xml import IndexFile, IndexTerm, parse_index_xml
 from retrieval.codebook import CodeBook, normalize_code
 from retrieval.schema import Citation, CodeItem
-from retrieval.text import FREE_STEMS, tokens
+from retrieval.text import FREE_STEMS, stem, tokens
+from retrieval.codesearch import trimester_terms
 
 log = logging.getLogger(__name__)
 
@@ -774,6 +775,26 @@ class TableSearcher:
         self._hint_re = _alternation(self.hints)
         self._class_re = _alternation(self.class_rows)
 
+    def drug_class(self, word: str) -> str | None:
+        """The Tabular title of the T-code category the Table of Drugs gives a drug named by one word
+        ("metformin" -> T38.3 "… insulin and oral hypoglycemic [antidiabetic] drugs"; a brand through
+        its generic name), or None. The class words lead to Long-term drug therapy subterms."""
+        drug = self.tables.get("drug_table")
+        if drug is None or self.book is None:
+            return None
+        target = frozenset(tokens(self.hints.get(word, word)))
+        if not target:
+            return None
+        for i in drug.postings.get(next(iter(target)), ()):
+            row = drug.rows[i]
+            if len(row.levels) != 1 or target not in row.levels[0].alts[:1]:
+                continue
+            code = next((normalize_code(c) for c in row.cells.values() if c and c.startswith("T")), None)
+            head = code[:-1].rstrip("X").rstrip(".") if code else ""  # T45.511 -> T45.51, T38.3X1 -> T38.3
+            if head in self.book.nodes:
+                return self.book.title(head) or None
+        return None
+
     # ---- construction -------------------------------------------------------------------------
     @classmethod
     def build(cls, drug: IndexFile | None, neoplasm: IndexFile | None, book: CodeBook | None = None,
@@ -1123,6 +1144,8 @@ class TableSearcher:
         notes: list[str] = []
         q = set(words if words is not None else tokens(question))
         fb = set(fallback_words) if fallback_words else set(tokens(question))
+        if code.startswith(("O", "Z33", "Z34")):  # a pregnancy code: the weeks said choose the trimester (I.C.15.a.3)
+            q |= set(trimester_terms(question, [*q, stem("pregnancy")]))
         while book.nodes[code].children:
             code, assumed_why = _pick_child(book, code, q, fb)
             if assumed_why:
@@ -1242,27 +1265,19 @@ def load_table_searcher(drug_path: str | Path | None, neoplasm_path: str | Path 
             st = p.stat()
             h.update(f"|{p.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode())
         cache_file = Path(cache_dir) / f"tables-{h.hexdigest()[:16]}.pickle"
-        if cache_file.is_file():
-            try:
-                with cache_file.open("rb") as fh:
-                    searcher: TableSearcher = pickle.load(fh)
-                searcher.book = book
-                log.debug("tables loaded from cache path=%s seconds=%.3f", cache_file, time.perf_counter() - start)
-                return searcher
-            except Exception:  # a stale or partial cache is rebuilt, never trusted
-                log.warning("tables cache unreadable, rebuilding path=%s", cache_file)
+        cached = read_pickle(cache_file)  # verified before it is unpickled; a bad one is rebuilt
+        if isinstance(cached, TableSearcher):
+            cached.book = book
+            log.debug("tables loaded from cache path=%s seconds=%.3f", cache_file, time.perf_counter() - start)
+            return cached
     drug = parse_index_xml(drug_path) if drug_path else None
     neo = parse_index_xml(neoplasm_path) if neoplasm_path else None
     indexes = [parse_index_xml(p) for p in index_paths]
     searcher = TableSearcher.build(drug, neo, book, indexes)
     if cache_file is not None:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
         searcher.book = None
         try:
-            tmp = cache_file.with_suffix(f".{id(searcher)}.tmp")
-            with tmp.open("wb") as fh:
-                pickle.dump(searcher, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            tmp.replace(cache_file)
+            write_pickle(cache_file, searcher)
         finally:
             searcher.book = book
     log.info("tables built kinds=%s seconds=%.2f", ",".join(searcher.kinds), time.perf_counter() - start)

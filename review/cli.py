@@ -104,6 +104,10 @@ def status(ctx: typer.Context) -> None:
     except Exception as exc:
         typer.echo(f"Revision: unknown ({type(exc).__name__}: database unreachable?)")
     typer.echo(f"Queued records: {logger.pending()} pending, {logger.queue.dead_count()} failed")
+    others = logger.queue.other_destinations_count()
+    if others:
+        typer.echo(f"Also queued here for other databases (another CODEDESK_DATABASE_URL): {others}; "
+                   f"they are written only to their own database.")
     logger.close()
 
 
@@ -140,6 +144,9 @@ def _period(since: str | None, until: str | None, days: int | None) -> tuple[Any
         return resolve_period(since, until, days)
     except PeriodError as exc:
         raise typer.BadParameter(str(exc)) from None
+    except (OverflowError, ValueError):  # never a traceback for a period typed on the command line
+        raise typer.BadParameter("that period cannot be used: give --days between 1 and 3653, or dates "
+                                 "YYYY-MM-DD") from None
 
 
 def _embedder(settings: Any) -> Any:

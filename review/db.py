@@ -9,6 +9,7 @@ that is down fails fast and the caller can fall back to the local queue.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
@@ -21,6 +22,9 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session
+
+from codedesk.settings import redact_url
+from codedesk.state import private_file
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +50,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
     if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        private_file(Path(database))
     connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}
     connect_args.update(kwargs.pop("connect_args", {}))
     if database and database != ":memory:":
@@ -131,5 +135,33 @@ def is_unavailable(exc: BaseException) -> bool:
 
 
 def describe_url(url: str) -> str:
-    """The URL without its password, for logs and messages."""
-    return make_url(url).render_as_string(hide_password=True)
+    """The URL without any password (userinfo, `?password=`, `sslpassword=`, `pwd=`…), for logs,
+    /readyz and CLI messages: the one masking function (`codedesk.settings.redact_url`)."""
+    return redact_url(url)
+
+
+def destination_of(url: str) -> str:
+    """A fingerprint of the database a URL points at, never of its credentials: the same for
+    `postgresql+psycopg://u:pw@h/db` and `postgresql://u@h:5432/db?password=…`, different for another
+    host, port, database, user or `options` (schema). Stored beside queued log records so they are
+    written only to the database they were meant for (`review.durable_queue`)."""
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return "url:" + hashlib.sha256(redact_url(url).encode()).hexdigest()[:16]
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        db = parsed.database or ""
+        where = db if db in ("", ":memory:") or db.startswith("file:") else str(Path(db).resolve())
+        key = f"sqlite|{where}"
+    else:
+        port = parsed.port or {"postgresql": 5432, "mysql": 3306}.get(backend)
+        query = sorted((k, v if isinstance(v, str) else ",".join(v)) for k, v in parsed.query.items()
+                       if k.lower() not in _NOT_DESTINATION and "pass" not in k.lower() and "pwd" not in k.lower())
+        key = f"{backend}|{(parsed.host or '').lower()}|{port}|{parsed.database or ''}|{parsed.username or ''}|{query}"
+    return f"{backend}:" + hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+# Query keys that change how we connect, not where to.
+_NOT_DESTINATION = {"connect_timeout", "application_name", "sslmode", "sslrootcert", "sslcert", "sslkey",
+                    "keepalives", "keepalives_idle", "target_session_attrs", "client_encoding"}

@@ -23,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from review.escaping import md_text
 from review.models import DiscussionReaction, DiscussionReply, DiscussionThread, utcnow
 from review.scrub import scrub
 
@@ -279,12 +280,12 @@ def discussions_markdown(discussions: Sequence[Discussion], *, replies_per_threa
     lines = []
     for d in discussions:
         reacts = " ".join(f":{name}: {n}" for name, n in d.reactions.most_common())
-        head = f"- **{d.label}** — {len(d.replies)} repl{'y' if len(d.replies) == 1 else 'ies'}"
+        head = f"- **{md_text(d.label)}** — {len(d.replies)} repl{'y' if len(d.replies) == 1 else 'ies'}"
         head += f" ({d.replies_total} in all)" if d.replies_total != len(d.replies) else ""
         head += f", {d.participants} participant{'s' if d.participants != 1 else ''}"
         lines.append(head + (f"; reactions {reacts}" if reacts else ""))
         for r in d.replies[-replies_per_thread:]:
-            lines.append(f"  - {r.created_at:%Y-%m-%d}: {' '.join(r.text.split())}")
+            lines.append(f"  - {r.created_at:%Y-%m-%d}: {md_text(r.text)}")  # typed by members: inert
     return "\n".join(lines) + "\n"
 
 

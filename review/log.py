@@ -28,7 +28,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from review import migrate
-from review.db import describe_url, engine_for, is_unavailable, session_scope
+from codedesk.state import private_dir
+from review.db import describe_url, destination_of, engine_for, is_unavailable, session_scope
 from review.durable_queue import DurableQueue
 from review.models import (
     DECISION_STATUSES,
@@ -52,6 +53,9 @@ log = logging.getLogger(__name__)
 
 ANSWER_SUMMARY_CHARS = 500
 CODES_CHARS = 512
+MAX_QUESTION_CHARS = 2000  # what the answerer reads (CODEDESK_MAX_QUESTION_CHARS): more is never stored
+TRUNCATED_MARK = " …[truncated]"
+_SCRUB_MARGIN = 200  # scrubbed a little past the cut, so an identifier across it is still recognised
 SALT_FILE = "user-hash.key"
 QUEUE_FILE = "log-queue.sqlite3"
 
@@ -272,7 +276,7 @@ def install_salt(home: Path) -> bytes:
         return bytes.fromhex(path.read_text().strip())
     except FileNotFoundError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     tmp = path.with_name(f"{SALT_FILE}.{os.getpid()}.{threading.get_ident()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
@@ -288,14 +292,31 @@ def install_salt(home: Path) -> bytes:
     return bytes.fromhex(path.read_text().strip())
 
 
+def truncate_for_log(text: str, limit: int = MAX_QUESTION_CHARS) -> tuple[str, bool]:
+    """(`text` cut to at most `limit` characters at a word boundary, whether it was cut)."""
+    if limit <= 0 or len(text) <= limit:
+        return text, False
+    cut = text[:limit]
+    space = max(cut.rfind(" "), cut.rfind("\n"))
+    if space > limit * 0.8:
+        cut = cut[:space]
+    return cut.rstrip(), True
+
+
 def build_query_record(*, question: str, answer: Any, surface: str, user_hash: str | None,
                        channel: str | None, latency_ms: float | None, index_version: str | None,
-                       uid: str | None = None) -> QueryLogCreate:
+                       uid: str | None = None, max_chars: int = MAX_QUESTION_CHARS) -> QueryLogCreate:
     """Scrub the question and the answer summary and shape them for storage.
-    `answer` is a `retrieval.schema.Answer` (or anything with the same attributes)."""
+    `answer` is a `retrieval.schema.Answer` (or anything with the same attributes).
+    Only the first `max_chars` characters of the question are stored (what the answerer reads),
+    ending in TRUNCATED_MARK when it was longer."""
     if surface not in SURFACES:
         raise ValueError(f"surface must be one of {sorted(SURFACES)}, not {surface!r}")
-    scrubbed = scrub(question)
+    question = question or ""
+    long = max_chars > 0 and len(question) > max_chars
+    scrubbed = scrub(question[: max_chars + _SCRUB_MARGIN] if long else question)
+    text, cut = truncate_for_log(scrubbed.text, max_chars) if long else (scrubbed.text, False)
+    cut = cut or long
     summary = scrub(_first_paragraph(getattr(answer, "answer", "") or "")).text if answer is not None else None
     codes = [c.code for c in getattr(answer, "codes", [])]
     citations = [
@@ -305,8 +326,8 @@ def build_query_record(*, question: str, answer: Any, surface: str, user_hash: s
     ]
     return QueryLogCreate(
         uid=uid or new_uid(),
-        question=scrubbed.text,
-        normalized=normalize(scrubbed.text),
+        question=text + TRUNCATED_MARK if cut else text,
+        normalized=normalize(text),
         surface=surface,
         user_hash=user_hash,
         channel_id=channel,
@@ -381,7 +402,10 @@ class QueryLogger:
         if secret is not None and hasattr(secret, "get_secret_value"):
             secret = secret.get_secret_value()
         self._key: bytes | None = secret.encode() if isinstance(secret, str) else secret
-        self.queue = DurableQueue(queue_path or self.home / QUEUE_FILE)
+        # queued records are written only to this logger's database (another URL may share the home)
+        self.destination = destination_of(engine.url if engine is not None else settings.db_url)
+        self.queue = DurableQueue(queue_path or self.home / QUEUE_FILE, dest=self.destination)
+        self.max_question_chars = int(getattr(settings, "max_question_chars", MAX_QUESTION_CHARS) or MAX_QUESTION_CHARS)
         self.retry_after_s = retry_after_s
         self.auto_migrate = auto_migrate
         self._schema_ready = False
@@ -421,7 +445,8 @@ class QueryLogger:
         try:
             record = build_query_record(question=question, answer=answer, surface=surface,
                                         user_hash=self.hash_user(user_id), channel=channel,
-                                        latency_ms=latency_ms, index_version=index_version, uid=uid)
+                                        latency_ms=latency_ms, index_version=index_version, uid=uid,
+                                        max_chars=self.max_question_chars)
         except Exception as exc:
             log.error("query not logged: could not build the record surface=%s error=%s", surface,
                       type(exc).__name__)

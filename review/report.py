@@ -28,10 +28,12 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from review.escaping import csv_cell, md_text, strip_controls
 from review.models import Escalation, Feedback, QueryLog, ReviewDecision, ReviewTopic, utcnow
 from review.topics import SourceCount, TopicStats, load_period, summarize
 
 DEFAULT_DAYS = 30
+MAX_DAYS = 3653  # ten years: a longer review period is a typo, and dates past year 9999 cannot be built
 CONFIDENCES = ("high", "medium", "low")
 _GUIDELINE_ID = re.compile(r"TG-\d{3,}")
 
@@ -57,17 +59,25 @@ def resolve_period(since: str | date | None = None, until: str | date | None = N
     (default today); `since` is the first day (default `days` before until, 30 by default).
     With `since` and `days` but no `until`, the period is `days` long from `since`."""
     first, last = parse_day(since, "--since"), parse_day(until, "--until")
-    if days is not None and days < 1:
-        raise PeriodError(f"--days must be 1 or more, not {days}")
+    if days is not None and not 1 <= days <= MAX_DAYS:
+        raise PeriodError(f"--days must be between 1 and {MAX_DAYS:,} (10 years), not {days:,}")
     today = today or utcnow().date()
-    if last is None:
-        last = first + timedelta(days=days - 1) if first is not None and days is not None else today
-    if first is None:
-        first = last - timedelta(days=(days or DEFAULT_DAYS) - 1)
+    try:
+        if last is None:
+            last = first + timedelta(days=days - 1) if first is not None and days is not None else today
+        if first is None:
+            first = last - timedelta(days=(days or DEFAULT_DAYS) - 1)
+        end_day = last + timedelta(days=1)
+    except OverflowError:  # a period reaching past year 1 or 9999
+        raise PeriodError("the period reaches past the calendar (year 1 to 9999): give a shorter --days "
+                          "or a nearer --since/--until") from None
     if first > last:
         raise PeriodError(f"--since {first.isoformat()} is after --until {last.isoformat()}")
+    if (last - first).days + 1 > MAX_DAYS:
+        raise PeriodError(f"the period {first.isoformat()} – {last.isoformat()} is longer than {MAX_DAYS:,} days "
+                          f"(10 years): give a nearer --since or a smaller --days")
     start = datetime.combine(first, time.min, tzinfo=timezone.utc)
-    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=timezone.utc)
+    end = datetime.combine(end_day, time.min, tzinfo=timezone.utc)
     return start, end
 
 
@@ -349,8 +359,8 @@ def _conf_mix(c: Counter[str]) -> str:
 # --- Markdown -------------------------------------------------------------------------------------
 
 def _md(text: str | None) -> str:
-    """One line of text safe inside a Markdown table cell."""
-    return _one_line(text).replace("|", "\\|")
+    """One line of user text, inert in Markdown (no HTML, links, control bytes; safe in a table cell)."""
+    return md_text(text)
 
 
 def to_markdown(report: ReviewReport, *, top: int = 15, items: int = 20) -> str:
@@ -438,7 +448,7 @@ def to_markdown(report: ReviewReport, *, top: int = 15, items: int = 20) -> str:
     if not r.decisions:
         out += ["None in this period. Record one with `codedesk review decide TOPIC --text … --by …`.", ""]
     for d in r.decisions:
-        who = f" by {d.decided_by}" if d.decided_by else ""
+        who = f" by {_md(d.decided_by)}" if d.decided_by else ""
         eff = f", effective {d.effective.isoformat()}" if d.effective else ""
         out.append(f"- **{_decision_text(d)}** on topic {d.topic_id} “{_md(d.topic_label)}”{who}{eff}: "
                    f"{_md(_one_line(d.text, 300))}")
@@ -459,10 +469,8 @@ ITEM_COLUMNS = ("kind", "created_at", "query_id", "topic_id", "question", "answe
 
 
 def _cell(value: Any) -> Any:
-    """Spreadsheet-safe: text that a spreadsheet would run as a formula gets a leading quote."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    """Spreadsheet-safe: no control bytes, and text a spreadsheet would run as a formula gets a leading quote."""
+    return csv_cell(value)
 
 
 def _csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
@@ -504,7 +512,7 @@ _FONT = "font-family:system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',Ari
 
 
 def _e(text: Any) -> str:
-    return html.escape("" if text is None else str(text), quote=True)
+    return html.escape(strip_controls("" if text is None else str(text)), quote=True)
 
 
 def _rich(text: str | None) -> str:

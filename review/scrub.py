@@ -10,17 +10,23 @@ Passes run from the most to the least specific pattern, so a labelled MRN is tag
 before the generic "long number" rule sees it. Tags never match a later pass, which makes
 `scrub` idempotent: scrubbing scrubbed text changes nothing.
 
+Names are also read against the 1990 US Census name lists (review/data/person_names.txt, built by
+review/data/build_name_lists.py): in any case and order, alone or with particles, unless the word is
+also an English or clinical word and nothing else says it is a name.
+
 Not covered (text cannot carry them, or they need context we do not have): biometric
-identifiers, full-face photographs, and names written without a trigger word and outside the
-first-name list (e.g. "Okafor called" on its own).
+identifiers, full-face photographs; a name that is in no list, written in lower case or in capitals
+with no title or trigger word; a first name that is also a word (Grace, Will) on its own.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from codedesk.codes import PROSE_CODE
 from review._names import EPONYM_HEADS, EPONYMS, FIRST_NAMES, NOT_NAMES, SURNAMES, US_CITIES
@@ -88,7 +94,7 @@ for _m in _MONTHS:
         _MONTH_ALTS += [_m[:3], _m[:3].upper()]
 _MONTH_ALTS += ["Sept", "SEPT"]
 MONTH = r"(?:%s)\.?" % "|".join(sorted(set(_MONTH_ALTS), key=len, reverse=True))
-DAY = r"(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)?"
+DAY = r"(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th|ST|ND|RD|TH)?"
 YEAR = r"(?:19|20)\d{2}"
 AGE_90 = r"(?:9\d|1[0-2]\d)"  # 90..129
 
@@ -212,6 +218,13 @@ DATE_LABEL = re.compile(
     r"|born(?:\s+(?:on|in))?|died(?:\s+(?:on|in))?)(?:\s*(?:[:=-]|is|was)\s*|\s+)(?P<d>\d[\d/.-]{2,9}\d)\b",
     re.IGNORECASE,
 )
+# "march 3rd 1931", "may 5th": the lower-case months that are also words, only with an ordinal or a year.
+LOWER_MONTH_DATE = re.compile(r"\b(?:march|may|mar)\.?\s+(?:0?[1-9]|[12]\d|3[01])(?:(?:st|nd|rd|th)\b(?:\s*,?\s*(?:19|20)\d\d)?"
+                              r"|\s*,?\s+(?:19|20)\d\d\b)|\b(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th)\s+of\s+(?:march|may)\b")
+# "admitted on the 14th": a day of the month alone.
+ORDINAL_DAY = re.compile(r"\b(?:on|since|from|until|till|by|before|after)\s+the\s+(?P<d>(?:0?[1-9]|[12]\d|3[01])(?:st|nd|rd|th))\b"
+                         r"(?!\s+(?:day|week|month|year|visit|dose|cycle|session|toe|finger|rib|digit|percentile|degree|"
+                         r"trimester|character|edition|grade|time)s?\b)", re.IGNORECASE)
 # "the April 1 update", "codes effective October 1, 2024": code-set dates, not patient dates.
 _CODESET_AFTER = re.compile(r"[ \t]+(?:[A-Za-z]+[ \t]+)?(?:update|addend|release|changes|code\s+set|codes?\b|guideline"
                             r"|ICD-10|tabular|edition|version|files?\b|effective)",
@@ -291,6 +304,36 @@ CITY = re.compile(r"(?<![\w\[])(?:%s)(?![\w'’-])" % "|".join(
     re.escape(c) for c in sorted(US_CITIES, key=len, reverse=True)))
 ZIP_LABEL = re.compile(r"\bzip(?:\s*code)?\s*[:#]?\s*(?P<z>\d{5}(?:-\d{4})?)\b", re.IGNORECASE)
 ZIP4 = re.compile(r"(?<![\w-])\d{5}-\d{4}(?![\w-])")
+# "Springfield IL 62704", "oregon city nh 56074": a state abbreviation or name and a ZIP code, with
+# the place before it (up to three words) when it is written in capitals or follows "in/from/at".
+_LOWER_STATE_OK = [a.lower() for a in _US_STATES if a.lower() not in
+                   "in me or ok hi oh de co la ma md ms al ar id pa ne wa ga mo va ct".split()]
+STATE_ZIP = re.compile(rf"(?P<place>(?:\b[A-Za-z][\w'.-]*\s+){{0,3}}?)\b(?P<state>(?:{'|'.join(_US_STATES)})\b"
+                       rf"|(?i:{'|'.join(_STATE_NAMES + ['New Hampshire', 'New Jersey', 'New Mexico', 'New York', 'North Carolina', 'North Dakota', 'South Carolina', 'South Dakota', 'Rhode Island', 'West Virginia', 'Virginia'])})\b"
+                       rf"|(?:{'|'.join(_LOWER_STATE_OK)})\b)\.?,?\s+(?P<zip>\d{{5}}(?:-\d{{4}})?)\b")
+PLACE_ZIP = re.compile(r"\[LOCATION\](?:,\s*[A-Za-z .]+?)?,?\s+(?P<z>\d{5}(?:-\d{4})?)\b")
+
+
+_PLACE_STOP = re.compile(r"(?i)^(?:in|from|at|of|to|near|lives|living|resides|moved|address|pt|patient|the|and|[\[\]]|,)$")
+
+
+def _scrub_state_zip(s: _Scrubber) -> None:
+    def repl(m: re.Match[str]) -> str:
+        words = m.group("place").split()
+        # keep the words up to the last one that cannot be part of a place ("lives in", "from")
+        keep_upto = 0
+        for i, w in enumerate(words):
+            if _PLACE_STOP.match(w.strip(",")) or "[" in w or (w[0].islower() and not m.string.islower()):
+                keep_upto = i + 1
+        place = words[keep_upto:]
+        s.found["zip"] += 1
+        out = " ".join(words[:keep_upto])
+        if place:
+            s.found["location"] += 1
+            out += (" " if out else "") + TAGS["location"]
+        return (out + " " if out else "") + m.group("state") + " " + TAGS["zip"]
+
+    s.text = STATE_ZIP.sub(repl, s.text)
 
 
 def _scrub_city_state(s: _Scrubber) -> None:
@@ -314,7 +357,7 @@ def _scrub_city_state(s: _Scrubber) -> None:
 # --- 7. ages over 89 -----------------------------------------------------------------------------
 
 AGE_PATTERNS = [
-    re.compile(rf"(?<![\w.])(?P<a>{AGE_90})(?=\s*-?\s*(?:years?\b|yrs?\b|y/?o\b|y\.o\.|yo[MF]?\b|year-old|yr-old|"
+    re.compile(rf"(?<![\w.])(?P<a>{AGE_90})(?=\+?\s*-?\s*(?:years?\b|yrs?\b|y/?o\b|y\.o\.|yo[MF]?\b|year-old|yr-old|"
                rf"[MF]\b|(?:male|female|man|woman)\b))", re.IGNORECASE),
     re.compile(rf"(?<!\[)\b(?:age|aged|ages)\s*:?\s*(?P<a>{AGE_90})\b", re.IGNORECASE),
     re.compile(rf"\b(?:he|she|pt|patient|who|they)(?:\s+(?:is|was|turned|turns|is\s+now)|['’]s)\s+(?P<a>{AGE_90})\b"
@@ -322,6 +365,16 @@ AGE_PATTERNS = [
                re.IGNORECASE),
     re.compile(rf"\[NAME\]\s*,?\s*\(\s*(?P<a>{AGE_90})\s*(?:[MF]|yo|y/o)?\s*\)"),
     re.compile(rf"\[NAME\]\s*,\s*(?P<a>{AGE_90})\s*(?=[,;)]|$)"),  # "Pt [NAME], 94, fell"
+]
+
+_UNIT_WORDS = "one|two|three|four|five|six|seven|eight|nine"
+_TEEN_WORDS = "ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen"
+AGE_WORDS = (rf"(?:ninety(?:[\s-]+(?:{_UNIT_WORDS}))?|(?:one\s+|a\s+)?hundred(?:\s+(?:and\s+)?"
+             rf"(?:{_TEEN_WORDS}|twenty(?:[\s-]+(?:{_UNIT_WORDS}))?|{_UNIT_WORDS}))?)")
+AGE_PATTERNS += [
+    re.compile(rf"\b(?P<a>{AGE_WORDS})(?=\s*-?\s*(?:years?\b|yrs?\b|y/?o\b|y\.o\.|year-old|yr-old))", re.IGNORECASE),
+    re.compile(rf"\b(?:age|aged|is|was|turned|turns|now|he['’]s|she['’]s)\s*:?\s+(?P<a>{AGE_WORDS})\b(?![\s-]*(?:%|mg|units?|days?|weeks?|months?|percent))",
+               re.IGNORECASE),
 ]
 
 # --- 8. names ------------------------------------------------------------------------------------
@@ -436,11 +489,181 @@ def _scrub_names(s: _Scrubber) -> None:
         s.text = pattern.sub(handler, s.text)
     s.sub(TRIGGER_INITIALS, "name", "name")
 
-    # The same name again elsewhere in the message ("Patient Garcia … Garcia's A1c").
+
+
+def _scrub_repeated_names(s: _Scrubber) -> None:
+    """The same name again elsewhere in the message ("Patient Garcia … Garcia's A1c"), any case."""
     for token in sorted(s.name_tokens, key=len, reverse=True):
-        pattern = re.compile(rf"(?<![\w\[]){re.escape(token)}(?![\w])")
+        pattern = re.compile(rf"(?<![\w\[]){re.escape(token)}(?![\w])", re.IGNORECASE)
         s.sub(pattern, lambda m: None if _followed_by_head(m.string, m.end()) else "name")
     s.text = re.sub(r"\[NAME\](?:\s+\[NAME\])+", TAGS["name"], s.text)
+
+
+# --- 8b. names by dictionary: any case and order, single first names, particles ------------------
+# The rules above need a trigger or a known "First Last" pair in normal case. This pass reads every
+# word against the Census name lists (review/data/person_names.txt): a word that is a first name or
+# surname and no English or clinical word (Whitfield, Priscilla, OKAFOR) is a name anywhere, in any
+# case; a name that is also a word (Grace, Bell, Graves, Parkinson) only next to such a name or after
+# a title. A name is grown over the capitalised words and particles (van, de, O') around it.
+
+_LEXICON_PATH = Path(__file__).with_name("data") / "person_names.txt"
+
+
+@functools.cache
+def _lexicon() -> dict[str, frozenset[str]]:
+    """f first names, l surnames, w English words, c clinical words (lower case); read once."""
+    kinds: dict[str, frozenset[str]] = {}
+    for line in _LEXICON_PATH.read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            kind, words = line.split("\t", 1)
+            kinds[kind] = frozenset(words.split())
+    return kinds
+
+
+_TOKEN = re.compile(r"(?<![\w\[@/.#-])(?:[A-Za-z]['’])?[A-Za-z]+(?:['’][a-z]{1,2}\b)?(?:-(?:[A-Za-z]['’])?[A-Za-z]+)*"
+                    r"(?![\w\]@/-]|\.\w)")
+_PARTICLES = frozenset("van von der den de del della la le du da das dos di bin ben al el st ter ten y".split())
+_TITLE_WORDS = frozenset("mr mrs ms miss mx dr doctor prof".split())
+# Words after a name that say it is the subject of a clinical sentence ("Priscilla has CKD").
+_CLINICAL_VERBS = frozenset("""has had have is was seen presents presented came comes complains complained reports
+reported denies denied admitted underwent lives lived called fell states stated says said needs needed
+developed died passed got gets takes took brought arrived""".split())
+# Words that never join a name, whatever the lists say (function words, question words, coding words).
+_NEVER_NAME = frozenset("""a an and are as at be but by can code codes coding for from he her his how i if in is it
+its me my no not of on or our pt she so that the their them then there they this to us was we were what when
+where which who why will with you your per vs dx hx fy icd cpt hcpcs pcs dos dob mrn type stage grade class
+left right bilateral status post january february march april may june july august september october
+november december jan feb mar apr jun jul aug sep sept oct nov dec""".split())
+_ORDINAL_WORD = re.compile(r"^\d")
+
+
+def _word_kind(word: str) -> str:
+    """'strong' (a name and no word), 'weak' (a name that is also a word), 'word', or 'unknown'."""
+    lex = _lexicon()
+    first, last, english, clinical = lex["f"], lex["l"], lex["w"], lex["c"]
+    low = word.lower().replace("’", "'")
+    if low in _NEVER_NAME:
+        return "word"
+    parts = [p for p in low.split("-") if p]
+    kinds = []
+    for part in parts:
+        stem = re.sub(r"^(?:o'|d'|l')", "", part)
+        stem = re.sub(r"'s?$", "", stem)
+        cands = [stem] + ([stem[2:]] if stem.startswith("mc") else []) + ([stem[3:]] if stem.startswith("mac") else [])
+        is_name = any(c in first or c in last for c in cands)
+        is_word = stem in english or stem in clinical or stem in _NEVER_NAME
+        if part.startswith(("o'", "d'")) and len(stem) > 2:
+            is_name, is_word = True, stem in clinical  # O'Brien, D'Angelo: the apostrophe makes a name
+        kinds.append("strong" if is_name and not is_word else "weak" if is_name else "word" if is_word
+                     else "unknown")
+    if all(k == "word" for k in kinds):
+        return "word"
+    if "strong" in kinds and not (len(parts) > 1 and all(p in clinical for p in parts)):
+        return "strong"
+    if "weak" in kinds:
+        return "weak"
+    return "unknown" if "unknown" in kinds else "word"
+
+
+def _is_cap(word: str) -> bool:
+    return word[0].isupper() or (len(word) > 2 and word[1] in "'’" and word[2].isupper())
+
+
+def _scrub_dictionary_names(s: _Scrubber) -> None:
+    text = s.text
+    tokens = [m for m in _TOKEN.finditer(text)
+              if not (m.start() > 0 and text[m.start() - 1] == "[" and m.group(0).isupper())]
+    if not tokens:
+        return
+    kinds = [_word_kind(m.group(0)) for m in tokens]
+    n = len(tokens)
+    all_caps_text = sum(1 for m in tokens if m.group(0).isupper()) > 0.6 * n
+
+    def gap(i: int) -> str:  # the characters between token i and token i+1
+        return text[tokens[i].end():tokens[i + 1].start()]
+
+    def joined(i: int) -> bool:  # tokens i and i+1 belong to one phrase (space or "Last, First")
+        g = gap(i)
+        return g in (" ", "  ") or (g == ", " and kinds[i + 1] in ("strong", "weak")
+                                    and tokens[i + 1].group(0).lower() in _lexicon()["f"])
+
+    def next_word(i: int) -> str:
+        return tokens[i + 1].group(0).lower() if i + 1 < n and gap(i).strip() in ("", ",") else ""
+
+    def capish(i: int) -> bool:
+        w = tokens[i].group(0)
+        return _is_cap(w) and not (w.isupper() and len(w) <= 3 and not all_caps_text)
+
+    seeds: set[int] = set()
+    for i, m in enumerate(tokens):
+        w, k = m.group(0), kinds[i]
+        after_title = i > 0 and tokens[i - 1].group(0).lower() in _TITLE_WORDS and gap(i - 1) in (". ", " ", ".")
+        if after_title and k != "word" or after_title and _is_cap(w) and w.lower() not in _NEVER_NAME:
+            seeds.add(i)
+        elif k == "strong" and capish(i) and len(w) > 2:
+            seeds.add(i)
+        elif k == "strong" and len(w) > 2 and (next_word(i) in _CLINICAL_VERBS or
+                                               (i + 1 < n and joined(i) and kinds[i + 1] == "strong")):
+            seeds.add(i)  # lower case: "priscilla has ckd", "mary okafor"
+        elif (k == "unknown" and _is_cap(w) and not w.isupper() and len(w) > 2 and next_word(i) in _CLINICAL_VERBS
+              and (i == 0 or gap(i - 1).strip() in (".", "?", "!", ":", ";", "-", "—") or
+                   tokens[i - 1].group(0).lower() in ("saw", "see", "call", "called", "and", "pt", "patient"))):
+            seeds.add(i)  # "Okafor has …": an unknown capitalised word as the subject of a clinical verb
+        elif (w.lower() in _PARTICLES and 0 < i < n - 1 and joined(i - 1) and joined(i)
+              and _is_cap(tokens[i - 1].group(0)) and kinds[i - 1] != "word" and i - 1 not in seeds):
+            j = i
+            while j + 1 < n and tokens[j + 1].group(0).lower() in _PARTICLES and joined(j):
+                j += 1
+            if j + 1 < n and joined(j) and _is_cap(tokens[j + 1].group(0)):
+                seeds.update({i - 1, j + 1})  # "Pieter van den Berg", "Esperanza de la Cruz"
+
+    spans: list[tuple[int, int]] = []
+    for i in sorted(seeds):
+        lo = hi = i
+        lower = not _is_cap(tokens[i].group(0))
+        def joins(j: int) -> bool:
+            w, k = tokens[j].group(0), kinds[j]
+            if k == "word" and w.lower() not in _PARTICLES:
+                return False
+            if lower:
+                return k in ("strong", "weak") or w.lower() in _PARTICLES
+            return _is_cap(w) and k in ("strong", "weak", "unknown") or w.lower() in _PARTICLES
+        while lo > 0 and joined(lo - 1) and joins(lo - 1) and tokens[lo - 1].group(0).lower() not in _TITLE_WORDS:
+            lo -= 1
+        while hi + 1 < n and joined(hi) and joins(hi + 1):
+            hi += 1
+        while lo < i and tokens[lo].group(0).lower() in _PARTICLES:
+            lo += 1
+        while hi > i and tokens[hi].group(0).lower() in _PARTICLES:
+            hi -= 1
+        end = tokens[hi].end()
+        after_title = lo > 0 and tokens[lo - 1].group(0).lower() in _TITLE_WORDS
+        if not after_title and (_followed_by_head(text, end) or
+                                (hi + 1 < n and joined(hi) and _is_cap(tokens[hi + 1].group(0))
+                                 and _followed_by_head(text, tokens[hi + 1].end())) or
+                                (text[end:end + 2] in ("'s", "’s") and kinds[hi] != "strong")):
+            continue  # an eponym: "Graves disease", "Hunt syndrome", "Addison's"
+        spans.append((tokens[lo].start(), end))
+
+    if not spans:
+        return
+    merged: list[list[int]] = []
+    for a, b in sorted(spans):
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    out, pos = [], 0
+    for a, b in merged:
+        out.append(text[pos:a])
+        out.append(TAGS["name"])
+        s.found["name"] += 1
+        s.name_tokens.update(w for w in re.findall(r"[A-Za-z][A-Za-z'’-]+", text[a:b])
+                             if len(w) > 2 and w.lower() not in _PARTICLES and w not in NOT_NAMES
+                             and w not in EPONYMS and _word_kind(w) == "strong")
+        pos = b
+    out.append(text[pos:])
+    s.text = re.sub(r"\[NAME\](?:,?\s+\[NAME\])+", TAGS["name"], "".join(out))
 
 
 # --- 9. any other unique identifying number ------------------------------------------------------
@@ -482,16 +705,22 @@ def scrub(text: str) -> ScrubResult:
     s.sub(ISO_DATE, _date_kind)
     s.sub(NUMERIC_DATE, _numeric_date_kind)
     s.sub(WORD_DATE, _date_kind)
+    s.sub(LOWER_MONTH_DATE, _date_kind)
+    s.sub(ORDINAL_DAY, "date", "d")
     s.sub(SHORT_DATE, "date", "d")
     s.sub(PHONE, _phone_kind)
     s.sub(STREET, "address")
     s.sub(ZIP_LABEL, "zip", "z")
     s.sub(ZIP4, "zip")
+    _scrub_state_zip(s)
     _scrub_city_state(s)
     s.sub(LIVES_IN, "location", "place")
     s.sub(COUNTY, "location")
     s.sub(CITY, "location")
+    s.sub(PLACE_ZIP, "zip", "z")
     _scrub_names(s)
+    _scrub_dictionary_names(s)
+    _scrub_repeated_names(s)
     for pattern in AGE_PATTERNS:
         s.sub(pattern, "age", "a")
     s.sub(HASH_NUMBER, "id")

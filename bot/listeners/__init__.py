@@ -6,7 +6,8 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.answering import Deps
-from bot.listeners import actions, app_home, app_mention, assistant, changes, command, discussion, message_im, views
+from bot.listeners import (actions, app_home, app_mention, assistant, changes, code_check, command, discussion,
+                           message_im, views)
 
 
 def register_listeners(app: App, deps: Deps) -> None:
@@ -18,6 +19,7 @@ def register_listeners(app: App, deps: Deps) -> None:
     discussion.register(app, deps)
     message_im.register(app, deps)
     command.register(app, deps)
+    code_check.register(app, deps)
     changes.register(app, deps)
     actions.register(app, deps)
     views.register(app, deps)

@@ -164,3 +164,39 @@ def test_route_by_code_system() -> None:
     both = route("dx and ICD-10-PCS code for laparoscopic appendectomy for acute appendicitis", True, 0.5)
     assert both.diagnosis and both.procedure and "both" in both.why
     assert route("ICD-10-PCS code for hemodialysis", True, 0.9) .procedure
+
+
+def test_on_enters_long_term_drug_therapy_and_dependence(alpha, codebook) -> None:
+    """"on <drug>" is Long-term (current) drug therapy > <drug>, "on <machine>" Dependence > on > <machine>
+    (Index main terms; I.C.21.c.3), though the question never says "long-term" or "dependence"."""
+    hits = alpha.search("breast cancer, on tamoxifen", codebook)
+    assert any(h.code == "Z79.810" and h.path.startswith("Long-term") for h in hits)
+    hits = alpha.search("end stage renal disease on hemodialysis", codebook)
+    assert any(h.code == "Z99.2" and h.path.startswith("Dependence") for h in hits)
+    assert any(h.code == "Z79.82" for h in alpha.search("coronary artery disease, on daily aspirin", codebook))
+    # the cue enters a main term only for the words said after it
+    assert not any(h.code.startswith(("Z79", "Z99")) for h in alpha.search("pain on urination", codebook))
+    assert not any(h.code.startswith("Z79") for h in alpha.search("aspirin allergy, on exam", codebook))
+
+
+def test_a_drug_the_index_does_not_list_is_read_as_its_table_of_drugs_class(alpha, codebook, fy2025_dir,
+                                                                           tmp_path_factory) -> None:
+    """Long-term drug therapy lists classes; the Table of Drugs says which class a drug codes to
+    (Metformin -> T38.3 "… insulin and oral hypoglycemic [antidiabetic] drugs" -> Long-term > oral >
+    hypoglycemic Z79.84); a drug whose class has no subterm is "drug, specified NEC" (Z79.899)."""
+    from retrieval.tables import load_table_searcher
+
+    tables = load_table_searcher(fy2025_dir / "icd10cm-drug-2025.xml", None, codebook,
+                                 tmp_path_factory.mktemp("tables-cache"))
+    assert "oral hypoglycemic" in tables.drug_class("metformin")
+    assert tables.drug_class("warfarin").endswith("anticoagulants")  # the subcategory T45.51, not T45.5
+    hits = alpha.search("type 2 diabetes, on metformin", codebook, drug_class=tables.drug_class)
+    z79 = [h for h in hits if h.code.startswith("Z79")]
+    assert [h.code for h in z79] == ["Z79.84"] and z79[0].cued and "metformin" in z79[0].explained
+    assert any("Table of Drugs class" in a for a in z79[0].assumed)
+    assert "Z79.01" in [h.code for h in alpha.search("atrial fibrillation on warfarin", codebook,
+                                                     drug_class=tables.drug_class)]
+    assert "Z79.899" in [h.code for h in alpha.search("hypertension on lisinopril", codebook,
+                                                      drug_class=tables.drug_class)]
+    # conditions lead, the status path follows (I.C.21.c.3)
+    assert [h.code for h in cover(alpha.search("end stage renal disease on hemodialysis", codebook))][-1] == "Z99.2"

@@ -73,10 +73,22 @@ def test_header_code_explained_with_children(full_answerer) -> None:
     assert all(c.billable for c in a.codes)
 
 
-def test_invalid_code_offers_nearest(full_answerer) -> None:
-    a = full_answerer.answer("E99.99")
-    assert "does not exist" in a.answer
-    assert a.codes and all(c.billable for c in a.codes) and "E99.99" not in [c.code for c in a.codes]
+def test_invalid_code_lists_its_neighbours_but_answers_none_of_them(full_answerer) -> None:
+    # issue 14: "is E99.99 billable?" said the code does not exist, then answered E89.0 with confidence high
+    a = full_answerer.answer("is E99.99 billable?")
+    assert "does not exist" in a.answer and "Nearest valid codes" in a.answer and "E89.0" in a.answer
+    assert a.codes == [] and a.confidence != "high"
+    # a neighbour in the code's own category is still an answer (E11.99 -> E11.9), never "high"
+    a = full_answerer.answer("is E11.99 billable?")
+    assert [c.code for c in a.codes][:1] == ["E11.9"] and a.confidence != "high"
+
+
+def test_codes_typed_lower_case_without_a_dot_and_identifiers_that_look_like_codes(full_answerer) -> None:
+    # issue 14: "e1122" answered K56.7 Ileus; a driver licence number was read as "D12.34 is not a valid code"
+    a = full_answerer.answer("e1122")
+    assert [c.code for c in a.codes][:1] == ["E11.22"]
+    a = full_answerer.answer("driver license D1234-5678-9012, passenger in car collision with whiplash")
+    assert "D12.34" not in a.answer and "not a valid code" not in a.answer
 
 
 def test_never_outputs_a_code_missing_from_the_book(full_answerer) -> None:

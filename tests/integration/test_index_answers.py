@@ -40,7 +40,32 @@ def test_diagnosis_question_never_answers_with_procedure_codes(answerer) -> None
     assert all(c.system == "ICD-10-CM" for c in a.codes)
     codes = [c.code for c in a.codes]
     assert codes[0] == "I12.0" and "N18.6" in codes
-    assert a.confidence != "high"  # "hemodialysis" is explained by no Index path of the answer: said to check
+    # "on hemodialysis": Dependence > on > renal dialysis (hemodialysis), after the conditions (I.C.21.c.3)
+    assert "Z99.2" in codes[:3] and codes.index("Z99.2") > codes.index("N18.6")
+    assert any(c.source_type == "index" and c.code == "Z99.2" and c.section.startswith("Dependence")
+               for c in a.citations)
+    assert a.confidence != "high"
+
+
+def test_on_a_drug_is_long_term_drug_therapy_after_the_condition(answerer) -> None:
+    # I.C.21.c.3 (Z79): "continuous use of a prescribed drug ... for the long-term treatment of a condition";
+    # warfarin is not in Long-term's subterms: the Table of Drugs codes it to T45.51 (anticoagulants)
+    codes = [c.code for c in answerer.answer("atrial fibrillation on warfarin").codes]
+    assert codes[:2] == ["I48.91", "Z79.01"]
+
+
+def test_weeks_of_gestation_choose_the_trimester_of_an_index_code(answerer) -> None:
+    # I.C.15.a.3: "3rd trimester – 28 weeks 0 days until delivery"; Pre-eclampsia > severe O14.1-
+    codes = [c.code for c in answerer.answer("severe pre-eclampsia at 33 weeks").codes]
+    assert codes[0] == "O14.13"
+
+
+def test_a_question_quoting_a_code_title_answers_that_code(answerer) -> None:
+    # issue 11: "What is the ICD-10-CM code for Other hydronephrosis?" answered N13.30 first
+    for title, code in [("Other hydronephrosis", "N13.39"), ("Stress fracture, left humerus, sequela", "M84.322S"),
+                        ("Underdosing of therapeutic gases, sequela", "T41.5X6S")]:
+        a = answerer.answer(f"What is the ICD-10-CM code for {title}?")
+        assert a.codes[0].code == code and a.confidence == "high", (title, [c.code for c in a.codes][:3])
 
 
 def test_procedure_question_never_answers_with_diagnosis_codes(answerer) -> None:

@@ -207,7 +207,13 @@ def test_sqlite_database_unavailable_falls_back_to_the_queue(tmp_path: Path) -> 
     assert [down.allow_request(user_id="U1", limit=2, window_s=60) for _ in range(3)] == [True, True, False]
     down.close()
 
-    up = qlog.QueryLogger(Settings(_env_file=None, home=tmp_path, database_url=f"sqlite:///{tmp_path / 'log.db'}"))
+    # Another database sharing the home never takes the record (issue 14) ...
+    other = qlog.QueryLogger(Settings(_env_file=None, home=tmp_path, database_url=f"sqlite:///{tmp_path / 'log.db'}"))
+    assert other.flush() == 0 and other.queue.other_destinations_count() == 1
+    other.close()
+    # ... its own database, once it can be opened, does.
+    blocker.unlink()
+    up = qlog.QueryLogger(Settings(_env_file=None, home=tmp_path, database_url=f"sqlite:///{blocker / 'log.db'}"))
     assert up.flush() == 1
     assert stored_uids(up.engine) == ["00000000-0000-4000-c000-000000000001"]
     up.close()

@@ -28,3 +28,25 @@ def test_fiscal_year_and_date_of_service() -> None:
 def test_fiscal_year_edges() -> None:
     assert fiscal_year_of(date(2024, 9, 30)) == "2024"
     assert fiscal_year_of(date(2024, 10, 1)) == "2025"
+
+
+def test_codes_typed_in_lower_case_without_a_dot() -> None:
+    assert [m.first for m in parse_question("e1122 with n1832?").mentions] == ["e1122", "n1832"]
+    assert [m.first for m in parse_question("is t391x1a right").mentions] == ["t391x1a"]
+    # an abbreviation with a code's shape and no digit after the category stays a word
+    assert parse_question("vancomycin q12h for cellulitis").mentions == []
+
+
+def test_pieces_of_identifiers_are_not_codes() -> None:
+    q = parse_question("driver license D1234-5678-9012, passenger in car collision with whiplash")
+    assert q.mentions == []
+    assert parse_question("MRN: E1234567 seen for E11.9").mentions[0].first == "E11.9"
+    assert len(parse_question("MRN: E1234567 seen for E11.9").mentions) == 1
+    assert parse_question("account # N18321 follow-up").mentions == []
+    # ranges and "and below" still read
+    q = parse_question("N18.1-N18.6 or E11.2-")
+    assert (q.mentions[0].first, q.mentions[0].last, q.mentions[1].and_below) == ("N18.1", "N18.6", True)
+
+
+def test_a_plan_line_still_names_its_code() -> None:
+    assert [m.first for m in parse_question("Plan: E11.9, recheck A1C").mentions] == ["E11.9"]

@@ -216,7 +216,9 @@ def test_resolve_period_defaults_and_inclusive_until() -> None:
     (("2026-13-01", None, None), "--since '2026-13-01' is not a date"),
     ((None, "31/10/2026", None), "--until '31/10/2026' is not a date"),
     (("2026-11-01", "2026-10-01", None), "is after --until"),
-    ((None, None, 0), "--days must be 1 or more"),
+    ((None, None, 0), "--days must be between 1 and 3,653 (10 years), not 0"),
+    # issue 14: `codedesk review --days 99999999` ended in a traceback
+    ((None, None, 99999999), "--days must be between 1 and 3,653 (10 years), not 99,999,999"),
 ])
 def test_resolve_period_errors_say_what_to_type(args: tuple, message: str) -> None:
     with pytest.raises(PeriodError, match=re.escape(message)):

@@ -68,6 +68,9 @@ ORDER_EXAMPLES = [
     ("aftercare-first", ["Z95.1", "Z48.812"], ["Z48.812", "Z95.1"]),
     # I.C.21.c.3: weaning from a ventilator
     ("weaning-respiratory-failure-first", ["Z99.11", "J96.10"], ["J96.10", "Z99.11"]),
+    # I.C.21.c.3 (Z79): "continuous use of a prescribed drug ... for the long-term treatment of a condition
+    # ... (such as arthritis)": the condition, then the status code
+    ("condition-before-status", ["Z79.899", "M19.90"], ["M19.90", "Z79.899"]),
     # I.C.4.a.5.a / b: insulin pump failure first, then the underdosing / the poisoning by insulin
     ("insulin-pump-underdose", ["T38.3X6A", "T85.614A"], ["T85.614A", "T38.3X6A"]),
     ("insulin-pump-overdose", ["T38.3X1A", "T85.614A"], ["T85.614A", "T38.3X1A"]),
