@@ -542,9 +542,10 @@ class AlphaIndex:
         return hits[: 3 * k]
 
 
-def cover(hits: list[IndexHit], limit: int = 3) -> list[IndexHit]:
+def cover(hits: list[IndexHit], limit: int = 3, book: CodeBook | None = None) -> list[IndexHit]:
     """The first hit, then each further hit that explains a word the ones before it did not
-    (a multi-condition question: "ESRD on hemodialysis with hypertension")."""
+    (a multi-condition question: "ESRD on hemodialysis with hypertension"), and the code a wordless
+    "code also" note of the first asks for (below)."""
     if not hits:
         return []
     out = [hits[0]]
@@ -556,9 +557,34 @@ def cover(hits: list[IndexHit], limit: int = 3) -> list[IndexHit]:
         if new and h.code[:3] != out[0].code[:3]:
             out.append(h)
             done |= new
+    also = _coded_also(hits, out, book) if book is not None and len(out) < limit else None
+    if also is not None:
+        out.append(also)
     # the conditions first, then what a cue word added ("on tamoxifen": Z79.810 after the cancer); a status
     # code tells more about the patient, not the reason for the encounter (I.C.21.c.3)
     return [h for h in out if not h.cued] + [h for h in out if h.cued]
+
+
+def _coded_also(hits: list[IndexHit], out: list[IndexHit], book: CodeBook) -> IndexHit | None:
+    """A "code also" / "use additional code" note that names no code ("J44.0: Code also to identify the
+    infection") asks for the code of a condition the first path explained only through the Index, not
+    through its code's title ("COPD with acute bronchitis": "bronchitis" -> Bronchitis > acute J20.9)."""
+    first = out[0]
+    wordless = [n for n in book.inherited_notes(first.code, ("code_also", "use_additional_code"))
+                if not _NOTE_CODE.search(n.text) and not n.text.rstrip().endswith(":")]
+    if not wordless:
+        return None
+    titled = set(tokens(book.title(first.code)))
+    path_only = {w for w in first.explained if not set(tokens(w)) <= titled}
+    taken = {h.code[:3] for h in out}
+    for h in hits[1:]:
+        if h.code[:3] not in taken and not h.cued and path_only & set(h.explained):
+            h.assumed = [*h.assumed, f"coded also: {first.code} “{wordless[0].label}: {wordless[0].text}”"]
+            return h
+    return None
+
+
+_NOTE_CODE = re.compile(r"\b[A-Z]\d[0-9A-Z](?:\.[0-9A-Z-]+)?\b|\([A-Z]\d")
 
 
 def joint_coverage(hits: list[IndexHit]) -> float:

@@ -34,6 +34,7 @@ from retrieval.text import FREE_STEMS, NOT, tokens
 log = logging.getLogger(__name__)
 RULE_ONLY = 0.6
 INDEX_ROAD = 0.6  # share of the question's words the Alphabetic Index paths must explain to lead the answer
+CONDITIONS_NAMED = 0.8  # ... for a question worded as a rule question to be answered with codes too
 _FOLLOW_UP = re.compile(r"^\s*(and|what about|how about|what if|if|instead|same|also|but)\b", re.I)
 
 
@@ -169,9 +170,12 @@ class AnswerChain:
         order = answer_code_check(state.question, state.book, order, books=self.books, settings=self.settings) or order
         if order is not None:  # "E11.22, N18.32, I12.9 — right order?": the sequencing rules answer
             return {"state": state, "codes": [], "passages": [], "extra": ([], []), "order": order}
-        # A pure rule question ("can I code a symptom with a confirmed diagnosis?") gets no code list.
-        wants_search = not state.parsed.is_code_lookup and not (state.rule_intent >= RULE_ONLY
-                                                                 and not state.parsed.mentions)
+        # A pure rule question ("can I code a symptom with a confirmed diagnosis?") gets no code list, unless
+        # Alphabetic Index paths explain its words ("HTN + CKD stage 3a, what do I code"): conditions to code.
+        rule_only = state.rule_intent >= RULE_ONLY and not state.parsed.mentions
+        if rule_only and self.index_search is not None:
+            rule_only = joint_coverage(cover(self.index_search(state), book=state.book)) < CONDITIONS_NAMED
+        wants_search = not state.parsed.is_code_lookup and not rule_only
         steps: dict[str, Runnable] = {
             "codes": RunnableLambda(lambda s: s.search_text) | self.retrievers[state.fiscal_year]
             if wants_search else RunnableLambda(lambda s: []),
@@ -203,7 +207,7 @@ class AnswerChain:
         passages = list(found.get("passages") or [])
         extra, draft.extra_citations = found.get("extra") or ([], [])
         extra = list(extra)
-        lead = cover(list(found.get("index") or []))
+        lead = cover(list(found.get("index") or []), book=book)
         both = self._route(state, draft, extra, lead)
         cands = _candidates(found.get("codes") or [])
         if cands and cands[0].exact and any(i.system == "ICD-10-CM" for i in extra):

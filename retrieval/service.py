@@ -17,6 +17,7 @@ from retrieval.codesearch import load_searcher
 from retrieval.changes import answer_changes
 from retrieval.guidelines import guideline_intent, load_guideline_searcher
 from retrieval.schema import Answer
+from retrieval.text import tokens
 from retrieval.versions import VersionSet
 
 log = logging.getLogger(__name__)
@@ -181,7 +182,7 @@ class Answerer:
         if tables is not None:
             kind, conf = tables.intent(state.search_text)
             if kind is not None and conf >= TABLE_INTENT:
-                hits = tables.match(state.search_text, k=3, kind=kind)
+                hits = _second_sites(tables.match(state.search_text, k=3, kind=kind), state.search_text)
                 if hits:
                     return [h.item(state.book) for h in hits], [h.citation() for h in hits]
         if self.procedures is not None:
@@ -237,6 +238,20 @@ class Answerer:
             result.warnings.append("The vector index is not built: answers use the code book's words only. "
                                    "Run `codedesk ingest`.")
         return result
+
+
+def _second_sites(hits: list[Any], question: str) -> list[Any]:
+    """The best table row, then a further row only when it says a word of the question the rows before it did
+    not ("breast and lung cancer"): "Breast > skin" below "Breast", or "Bone > frontal" below "Frontal > lobe",
+    adds no word the question said and is not a second code."""
+    said = set(tokens(question))
+    out, seen = [], set()
+    for h in hits:
+        words = set(tokens(h.term))
+        if not out or (words - seen) & said:
+            out.append(h)
+            seen |= words
+    return out
 
 
 def build_answerer(settings: Settings, **kwargs: Any) -> Answerer:

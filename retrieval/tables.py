@@ -35,6 +35,7 @@ from ingest.index_xml import IndexFile, IndexTerm, parse_index_xml
 from retrieval.codebook import CodeBook, normalize_code
 from retrieval.schema import Citation, CodeItem
 from retrieval.text import FREE_STEMS, stem, tokens
+from retrieval.text import words as spelt_out
 from retrieval.codesearch import trimester_terms
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ _CAUSE = re.compile(r"\b(?:from|due to|caused by|induced by|secondary to|because
                     r"using|receiving|starting))\b|-induced\b|\binduced\b")
 _VEHICLE = re.compile(r"\b(?:in|into|with) (?:her|his|their|the|a|an|my|some) (?:\w+ )?(?:drink|coffee|tea|food|juice|"
                       r"soda|water|beer|wine|meal|milk|cup|glass|smoothie|cereal|formula)\b")
+_RESISTANT = re.compile(r"\b([a-z]+)[- ]resistan(?:t|ce)\b")
 _DRUG_CUE = re.compile(r"poison|overdos|toxic|intoxicat|underdos|adverse|ingest|swallow|exposure|exposed|inhal|"
                        r"\bod\b|drank|drink|\bate\b|\beat|\btook\b|\btake|chew|sniff|huff|inject|snort|smok|"
                        r"got into|sting|stung|bit(?:ten|e)\b")
@@ -840,6 +842,11 @@ class TableSearcher:
                 for w in set(tokens(text[: m.start()])) - after:
                     if w in weights:
                         weights[w] *= MANIFESTATION_WEIGHT
+            # "methicillin resistant Staphylococcus aureus", "vancomycin-resistant": a drug an organism resists is
+            # its resistance (I.C.1.c, Z16), not a drug the patient took
+            for m in _RESISTANT.finditer(" ".join(spelt_out(text))):  # abbreviations spelt out ("MRSA")
+                for w in set(tokens(m.group(1))):
+                    weights.pop(w, None)
             # "… put antifreeze in her coffee": the drink or food carried the substance
             for m in _VEHICLE.finditer(text):
                 for w in set(tokens(m.group(0))):

@@ -100,3 +100,15 @@ def test_confidence_is_not_high_when_words_are_unexplained(answerer) -> None:
     # most words explained by no Index path: the Tabular search answers, and says so
     b = answerer.answer("chyluria due to wuchereria after a long flight abroad")
     assert b.confidence != "high" and "No Alphabetic Index path explained the question" in b.answer
+
+
+def test_a_wordless_code_also_note_codes_the_condition_the_index_path_named(answerer) -> None:
+    # J44.0 "Code also to identify the infection": the bronchitis gets its own code (Bronchitis > acute)
+    a = answerer.answer("chronic obstructive pulmonary disease with acute bronchitis")
+    assert [c.code for c in a.codes][:2] == ["J44.0", "J20.9"]
+
+
+def test_a_rule_worded_question_that_names_conditions_gets_their_codes(answerer) -> None:
+    # I.C.9.a.2: hypertensive CKD, I12.- with the stage from N18; asked as "how do I code …"
+    codes = [c.code for c in answerer.answer("how do I code hypertension with CKD stage 4?").codes]
+    assert codes[:2] == ["I12.9", "N18.4"]

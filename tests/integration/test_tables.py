@@ -291,3 +291,11 @@ def test_gold_floor(tables: TableSearcher, category: str) -> None:
         got = found[0].code.replace(".", "") if found else ""
         hits += bool(got) and got[:6] == want[:6] and (len(want) > 6 or got == want)
     assert hits / len(items) >= 0.8, f"{category}: {hits}/{len(items)}"
+
+
+def test_a_drug_an_organism_resists_is_not_a_drug_taken(tables: TableSearcher) -> None:
+    # I.C.1.e: infection due to MRSA is the infection with B95.62 (no Z16.11, no drug code); MRSA spells out
+    # to "methicillin resistant Staphylococcus aureus"
+    for question in ("cellulitis of the leg due to MRSA", "UTI due to vancomycin-resistant enterococcus"):
+        assert not [h for h in tables.match(question) if h.source_type == "drug_table"], question
+    assert top(tables, "Rash due to amoxicillin taken as prescribed").code.startswith("T36.0X5")
