@@ -14,6 +14,7 @@ runs against the `CodeBook` of the year asked.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import math
@@ -23,6 +24,7 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from codedesk.cache import read_pickle, write_pickle
 from codedesk.errors import SourceError
@@ -142,6 +144,9 @@ class IndexHit:
     index_year: str
     manifestation: str | None = None  # the bracketed code, reported after this one (I.A.13)
     cued: bool = False  # a status / long-term drug path a cue word entered: reported after the conditions
+    # the code of its "as the cause of disease(s) classified elsewhere" subterm (MRSA > infection > as the
+    # cause … B95.62): the organism's code when the question names the disease it caused
+    as_cause: str | None = None
 
     def citation(self) -> Citation:
         return Citation(source_type="index", title=f"ICD-10-CM Alphabetic Index FY{self.index_year}",
@@ -357,6 +362,14 @@ class AlphaIndex:
         best.cued = True
         return best
 
+    def _as_cause(self, end: int, question: str, content: list[str], completer: Any) -> str | None:
+        for c in self.entries[end].children:
+            child = self.entries[c]
+            if child.codes and _AS_CAUSE.match(_bare(child.printed)):
+                done = completer.complete(child.codes[0], question, content)
+                return done[0] if done else None
+        return None
+
     def _walk(self, i: int, explained: frozenset[str], nodes: tuple[int, ...], assumed: tuple[str, ...], hops: int,
               q: _Q, found: dict[int, _Path]) -> None:
         entry = self.entries[i]
@@ -508,7 +521,9 @@ class AlphaIndex:
             if done is None:  # not in this year's Tabular List (deleted), or not a diagnosis code
                 continue
             code, seventh_assumed, notes = done
-            if code in seen:
+            if code in seen:  # the same code by another path: it may know the organism's "as the cause" code
+                kept = next(h for h in hits if h.code == code)
+                kept.as_cause = kept.as_cause or self._as_cause(p.end, question, content, completer)
                 continue
             seen.add(code)
             info = book.lookup(code)
@@ -527,6 +542,7 @@ class AlphaIndex:
             assumed.extend(notes)
             manif = None
             entry = self.entries[where] if where >= 0 else None
+            cause = self._as_cause(p.end, question, content, completer)
             if entry is not None and entry.manif:
                 m = completer.complete(entry.manif, question, content)
                 manif = m[0] if m else None
@@ -535,7 +551,7 @@ class AlphaIndex:
                                  explained=[said.get(s, s) for s in content if s in explained],
                                  unexplained=unexplained, assumed=assumed, score=round(p.score, 3),
                                  coverage=round(len(explained) / total, 3), fiscal_year=book.fiscal_year,
-                                 index_year=self.version, manifestation=manif, cued=p.cued))
+                                 index_year=self.version, manifestation=manif, cued=p.cued, as_cause=cause))
             if len(hits) >= 3 * k:
                 break
         hits.sort(key=lambda h: (-h.coverage, -h.score))
@@ -560,6 +576,12 @@ def cover(hits: list[IndexHit], limit: int = 3, book: CodeBook | None = None) ->
     also = _coded_also(hits, out, book) if book is not None and len(out) < limit else None
     if also is not None:
         out.append(also)
+    if len(out) > 1:  # the organism of another condition named: its "as the cause of …" code (I.C.1.e.1.b)
+        for n, h in enumerate(out):
+            if h.as_cause and h.as_cause != h.code:
+                out[n] = dataclasses.replace(h, code=h.as_cause, assumed=[
+                    *h.assumed, f"{h.as_cause}: the Index's “as the cause of diseases classified elsewhere” below "
+                                f"{h.path}, as the question names the disease it caused"])
     # the conditions first, then what a cue word added ("on tamoxifen": Z79.810 after the cancer); a status
     # code tells more about the patient, not the reason for the encounter (I.C.21.c.3)
     return [h for h in out if not h.cued] + [h for h in out if h.cued]
@@ -584,6 +606,7 @@ def _coded_also(hits: list[IndexHit], out: list[IndexHit], book: CodeBook) -> In
     return None
 
 
+_AS_CAUSE = re.compile(r"^as (?:the )?cause of diseases? classified elsewhere$")
 _NOTE_CODE = re.compile(r"\b[A-Z]\d[0-9A-Z](?:\.[0-9A-Z-]+)?\b|\([A-Z]\d")
 
 

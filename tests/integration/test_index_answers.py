@@ -112,3 +112,13 @@ def test_a_rule_worded_question_that_names_conditions_gets_their_codes(answerer)
     # I.C.9.a.2: hypertensive CKD, I12.- with the stage from N18; asked as "how do I code …"
     codes = [c.code for c in answerer.answer("how do I code hypertension with CKD stage 4?").codes]
     assert codes[:2] == ["I12.9", "N18.4"]
+
+
+def test_an_organism_causing_a_named_condition_is_its_as_the_cause_code(answerer) -> None:
+    # I.C.1.e.1.b: a current infection due to MRSA without a combination code: the condition, "along with
+    # code B95.62" (Index: MRSA > infection > as the cause of diseases classified elsewhere); MRSA alone
+    # stays the infection (A49.02), and a combination code (J15.212) needs no second code
+    assert [c.code for c in answerer.answer("urinary tract infection due to MRSA").codes][:2] == ["N39.0", "B95.62"]
+    assert [c.code for c in answerer.answer("UTI due to E. coli").codes][:2] == ["N39.0", "B96.20"]
+    assert answerer.answer("MRSA infection").codes[0].code == "A49.02"
+    assert answerer.answer("MRSA pneumonia").codes[0].code == "J15.212"
