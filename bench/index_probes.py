@@ -22,6 +22,8 @@ from ingest.sources import resolved_sources
 from retrieval.codebook import normalize_code
 from retrieval.service import build_answerer
 
+from probe_score import score
+
 
 def probes(index_path: str, book, n: int, seed: int) -> list[tuple[str, str]]:
     terms = parse_index_xml(index_path).terms
@@ -64,23 +66,12 @@ def main() -> None:
     book = answerer.books[settings.fiscal_year]
     qs = probes(str(index), book, args.n, args.seed)
     road = answerer.chain.index_search
-    score = {}
+    lines = []
     for label, search in (("before (Tabular search only)", None), ("after (Alphabetic Index road)", road)):
         answerer.chain.index_search = search
-        h1 = h5 = high = high_right = 0
-        for q, want in qs:
-            a = answerer.answer(q)
-            codes = [c.code for c in a.codes if c.system == "ICD-10-CM"]
-            one, five = hit(codes, want, 1), hit(codes, want, 5)
-            h1, h5 = h1 + one, h5 + five
-            if a.confidence == "high":
-                high, high_right = high + 1, high_right + one
-            if args.show and search is not None and not one:
-                print(f"MISS {q!r} want {want} got {codes[:5]} [{a.confidence}]")
-        score[label] = (h1, h5, high, high_right)
-    for label, (h1, h5, high, right) in score.items():
-        print(f"{label}: n={len(qs)} hit@1 {100 * h1 / len(qs):.1f}% hit@5 {100 * h5 / len(qs):.1f}% "
-              f"high {high} (right {100 * right / max(high, 1):.1f}%)")
+        result = score(answerer, qs, hit=hit, system="ICD-10-CM", show=args.show and search is not None)
+        lines.append(result.line(label))
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":

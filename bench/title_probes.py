@@ -15,6 +15,8 @@ import random
 from codedesk.settings import Settings
 from retrieval.service import build_answerer
 
+from probe_score import score
+
 
 def probes(book, n: int, seed: int) -> list[tuple[str, str]]:  # noqa: ANN001 - a CodeBook
     codes = sorted(book.reportable_codes())
@@ -33,19 +35,8 @@ def main() -> None:
     settings = Settings()
     answerer = build_answerer(settings, dense=args.dense)
     book = answerer.books[settings.fiscal_year]
-    h1 = h5 = high = right = 0
     qs = probes(book, args.n, args.seed)
-    for q, want in qs:
-        a = answerer.answer(q)
-        codes = [c.code for c in a.codes]
-        one, five = codes[:1] == [want], want in codes[:5]
-        h1, h5 = h1 + one, h5 + five
-        if a.confidence == "high":
-            high, right = high + 1, right + one
-        if args.show and not one:
-            print(f"MISS {q!r} want {want} got {codes[:5]} [{a.confidence}]")
-    print(f"FY{book.fiscal_year} exact titles: n={len(qs)} hit@1 {100 * h1 / len(qs):.1f}% "
-          f"hit@5 {100 * h5 / len(qs):.1f}% high {high} (right {100 * right / max(high, 1):.1f}%)")
+    print(score(answerer, qs, show=args.show).line(f"FY{book.fiscal_year} exact titles"))
 
 
 if __name__ == "__main__":

@@ -75,11 +75,12 @@ class Vocabulary:
     # cue word -> (main term titles it enters, words after the cue a path must explain, the main term
     # under which a drug may be read as its Table of Drugs class)
     entries: dict[str, tuple[tuple[str, ...], int, str | None]] = field(default_factory=dict)
+    understood: re.Pattern[str] | None = None  # words of a subterm title read as nonessential ("encounter for")
 
 
 def load_vocabulary(path: Path = DATA_PATH) -> Vocabulary:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    for kind in ("connector", "negation", "alias", "implied", "filler", "filler_pattern", "entry"):
+    for kind in ("connector", "negation", "alias", "implied", "filler", "filler_pattern", "entry", "understood"):
         for entry in data.get(kind, ()):
             if not entry.get("source"):
                 raise SourceError(path, f"[[{kind}]] entry without a source: {entry}")
@@ -95,6 +96,8 @@ def load_vocabulary(path: Path = DATA_PATH) -> Vocabulary:
         if data.get("filler_pattern") else None,
         entries={w: (tuple(e["main_terms"]), int(e.get("window", 4)), e.get("drug_classes"))
                  for e in data.get("entry", ()) for w in e["words"]},
+        understood=re.compile("|".join(f"(?:{e['pattern']})" for e in data["understood"]), re.I)
+        if data.get("understood") else None,
     )
 
 
@@ -125,6 +128,7 @@ class Entry:
     surface: frozenset[str] = frozenset()  # the title's words as printed (lower-case), to break ties
     negs: frozenset[str] = frozenset()  # words the title itself negates ("superficial, without open wound")
     numbers: tuple[float, float] | None = None  # a range as title ("40.0-44.9"): a number of the question in it
+    understood: frozenset[str] = frozenset()  # title words the question need not say ("encounter for")
     children: list[int] = field(default_factory=list)
 
 
@@ -147,6 +151,9 @@ class IndexHit:
     # the code of its "as the cause of disease(s) classified elsewhere" subterm (MRSA > infection > as the
     # cause … B95.62): the organism's code when the question names the disease it caused
     as_cause: str | None = None
+    # words explained only by a nonessential modifier ("sepsis" by "Cellulitis (septic)"): a path whose own
+    # term says the word still codes it (Sepsis A41.9 beside the cellulitis)
+    modifier_only: list[str] = field(default_factory=list)
 
     def citation(self) -> Citation:
         return Citation(source_type="index", title=f"ICD-10-CM Alphabetic Index FY{self.index_year}",
@@ -209,19 +216,27 @@ class AlphaIndex:
         self.max_idf = math.log(1 + n)
 
     def _entry(self, term: IndexTerm) -> Entry:
-        stems = _stems(term.title)
+        title, understood = term.title, ""
+        if term.level > 0 and self.vocab.understood is not None:  # "therapy, encounter for": "therapy" is needed
+            understood = " ".join(m.group(0) for m in self.vocab.understood.finditer(title))
+            title = self.vocab.understood.sub(" ", title)
+        stems = _stems(title)
         negated = bool(stems) and stems[0] in self.vocab.negations
         drop = _FREE | self.vocab.connectors
         essential = frozenset(s for s in stems if s not in drop)
         # a modifier that negates ("(without uterine prolapse)") explains nothing the question says
-        opt = frozenset(_stems(term.nemod)) - frozenset(t.removeprefix(NOT) for t in tokens(term.nemod)
-                                                      if t.startswith(NOT))
+        opt = frozenset(_stems(f"{term.nemod} {understood}")) - frozenset(
+            t.removeprefix(NOT) for t in tokens(term.nemod) if t.startswith(NOT))
         if term.level == 0:  # "Disease, diseased": either spelling; "Fracture, traumatic": the rest is a modifier
             names, rest = _spellings(term.title)
             need = tuple(x for x in dict.fromkeys(frozenset(s for s in _stems(n) if s not in drop) for n in names) if x)
             opt |= frozenset(s for s in _stems(rest) if s not in drop)
-        elif re.search(r"\bor\b", term.title):  # "disease or syndrome", "chemicals, gases, fumes or vapors": any one
-            alts = [frozenset(s for s in _stems(part) if s not in drop) for part in _OR_SPLIT.split(term.title)]
+        elif len(_spellings(title)[0]) > 1:  # a subterm in two spellings ("respiration, respiratory"): either one
+            names, rest = _spellings(title)
+            need = tuple(x for x in dict.fromkeys(frozenset(s for s in _stems(n) if s not in drop) for n in names) if x)
+            opt |= frozenset(s for s in _stems(rest) if s not in drop)
+        elif re.search(r"\bor\b", title):  # "disease or syndrome", "chemicals, gases, fumes or vapors": any one
+            alts = [frozenset(s for s in _stems(part) if s not in drop) for part in _OR_SPLIT.split(title)]
             need = tuple(dict.fromkeys(a for a in alts if a)) or ((essential,) if essential else ())
         else:
             need = (essential,) if essential else ()
@@ -234,7 +249,7 @@ class AlphaIndex:
                      see=term.see or (f"category {term.seecat}" if term.seecat else None)
                      or (f"subcategory {term.subcat}" if term.subcat else None),
                      see_also=term.see_also, manif=term.manif, negated=negated, residual=residual and not num,
-                     numbers=_bounds(num) if num else None,
+                     numbers=_bounds(num) if num else None, understood=frozenset(_stems(understood)),
                      surface=frozenset(w.lower() for w in re.findall(r"[A-Za-z0-9]+", term.title)),
                      specified=term.level > 0 and bool(_OTHER_SAID.search(term.title)),
                      negs=frozenset(t.removeprefix(NOT) for t in tokens(term.title) if t.startswith(NOT)))
@@ -293,11 +308,15 @@ class AlphaIndex:
         paths = list(found.values())
         paths += self._cued(question, qall, {p.end for p in paths}, drug_class)
         raw = frozenset(w.lower() for w in re.findall(r"[A-Za-z0-9]+", question))
+        clauses = [frozenset(self.content(part)[0]) for part in _CLAUSE_SPLIT.split(question) if part.strip()]
         for p in paths:
             surface = sum(len(self.entries[i].surface & raw) for i in p.nodes)  # "pulmonic" over "pulmonary"
-            # a cross-reference taken when the entry has its own code is followed only for more words
+            # a cross-reference taken when the entry has its own code is followed only for more words; a path
+            # takes its words from one of the conditions the question joins ("3rd degree burn L thigh + 2nd
+            # degree burn R forearm": third/left/thigh, not second/right/thigh)
             p.score = (sum(self._weight(s) for s in p.explained & q) + (1.0 if OTHER in p.explained else 0.0)
-                       + 0.01 * len(p.nodes) - 0.5 * len(p.assumed) + 0.005 * surface - 0.1 * p.hops)
+                       + 0.01 * len(p.nodes) - 0.5 * len(p.assumed) + 0.005 * surface - 0.1 * p.hops
+                       - _spread(clauses, p.explained & q))
         paths.sort(key=lambda p: (-p.score, p.end))
         return paths, content, said
 
@@ -375,7 +394,8 @@ class AlphaIndex:
         entry = self.entries[i]
         # a place to stop: not a grouping subterm ("with"), not a "see" to another entry ("see category M00" is a code)
         stop = entry.codes or (entry.need and (not entry.see or _CODE_REF.search(entry.see)))
-        if stop and not entry.need and entry.opt and not (entry.opt & q.words) - self._core(nodes[:-1], q):
+        if stop and not entry.need and entry.opt - entry.understood \
+                and not (entry.opt & q.words) - self._core(nodes[:-1], q):
             stop = False  # "and (on) acute (congestive)": only when the question says what it adds
         if stop:
             self._keep(_Path(i, explained, nodes, assumed, hops), found)
@@ -441,13 +461,18 @@ class AlphaIndex:
         starts += [(n, parts[1:]) for n in self.by_first.get(parts[0].lower(), ())]
         best, best_depth = None, -1
         for node, rest in starts:  # "Fracture, femur, upper end": the main term under which most parts are found
-            depth = 0
+            depth, above, said = 0, node, ""
             for part in rest:
                 if part in ("by site", "site"):
                     continue
                 nxt = self._child_named(node, part)
+                if nxt is None and said:  # "Diabetes, due to, drug or chemical": one subterm "due to drug or chemical"
+                    nxt = self._child_named(above, f"{said} {part}")
+                    if nxt is not None:
+                        node, depth = above, depth - 1
                 if nxt is None:
                     break
+                above, said = node, part
                 node, depth = nxt, depth + 1
             if depth > best_depth:
                 best, best_depth = node, depth
@@ -517,10 +542,18 @@ class AlphaIndex:
             printed, where, default = self.code_of(p)
             if printed is None:
                 continue
-            done = completer.complete(printed, question, content)
+            # the Tabular completes the code with the question's words and the path's own ("arm, see upper
+            # limb": L03.11- is completed as "right upper limb", not "right axilla")
+            path_words = [w for n in p.nodes for alts in self.entries[n].need for w in alts]
+            done = completer.complete(printed, question, [*content, *path_words])
             if done is None:  # not in this year's Tabular List (deleted), or not a diagnosis code
                 continue
             code, seventh_assumed, notes = done
+            sited = _named_site(book, code, q - p.explained)
+            if sited is not None:
+                notes = [*notes, f"{code} ({book.title(code)}) completed in the Tabular List as {sited}, which "
+                                 "says what the question names"]
+                code = sited
             if code in seen:  # the same code by another path: it may know the organism's "as the cause" code
                 kept = next(h for h in hits if h.code == code)
                 kept.as_cause = kept.as_cause or self._as_cause(p.end, question, content, completer)
@@ -547,15 +580,57 @@ class AlphaIndex:
                 m = completer.complete(entry.manif, question, content)
                 manif = m[0] if m else None
             unexplained = [said.get(s, s) for s in content if s not in explained]
+            core = frozenset(w for n in p.nodes for alts in self.entries[n].need for w in alts) | title_words
             hits.append(IndexHit(code=code, printed=printed, path=self.display(p.nodes),
                                  explained=[said.get(s, s) for s in content if s in explained],
                                  unexplained=unexplained, assumed=assumed, score=round(p.score, 3),
                                  coverage=round(len(explained) / total, 3), fiscal_year=book.fiscal_year,
-                                 index_year=self.version, manifestation=manif, cued=p.cued, as_cause=cause))
+                                 index_year=self.version, manifestation=manif, cued=p.cued, as_cause=cause,
+                                 modifier_only=[said.get(s, s) for s in content if s in explained - core]))
             if len(hits) >= 3 * k:
                 break
         hits.sort(key=lambda h: (-h.coverage, -h.score))
         return hits[: 3 * k]
+
+
+_QUALIFIED = re.compile(r"\b(?:with|without|due|in|not)\b", re.I)  # a rest that says more than a site
+
+
+_CLAUSE_SPLIT = re.compile(r"\s*(?:\+|;|&|\band\b|\bplus\b)\s*", re.I)  # conditions joined in one question
+_ENCOUNTER_STEMS = frozenset(stem(w) for w in _SEVENTH_WORDS)
+
+
+def _spread(clauses: list[frozenset[str]], explained: frozenset[str]) -> int:
+    """How many of a path's words come from other joined conditions than the one that says most of them
+    (the encounter words aside: "…, initial" closes the whole question)."""
+    said = explained - _ENCOUNTER_STEMS
+    if len(clauses) < 2 or not said:
+        return 0
+    return min(len(said - c) for c in clauses)
+
+
+def _named_site(book: CodeBook, code: str, left: frozenset[str]) -> str | None:
+    """The Index prints a default that leaves the site or side unspecified ("Osteomyelitis > chronic M86.60:
+    Other chronic osteomyelitis, unspecified site"); the coder completes it in the Tabular List with the code of
+    the same subcategory whose title, the same up to its comma, names the site the question does ("…, left
+    ankle and foot" M86.672). None when the title specifies nothing or no sibling names a word left."""
+    info = book.lookup(code)
+    head, _, rest = info.title.partition(",")
+    left = left - frozenset(_stems(info.title))  # what the code's own title already says is not left
+    if info.base or not rest.strip().lower().startswith("unspecified") or _QUALIFIED.search(rest) or not left:
+        return None
+    family = code[:5] if len(code) >= 6 else code[:3]
+    best, best_key = None, (0, 0)
+    for other in book.reportable_under(family):
+        other_head, _, other_rest = book.title(other).partition(",")
+        if other == code or other_head != head or _QUALIFIED.search(other_rest):
+            continue
+        said = frozenset(_stems(other_rest))
+        named = len(said & left)
+        key = (named, -len(said - left))  # most words of the question, fewest it did not say
+        if named and key > best_key:
+            best, best_key = other, key
+    return best
 
 
 def cover(hits: list[IndexHit], limit: int = 3, book: CodeBook | None = None) -> list[IndexHit]:
@@ -566,13 +641,16 @@ def cover(hits: list[IndexHit], limit: int = 3, book: CodeBook | None = None) ->
         return []
     out = [hits[0]]
     done = set(hits[0].explained)
+    done_by_term = done - set(hits[0].modifier_only)
     for h in hits[1:]:
         if len(out) >= limit:
             break
-        new = set(h.explained) - done
+        by_term = set(h.explained) - set(h.modifier_only)
+        new = (set(h.explained) - done) | (by_term - done_by_term)
         if new and h.code[:3] != out[0].code[:3]:
             out.append(h)
             done |= new
+            done_by_term |= by_term
     also = _coded_also(hits, out, book) if book is not None and len(out) < limit else None
     if also is not None:
         out.append(also)
@@ -603,7 +681,20 @@ def _coded_also(hits: list[IndexHit], out: list[IndexHit], book: CodeBook) -> In
         if h.code[:3] not in taken and not h.cued and path_only & set(h.explained):
             h.assumed = [*h.assumed, f"coded also: {first.code} “{wordless[0].label}: {wordless[0].text}”"]
             return h
+    # "Use additional code to identify specific condition" (O99.0-, a condition complicating pregnancy): the
+    # code of that condition, from the path of its own main term ("anemia in pregnancy" -> Anemia D64.9)
+    specific = next((n for n in wordless if _SPECIFIC_CONDITION.search(n.text)), None)
+    named = {t for w in first.explained for t in tokens(w)}
+    own = set(tokens(_bare(first.path.split(">")[0])))
+    for h in hits[1:] if specific is not None else ():
+        main = set(tokens(_bare(h.path.split(">")[0]))) - _FREE
+        if h.code[0] != first.code[0] and not h.cued and main and main <= named and not main <= own:
+            h.assumed = [*h.assumed, f"coded also: {first.code} “{specific.label}: {specific.text}”"]
+            return h
     return None
+
+
+_SPECIFIC_CONDITION = re.compile(r"\bidentify (?:the )?specific condition\b", re.I)
 
 
 _AS_CAUSE = re.compile(r"^as (?:the )?cause of diseases? classified elsewhere$")

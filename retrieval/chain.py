@@ -173,16 +173,23 @@ class AnswerChain:
         # A pure rule question ("can I code a symptom with a confirmed diagnosis?") gets no code list, unless
         # Alphabetic Index paths explain its words ("HTN + CKD stage 3a, what do I code"): conditions to code.
         rule_only = state.rule_intent >= RULE_ONLY and not state.parsed.mentions
+        index_hits: list[IndexHit] | None = None  # searched once: the gate's hits are the answer's
         if rule_only and self.index_search is not None:
-            rule_only = joint_coverage(cover(self.index_search(state), book=state.book)) < CONDITIONS_NAMED
+            index_hits = self.index_search(state)
+            rule_only = joint_coverage(cover(index_hits, book=state.book)) < CONDITIONS_NAMED
         wants_search = not state.parsed.is_code_lookup and not rule_only
+        if not (self.index_search and wants_search):
+            index_step: Runnable = RunnableLambda(lambda s: [])
+        elif index_hits is not None:
+            index_step = RunnableLambda(lambda s: index_hits)
+        else:
+            index_step = RunnableLambda(self.index_search)
         steps: dict[str, Runnable] = {
             "codes": RunnableLambda(lambda s: s.search_text) | self.retrievers[state.fiscal_year]
             if wants_search else RunnableLambda(lambda s: []),
             "passages": RunnableLambda(self.passages) if self.passages else RunnableLambda(lambda s: []),
             "extra": RunnableLambda(self.extra_codes) if self.extra_codes else RunnableLambda(lambda s: ([], [])),
-            "index": RunnableLambda(self.index_search) if self.index_search and wants_search
-            else RunnableLambda(lambda s: []),
+            "index": index_step,
         }
         out = RunnableParallel(steps).invoke(state)
         out["state"] = state
@@ -345,8 +352,9 @@ class AnswerChain:
                 seen.add(base)
                 first.append(Candidate(base, 10.0 - n * 0.01, hit.coverage, 1.0))
         merged = first + [c for c in cands if c.code not in seen]
+        explained = frozenset(t for h in lead for w in h.explained for t in tokens(w))
         ranked = rank_search(book, self.searchers[state.fiscal_year], state.search_text, state.focus, merged,
-                             self.top_k)
+                             self.top_k, explained)
         have = {i.code for i in ranked.main} | {_base(book, i.code) for i in ranked.main}
         for hit in lead[1:]:  # a second condition the question names, from its own Index path
             if hit.code not in have and _base(book, hit.code) not in have:

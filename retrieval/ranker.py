@@ -67,7 +67,7 @@ def complete(book: CodeBook, searcher: CodeSearcher, base: str, question: str) -
 
 
 def companions(book: CodeBook, base: str, question: str, used: set[str],
-               candidates: list[str] = ()) -> list[tuple[str, Note]]:
+               candidates: list[str] = (), explained: frozenset[str] = frozenset()) -> list[tuple[str, Note]]:
     """Companion codes named by the code's notes that the question points to.
 
     A companion must explain the words the first code left over ("stage 4"), and be specific
@@ -75,7 +75,9 @@ def companions(book: CodeBook, base: str, question: str, used: set[str],
     its candidates too (I12.9 for "hypertension" left over by N18.31). Besides, a "use additional
     code" note is followed to a code every word of whose title the question says, even when the
     first code's title says them as well: the stage of CKD (N18.5) beside I13.2, a type of
-    heart failure (I50.9) beside I11.0, as the note asks."""
+    heart failure (I50.9) beside I11.0, as the note asks. A candidate that matches only words an Alphabetic
+    Index path `explained` is no companion ("chronic renal failure": Failure > renal > chronic explains
+    "failure", so I13.0 "… with heart failure" is not coded beside N18.-)."""
     q = _content(question)
     left = q - set(tokens(book.nodes[base].title))
     rank = {code: i for i, code in enumerate(candidates)}
@@ -98,7 +100,7 @@ def companions(book: CodeBook, base: str, question: str, used: set[str],
             if note.kind == "use_additional_code" and said and said <= q:
                 # the most specific such code; "unspecified" before "other"
                 strict.append(((1, -len(said), _default_rank(book.nodes[code].title), 0), code, note))
-            elif explains and code in rank and any(not w.isdigit() for w in words):  # not "2" of "type 2"
+            elif explains and code in rank and any(not w.isdigit() for w in words - explained):  # not "2" of "type 2"
                 relaxed.append(((0, -hit, rank[code], 0), code, note))
     found = sorted(strict if any(key[0] == 0 for key, _, _ in strict) else strict + relaxed, key=lambda x: x[0])
     out, seen_notes, etiology = [], set(), False
@@ -161,8 +163,9 @@ def excludes1_conflicts(book: CodeBook, codes: list[str]) -> list[str]:
 
 
 def rank_search(book: CodeBook, searcher: CodeSearcher, question: str, focus: str,
-                candidates: list[Candidate], k: int) -> Ranked:
-    """Ranked reportable codes from search candidates; companions follow the first code."""
+                candidates: list[Candidate], k: int, explained: frozenset[str] = frozenset()) -> Ranked:
+    """Ranked reportable codes from search candidates; companions follow the first code (`explained`: stems an
+    Alphabetic Index path already explained)."""
     out = Ranked()
     if not candidates:
         return out
@@ -170,7 +173,7 @@ def rank_search(book: CodeBook, searcher: CodeSearcher, question: str, focus: st
     top = candidates[0]
     out.main.append(complete(book, searcher, top.code, focus))
     used = {top.code}
-    for code, note in companions(book, top.code, question, used, [c.code for c in candidates[1:]]):
+    for code, note in companions(book, top.code, question, used, [c.code for c in candidates[1:]], explained):
         item = complete(book, searcher, code, focus)
         item.note = f"{note.label} at {note.source}: {note.text}" + (f" — {item.note}" if item.note else "")
         if note.kind == "code_first":  # the etiology is sequenced before the manifestation

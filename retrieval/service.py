@@ -243,12 +243,14 @@ class Answerer:
 def _second_sites(hits: list[Any], question: str) -> list[Any]:
     """The best table row, then a further row only when it says a word of the question the rows before it did
     not ("breast and lung cancer"): "Breast > skin" below "Breast", or "Bone > frontal" below "Frontal > lobe",
-    adds no word the question said and is not a second code."""
+    adds no word the question said; a Table of Drugs row also needs its substance (main term) said: "Antagonist
+    > anticoagulant" is no second drug of "coumadin … on long-term anticoagulation"."""
     said = set(tokens(question))
     out, seen = [], set()
     for h in hits:
         words = set(tokens(h.term))
-        if not out or (words - seen) & said:
+        substance = h.source_type != "drug_table" or bool(set(tokens(h.term.split(">")[0])) & said)
+        if not out or (words - seen) & said and substance:
             out.append(h)
             seen |= words
     return out

@@ -288,10 +288,18 @@ _RE_ADVERSE = re.compile(
     r"(?:prescribed|directed|ordered|instructed)|reaction (?:to|from)|allerg(?:y|ic)|hypersensitiv|intoleran|"
     r"(?:\w+)[- ]induced|induced by|caused by (?:her|his|their|the)? ?(?:\w+ )?(?:medication|medicine|drug|"
     r"therapy|treatment)|due to (?:her|his|their|the)? ?(?:prescribed|medication|therapy)|anaphyla|"
-    r"idiosyncratic|toxicity|(?:taken|took|takes|given|administered|used|using|taking) (?:\w+ ){0,2}(?:correctly|"
+    r"idiosyncratic|toxicity|(?:proper|correct|appropriate|therapeutic) use|"
+    r"(?:taken|took|takes|given|administered|used|using|taking) (?:\w+ ){0,2}(?:correctly|"
     r"properly|appropriately|as intended)|(?:dose|dosage|dosing) (?:was |is |were )?(?:correct|appropriate|"
     r"therapeutic|right|proper)|correctly (?:dosed|taken)|(?:at|on) (?:a |the |her |his |their )?(?:stable |usual |"
     r"normal |regular |standard |therapeutic |maintenance |home |prescribed |same )+(?:dose|dosage|level|regimen)")
+
+
+def _explicit_adverse(q: str) -> bool:
+    """The question says the drug was taken as meant (I.C.19.e.5.a), not only "toxicity" or an allergy."""
+    return any(not re.fullmatch(r"toxicity|allerg(?:y|ic)", m.group(0)) for m in _RE_ADVERSE.finditer(q))
+
+
 _RE_ACCIDENTAL = re.compile(r"accident|unintentional|inadvertent|by mistake|in error|mistaken")
 # Words around a substance that make it a drug-table question (with a substance named).
 _RE_DRUG_CONTEXT = re.compile(
@@ -632,7 +640,7 @@ def drug_role(question: str) -> tuple[str, bool]:
         return "undetermined", False
     adverse = _RE_ADVERSE.search(q)
     error = _RE_ERROR.search(q)
-    explicit_adverse = any(not re.fullmatch(r"toxicity|allerg(?:y|ic)", m.group(0)) for m in _RE_ADVERSE.finditer(q))
+    explicit_adverse = _explicit_adverse(q)
     if explicit_adverse and not (error and re.search(r"overdos|too (much|many)|wrong|error|mistake|twice|double|"
                                                      r"extra|more than|excess", error.group(0))):
         return "adverse", False
@@ -940,8 +948,8 @@ class TableSearcher:
 
     def _drug_intent(self, q: str) -> float:
         if _RE_NOT_DRUG.search(q) and not re.search(r"overdos|underdos|adverse effect|toxic effect|self[- ]harm|"
-                                                     r"suicid|assault|table of drugs", q):
-            return 0.2
+                                                     r"suicid|assault|table of drugs", q) and not _explicit_adverse(q):
+            return 0.2  # "on long-term warfarin": a status, unless the drug was taken as prescribed and did harm
         strong = re.search(r"poison|overdos|\bod\b|adverse|side[- ]effect|underdos|toxicity|toxic effect|"
                            r"table of drugs|drug code|intoxicat|envenom|drug (?:reaction|allergy)", q)
         weak = strong or _RE_DRUG_CONTEXT.search(q) or _RE_ASSAULT.search(q)

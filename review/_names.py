@@ -6,6 +6,8 @@ are left out on purpose: they would turn "Frank Bleeding" or "May 2 codes" into 
 SURNAMES: common family names, used only after a lower-case first name ("pt mary smith").
 EPONYMS: surnames that name diseases, signs and fractures; after "pt" they are kept when a
 possessive or a clinical noun follows ("pt Parkinson's", "Jones fracture").
+EPONYM_HEADS: the nouns that follow an eponym, diseases and signs ("syndrome", "sign") and the anatomy
+named after people ("Achilles tendon", "Eustachian tube", "Charcot foot").
 """
 
 from __future__ import annotations
@@ -78,6 +80,8 @@ hernia infection lesion lymphoma maneuver malformation murmur neuralgia neuroma 
 nodule operation palsy paralysis phenomenon procedure pupil reaction reconstruction reflex
 repair sarcoma scale score sequence sign signs spots stage staging surgery syndrome test
 thyroiditis tear triad tumor tumour ulcer virus
+tendon tube tubes canal gland glands duct ducts patch patches fibers fibres area artery nerve space
+ligament pouch bursa cartilage capsule membrane ring foot joint knee elbow hand shoulder
 """.split())
 
 # Capitalised words that never start or continue a name after "pt"/"patient".

@@ -1,12 +1,15 @@
 """Measure the scrubber like a de-identification system: identifiers caught, clinical terms kept.
 
 Run ``python -m review.phi_report`` for the numbers the README reports: recall of identifiers and
-retention of clinical terms on the held-out test part and on the dev part, and the milliseconds per
-question. ``--missed`` lists what leaked or was dropped; a corpus path measures that file alone.
+retention of clinical terms on the held-out test part and on each dev part, and the milliseconds per
+question. ``--dev`` measures the dev parts only (what tuning may look at); ``--missed`` lists what
+leaked or was dropped; corpus paths measure those files alone.
 
 The corpus is one JSON object a line: ``{"question": …, "phi": [identifiers], "keep": [terms]}``.
 ``tests/data/phi_corpus_dev.jsonl`` holds the team's questions and the cases the scrubber was tuned
-on; ``tests/data/phi_corpus_test.jsonl`` was generated before tuning by
+on; ``tests/data/phi_corpus_dev2.jsonl`` is more dev data from the test part's generator with another
+seed (``tests/data/build_phi_dev_corpus.py --seed 7``); ``tests/data/phi_corpus_test.jsonl`` was
+generated before tuning by
 ``tests/data/build_phi_test_corpus.py`` (names and places from Faker and Mimesis, not from the
 scrubber's own lists) and is never edited to fit.
 
@@ -28,6 +31,8 @@ from review.scrub import TAG_RE, scrub
 
 _DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 DEV_CORPUS = _DATA / "phi_corpus_dev.jsonl"
+DEV2_CORPUS = _DATA / "phi_corpus_dev2.jsonl"
+DEV_CORPORA = [DEV_CORPUS, DEV2_CORPUS]
 TEST_CORPUS = _DATA / "phi_corpus_test.jsonl"
 DEFAULT_CORPUS = TEST_CORPUS
 
@@ -103,11 +108,14 @@ def evaluate(corpus: Path = DEFAULT_CORPUS, scrubber: Callable[[str], str] | Non
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     show = "--missed" in args
+    dev_only = "--dev" in args
     paths = [a for a in args if not a.startswith("--")]
     started = time.perf_counter()
     scrub("warm up: load the word lists")
     print(f"scrubber loaded in {1000 * (time.perf_counter() - started):.0f} ms")
-    parts = [(Path(p).name, Path(p)) for p in paths] or [("test (held out)", TEST_CORPUS), ("dev", DEV_CORPUS)]
+    dev_parts = [(p.stem.removeprefix("phi_corpus_"), p) for p in DEV_CORPORA if p.exists()]
+    parts = ([(Path(p).name, Path(p)) for p in paths] or
+             (dev_parts if dev_only else [("test (held out)", TEST_CORPUS), *dev_parts]))
     ok = True
     for label, path in parts:
         report = evaluate(path)

@@ -122,3 +122,77 @@ def test_an_organism_causing_a_named_condition_is_its_as_the_cause_code(answerer
     assert [c.code for c in answerer.answer("UTI due to E. coli").codes][:2] == ["N39.0", "B96.20"]
     assert answerer.answer("MRSA infection").codes[0].code == "A49.02"
     assert answerer.answer("MRSA pneumonia").codes[0].code == "J15.212"
+
+
+def test_a_default_that_leaves_the_site_unspecified_is_completed_with_the_site_named(answerer) -> None:
+    # Osteomyelitis > chronic M86.60 "…, unspecified site": the Index lists bones, not the foot; the Tabular
+    # List's M86.67- "ankle and foot" with the side completes it. A rest that is not a site is left alone.
+    assert answerer.answer("chronic osteomyelitis of left foot").codes[0].code == "M86.672"
+    assert answerer.answer("infectious mononucleosis without complication").codes[0].code == "B27.90"
+
+
+def test_a_code_is_completed_with_the_words_of_its_index_path(answerer) -> None:
+    # Cellulitis > arm, see upper limb: L03.11- completed as "left upper limb" (L03.114), not "left axilla"
+    assert answerer.answer("cellulitis of left arm").codes[0].code == "L03.114"
+
+
+def test_a_subterm_in_two_spellings_is_matched_by_either(answerer) -> None:
+    # Failure > respiration, respiratory > acute J96.00
+    assert answerer.answer("acute respiratory failure").codes[0].code == "J96.00"
+
+
+def test_a_word_said_only_by_a_nonessential_modifier_is_still_coded_from_its_own_term(answerer) -> None:
+    # Cellulitis (septic) does not code sepsis: Sepsis A41.9, first (I.C.1.d.4), then the cellulitis
+    codes = [c.code for c in answerer.answer("sepsis due to cellulitis of left leg").codes]
+    assert codes[:2] == ["A41.9", "L03.116"]
+
+
+def test_an_encounter_for_a_service_is_read_without_the_word_encounter(answerer) -> None:
+    # Radiation > therapy, encounter for Z51.0, first (I.C.2.e.2), then the malignancy
+    codes = [c.code for c in answerer.answer("radiation therapy for prostate cancer").codes]
+    assert codes[:2] == ["Z51.0", "C61"]
+
+
+def test_not_in_remission_is_not_having_achieved_remission(answerer) -> None:
+    a = answerer.answer("multiple myeloma not in remission")
+    assert a.codes[0].code == "C90.00"
+
+
+def test_joined_conditions_keep_their_own_words_and_the_highest_degree_burn_leads(answerer) -> None:
+    # each burn from the words said with it (not "right" of one with "foot" of the other); I.C.19.d.1
+    codes = [c.code for c in answerer.answer(
+        "2nd degree burn of right hand and 3rd degree burn of left foot, initial").codes]
+    assert codes[:2] == ["T25.322A", "T23.201A"]
+
+
+def test_a_companion_is_not_coded_from_words_the_index_path_explained(answerer) -> None:
+    # Failure > renal > chronic explains "failure": I13.0 "… with heart failure" is not coded with N18.32
+    a = answerer.answer("chronic renal failure stage 3b")
+    assert a.codes[0].code == "N18.32"
+    assert "I13.0" not in [c.code for c in a.codes[:2]]
+
+
+def test_covid_leads_its_manifestation(answerer) -> None:
+    # I.C.1.g.1.c: "acute respiratory failure due to COVID-19, assign code U07.1, and code J96.0-"
+    codes = [c.code for c in answerer.answer("acute respiratory failure due to COVID-19").codes]
+    assert codes[:2] == ["U07.1", "J96.00"]
+
+
+def test_a_see_reference_through_a_subterm_of_several_words(answerer) -> None:
+    # Diabetes > steroid-induced, see Diabetes, due to, drug or chemical: one subterm "due to drug or chemical"
+    assert answerer.answer("steroid-induced diabetes").codes[0].code == "E09.9"
+
+
+def test_use_additional_code_for_the_specific_condition_complicating_pregnancy(answerer) -> None:
+    # O99.01- "Use additional code to identify specific condition": Anemia D64.9 beside O99.012
+    codes = [c.code for c in answerer.answer("pregnancy complicated by anemia, second trimester").codes]
+    assert codes[:2] == ["O99.012", "D64.9"]
+
+
+def test_an_adverse_effect_while_on_long_term_therapy_is_still_a_drug_table_question(answerer) -> None:
+    # I.C.19.e.5.a (nature first, then T45.515-) and I.C.21.c.3 (Z79.01 after the conditions)
+    codes = [c.code for c in answerer.answer(
+        "nausea from warfarin taken as prescribed, on long-term anticoagulation, initial").codes]
+    assert codes[:3] == ["R11.0", "T45.515A", "Z79.01"]
+    codes = [c.code for c in answerer.answer("hypokalemia due to HCTZ taken as prescribed, initial").codes]
+    assert codes[:2] == ["E87.6", "T50.2X5A"]

@@ -4,25 +4,11 @@ never none (an unanswered question) and never both (a double answer)."""
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 
-import pytest
-
 from codedesk.settings import Settings
 from review.log import QueryLogger
-from review.testing import pg_reachable, temporary_pg_schema
-
-
-@pytest.fixture
-def pg_url():
-    if not pg_reachable():
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL is not reachable (CODEDESK_TEST_PG_URL)")
-        pytest.skip("PostgreSQL is not reachable (CODEDESK_TEST_PG_URL)")
-    with temporary_pg_schema(prefix="codedesk_claims") as url:
-        yield url
 
 
 def _race(claimers: list[QueryLogger], event_id: str) -> list[bool]:

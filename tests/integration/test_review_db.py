@@ -5,7 +5,6 @@ session): migrations, CRUD, Slack retry de-duplication, the shared rate limit, r
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
 import re
 import threading
 from collections.abc import Iterator
@@ -29,20 +28,14 @@ from review.db import make_engine, session_scope
 from review.migrate import current_revision, head_revision, upgrade_engine
 from review.models import QueryCitation, QueryCitationBase, QueryLog, QueryLogCreate
 from review.retention import purge
-from review.testing import pg_base_url, pg_reachable, temporary_pg_schema
 
 TABLES = ("rate_limit", "slack_event", "review_decision", "escalation", "feedback", "query_citation", "query_log",
           "review_topic")
 
 
 @pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
-    if not pg_reachable():
-        message = f"PostgreSQL not reachable at {pg_base_url()} (set CODEDESK_TEST_PG_URL)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    with temporary_pg_schema() as url:
+def pg_url(pg_schema) -> Iterator[str]:
+    with pg_schema() as url:
         yield url
 
 

@@ -4,7 +4,6 @@ period filter of `list_discussions`, and the App Home's week summary and questio
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -18,19 +17,13 @@ from review.db import make_engine, session_scope
 from review.home import recent_questions, topic_for_query, week_summary
 from review.migrate import upgrade_engine
 from review.models import QueryLogCreate
-from review.testing import pg_base_url, pg_reachable, temporary_pg_schema
 
 T0 = datetime(2026, 11, 20, 9, tzinfo=timezone.utc)
 
 
 @pytest.fixture(scope="module")
-def pg_url() -> Iterator[str]:
-    if not pg_reachable():
-        message = f"PostgreSQL not reachable at {pg_base_url()} (set CODEDESK_TEST_PG_URL)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    with temporary_pg_schema(prefix="codedesk_disc") as url:
+def pg_url(pg_schema) -> Iterator[str]:
+    with pg_schema(prefix="codedesk_disc") as url:
         yield url
 
 

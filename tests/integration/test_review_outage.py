@@ -4,7 +4,6 @@ that we start and stop to play the outage."""
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -21,26 +20,13 @@ from retrieval.schema import Answer, CodeItem
 from review import log as qlog
 from review.db import make_engine, session_scope
 from review.durable_queue import DurableQueue
-from review.migrate import upgrade_engine
 from review.models import Escalation, Feedback, QueryLog
-from review.testing import TcpProxy, free_port, pg_base_url, pg_reachable, temporary_pg_schema, with_port
+from review.testing import TcpProxy, free_port, with_port
 
 ANSWER = Answer(question="…", answer="Use E11.22.", confidence="high", fiscal_year="2025",
                 codes=[CodeItem(code="E11.22", description="T2DM with diabetic CKD", billable=True)])
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    if not pg_reachable():
-        message = f"PostgreSQL not reachable at {pg_base_url()} (set CODEDESK_TEST_PG_URL)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    with temporary_pg_schema() as url:
-        engine = make_engine(url)
-        upgrade_engine(engine)  # tables exist; the outage is only between the logger and the server
-        engine.dispose()
-        yield url
 
 
 @pytest.fixture

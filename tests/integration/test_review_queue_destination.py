@@ -4,40 +4,24 @@ CODEDESK_DATABASE_URL, flushes; it is written when its own database is back, and
 
 from __future__ import annotations
 
-import os
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from codedesk.settings import Settings
 from retrieval.schema import Answer
 from review import log as qlog
-from review.db import destination_of, make_engine
+from review.db import destination_of
 from review.durable_queue import DurableQueue
-from review.migrate import upgrade_engine
 from review.models import QueryLog
-from review.testing import TcpProxy, free_port, pg_base_url, pg_reachable, temporary_pg_schema, with_port
+from review.testing import TcpProxy, free_port, with_port
 
 ANSWER = Answer(question="…", answer="Use I10.", confidence="high", fiscal_year="2026")
 PASSWORD = "queue-s3cr3t"
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    if not pg_reachable():
-        message = f"PostgreSQL not reachable at {pg_base_url()} (set CODEDESK_TEST_PG_URL)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    with temporary_pg_schema() as url:
-        engine = make_engine(url)
-        upgrade_engine(engine)
-        engine.dispose()
-        yield url
 
 
 def log_one(logger: qlog.QueryLogger, uid: str) -> int | None:

@@ -32,7 +32,6 @@ from review.decide import DecisionError, UnknownTopic, decide
 from review.log import QueryLogger
 from review.models import Escalation, Feedback, QueryLog, ReviewDecision, ReviewTopic
 from review.report import build_report, generate_report, items_csv, to_html, to_markdown, topics_csv
-from review.testing import pg_base_url, pg_reachable, temporary_pg_schema
 from review.topics import refresh_topics
 
 REPO = Path(__file__).resolve().parents[2]
@@ -62,13 +61,8 @@ def embedder(embed_cache: Path):
 
 
 @pytest.fixture(scope="session")
-def pg_url() -> Iterator[str]:
-    if not pg_reachable():
-        message = f"PostgreSQL not reachable at {pg_base_url()} (set CODEDESK_TEST_PG_URL)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    with temporary_pg_schema(prefix="codedesk_review") as url:
+def pg_url(pg_schema) -> Iterator[str]:
+    with pg_schema(prefix="codedesk_review") as url:
         yield url
 
 

@@ -4,10 +4,11 @@ corpus (a floor, never tuned on) and targeted cases."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
-from review.phi_report import DEV_CORPUS, TEST_CORPUS, evaluate, identifier_survives
+from review.phi_report import DEV2_CORPUS, DEV_CORPUS, TEST_CORPUS, evaluate, identifier_survives
 from review.scrub import normalize, scrub
 
 
@@ -24,7 +25,7 @@ def test_held_out_corpus_floor() -> None:
     report = evaluate(TEST_CORPUS)
     print("\n" + report.summary("test"))
     assert report.identifiers_total >= 400 and report.clinical_total >= 600
-    assert report.caught_ratio >= 0.90
+    assert report.caught_ratio >= 0.99
     assert report.kept_ratio >= 0.99
     assert report.ms_per_question < 20
 
@@ -150,3 +151,101 @@ def test_identifier_survives_checks_every_word() -> None:
 def test_normalize_folds_case_punctuation_and_keeps_codes() -> None:
     assert normalize("Code for  Type 2 DM with CKD stage 3 — E11.22?") == "code for type 2 dm with ckd stage 3 e11.22"
     assert normalize("pt [NAME], DOB [DATE]: E11.9!") == "pt [name] dob [date] e11.9"
+
+
+# --- issue: Safe Harbor classes the held-out part showed missing (each a pattern class, not a string) ---
+
+def test_dev2_corpus_from_the_test_generator() -> None:
+    """More dev data from the held-out part's generator with another seed (build_phi_dev_corpus.py)."""
+    report = evaluate(DEV2_CORPUS)
+    print("\n" + report.summary("dev2"))
+    assert report.identifiers_total >= 400 and report.clinical_total >= 600
+    assert report.caught_ratio >= 0.995, report.missed
+    assert report.kept_ratio >= 0.99, report.dropped
+
+
+@pytest.mark.parametrize("phone", ["664/768-8543", "+1 664 768 8543", "1-664-768-8543", "(664)768-8543",
+                                   "664.768.8543", "+1-664-768-8543", "664 768 8543 ext 204"])
+def test_phone_numbers_in_any_grouping(phone: str) -> None:
+    out = scrub(f"cell {phone} — CVA: I63.9").text
+    assert out == "cell [PHONE] — CVA: I63.9", out
+    assert scrub("call 6647688543 about E11.9").text == "call [PHONE] about E11.9"
+    assert scrub("FY2026 I95.1 368/943-3189").text == "FY2026 I95.1 [PHONE]"  # the code keeps its last digit
+
+
+@pytest.mark.parametrize(("text", "identifiers"), [
+    ("born JUL 4: S31.45XS", ["JUL"]), ("seen 4 July for COPD", ["July"]), ("dob 25 Jun 2017, J44.9", ["25", "Jun"]),
+    ("(eve kelly, 21 aug 1980, mrn 1234567)", ["aug", "1980"]), ("dos may 23 for parkinsonism", ["may", "23"]),
+    ("my pt Ruth Okafor (the 3rd of february) with DVT", ["the", "3rd", "february"]),
+    ("discharged the 12th of january; M60.004", ["the", "12th", "january"]), ("my pt (2/13) with PE", ["2/13"]),
+    ("Is E11.9 right? (Peter, 6/22, MRN 00482913)", ["Peter", "6/22"]), ("seen MARCH 3RD", ["MARCH", "3RD"]),
+])
+def test_every_date_element_but_the_year(text: str, identifiers: list[str]) -> None:
+    out = scrub(text).text
+    for identifier in identifiers:
+        assert not identifier_survives(identifier, out), out
+
+
+@pytest.mark.parametrize(("text", "identifiers"), [
+    # capitals or lower case, in no list, where the sentence puts a name
+    ("CINDORUK MADAN HAS Jardiance, S49.112G?", ["CINDORUK", "MADAN"]),
+    ("GATES PAOLO seen today for Dupuytren contracture", ["GATES", "PAOLO"]),
+    ("catharina has still's disease, s61.159d?", ["catharina"]), ("saw alfonzo for haldol: v68.0xxd", ["alfonzo"]),
+    ("lutfi zagozdzon born 3/4/1950: m89.155", ["lutfi", "zagozdzon"]),
+    ("Sezer Micheletto seen today for Fallopian tube", ["Sezer", "Micheletto"]),
+    ("Q: Roisin 93yo F w/ Narcan — S29.009A?", ["Roisin"]), ("heart failure in Safura born 3/4/1950: Z28.39", ["Safura"]),
+    ("Is E11.9 right? (Corlu, Nikolai, 3/4/1950, MRN 00482913)", ["Corlu", "Nikolai"]),
+    ("Hilde R. Pace 93yo F w/ gabapentin", ["Hilde", "Pace"]), ("Romolo A. Ergul Zosyn S32.454G", ["Romolo", "Ergul"]),
+    # first names that are words, in name position
+    ("Saw Faith for Ehlers-Danlos syndrome: S85.151S", ["Faith"]), ("Mark has Bactrim, S92.592D?", ["Mark"]),
+    ("call Warren at 312-555-0147 about I50.22", ["Warren"]), ("Valentine was admitted for J18.9", ["Valentine"]),
+    ("Q: Kelly 93yo F w/ COPD", ["Kelly"]), ("Tony 99214 S50.851S", ["Tony"]), ("Saw August for J44.1", ["August"]),
+    # letters beyond ASCII, particles, hyphens, apostrophes
+    ("PINEAU MIKOŁAJ has DVT", ["PINEAU", "MIKOŁAJ"]), ("Leigh Zimmerman-Yılmaz - osteoarthritis M70.22", ["Yılmaz"]),
+    ("Iwo Đang-Tevetoglu - creatinine 2.4 H27.9", ["Iwo", "Đang", "Tevetoglu"]),
+    ("QA171. Pt Gary de Jackson Harrisonburg, MI", ["Gary", "de", "Jackson", "Harrisonburg"]),
+    ("my pt Sara van der Abiola (3/4/1950) with MRSA", ["Sara", "van", "der", "Abiola"]),
+    ("Angela al-Roach has Zosyn", ["Angela", "Roach"]), ("German McO'neil seen today", ["German", "neil"]),
+    ("Seth Abiola Parkinson's disease S62.305D", ["Seth", "Abiola"]),
+])
+def test_names_by_position(text: str, identifiers: list[str]) -> None:
+    out = scrub(text).text
+    for identifier in identifiers:
+        assert not identifier_survives(identifier, out), out
+
+
+@pytest.mark.parametrize(("text", "identifiers"), [
+    ("pt from Vincennes OK 12345-6789 with eGFR 28", ["Vincennes"]),
+    ("lives at 5409 s. thrift drive, port hueneme, tennessee 12345 — lovenox", ["5409", "thrift", "port", "hueneme"]),
+    ("Pt John Mortati Elk Grove Village, South Carolina", ["Elk", "Grove", "Village"]),
+    ("pt from melrose park ct 04907 with gabapentin", ["melrose", "04907"]),
+    ("lives at 12 Oak St, moore, ma 03298 — ckd stage 4", ["moore", "03298"]), ("Pt Ann Lee St. George, UT", ["George"]),
+    ("email miłosz.chukwu@yahoo.com re DVT", ["miłosz"]), ("VIN PEPPRYKAUKJTMHBJA, car crash", ["PEPPRYKAUKJTMHBJA"]),
+])
+def test_places_addresses_and_other_identifiers(text: str, identifiers: list[str]) -> None:
+    out = scrub(text).text
+    for identifier in identifiers:
+        assert not identifier_survives(identifier, out), out
+
+
+@pytest.mark.parametrize("text", [
+    "Lou Gehrig disease G12.21", "Wolff-Parkinson-White - is I45.6 ok", "Ann Arbor staging for Hodgkin lymphoma",
+    "Ramsay Hunt syndrome vs Bell palsy", "Stevens-Johnson syndrome L51.1", "Sepsis was present on admission",
+    "Blue Shield says N18.6 needs Z99.2", "DOS 3/4/2024 for AKI: N17.9", "GOLD 3 COPD, stage IV CKD",
+    "Keytruda and Eliquis together?", "Henoch-Schonlein purpura D69.0", "Waldenstrom macroglobulinemia C88.0",
+    "Achilles tendon rupture S86.011A", "Eustachian tube dysfunction H69.80",
+])
+def test_eponyms_drugs_and_abbreviations_are_kept(text: str) -> None:
+    out = scrub(text).text
+    assert "[NAME]" not in out and "[LOCATION]" not in out, out
+    for word in text.split():
+        if not re.search(r"\d/", word):  # the date in "DOS 3/4/2024" goes
+            assert word in out, out
+
+
+def test_names_next_to_clinical_terms_leave_the_terms() -> None:
+    assert scrub("Kate Entresto K74.1").text == "[NAME] Entresto K74.1"  # a drug after a first name
+    assert "Cushing's" in scrub("Jacob Duong Cushing's F50.20").text
+    assert "Hodgkin's" in scrub("Mees Hodgkin's T84.82XD").text
+    out = scrub("Michael Turner syndrome Q96.9").text
+    assert "Michael" not in out and "Turner syndrome" in out

@@ -42,6 +42,14 @@ ORDER_EXAMPLES = [
     ("septic-shock-never-first", ["T81.12XA", "T81.44XA", "T81.41XA"], ["T81.41XA", "T81.44XA", "T81.12XA"]),
     ("postprocedural-infection-before-sepsis", ["T81.44XA", "T81.41XA"], ["T81.41XA", "T81.44XA"]),
     ("postprocedural-septic-shock-last", ["T81.41XA", "T81.12XA", "T81.44XA"], ["T81.41XA", "T81.44XA", "T81.12XA"]),
+    # I.C.1.g.1.c: "For a patient with acute respiratory failure due to COVID-19, assign code U07.1, and code J96.0-"
+    ("covid-before-manifestations", ["J96.00", "U07.1"], ["U07.1", "J96.00"]),
+    # I.C.1.g.1.m: "a code(s) for the specific symptom(s) … related to the previous COVID-19 infection … and code
+    # U09.9"; dyspnea is a symptom U09.9's own "code first" examples do not list
+    ("post-covid-after-condition", ["U09.9", "R06.00"], ["R06.00", "U09.9"]),
+    # I.C.19.d.1: "Sequence first the code that reflects the highest degree of burn"
+    ("burn-third-degree-first", ["T22.211A", "T24.312A"], ["T24.312A", "T22.211A"]),
+    ("burn-second-degree-before-first", ["T23.101A", "T23.201A"], ["T23.201A", "T23.101A"]),
     # I.C.1.d.4: sepsis and a localized infection "such as pneumonia"
     ("sepsis-before-localized-infection", ["J18.9", "A41.9"], ["A41.9", "J18.9"]),
     # I.C.19.e.5.c: underdosing never first; "the medical condition itself should be coded"
