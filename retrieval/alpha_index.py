@@ -423,7 +423,10 @@ class AlphaIndex:
             if ref and hops < MAX_HOPS:
                 target = self.resolve(ref)
                 if target is not None and target not in nodes:
-                    got = self._matches(self.entries[target], q)
+                    aim = self.entries[target]
+                    if ref != entry.see and aim.level > 0 and aim.need and not any(a <= q.words for a in aim.need):
+                        continue  # "History > personal, see also History, family": only when "family" is said
+                    got = self._matches(aim, q)
                     self._walk(target, explained | (got or frozenset()), (*nodes, target), assumed, hops + 1, q, found)
         implied = self.vocab.implied.get(_bare(entry.printed)) if entry.level == 0 else None
         if implied and not matched_any and not (implied[1] & q.words):
@@ -524,6 +527,33 @@ class AlphaIndex:
                 return None, -1, False  # a cross-reference led elsewhere: its code or nothing
         return None, -1, False
 
+    def _titled_subterm(self, p: _Path, code: str, q: frozenset[str], question: str, content: list[str],
+                        completer: Any, book: CodeBook) -> tuple[str, int, list[str]] | None:
+        """The path stops at a term whose subterms the question does not name, and the Tabular title of one
+        of their codes says question words the term's own code does not: the coder verifying in the Tabular
+        List takes it ("screening mammogram": Mammogram Z12.39 "… other screening …" > routine Z12.31
+        "Encounter for screening mammogram for malignant neoplasm of breast")."""
+        entry = self.entries[p.end]
+        if not entry.codes or not entry.children:
+            return None
+        own_title = frozenset(_stems(book.title(code)))
+        own = own_title & q
+        best: tuple[str, int, list[str]] | None = None
+        most = len(own)
+        for c in entry.children:
+            child = self.entries[c]
+            if not child.codes or child.negated or child.specified or frozenset().union(*child.need) & q:
+                continue
+            done = completer.complete(child.codes[0], question, content)
+            if done is None or done[0] == code:
+                continue
+            title = frozenset(_stems(book.title(done[0])))
+            said = title & q
+            # more of the question, and nothing unsaid the term's own code does not say too ("diastolic")
+            if said > own and len(said) > most and title - q <= own_title:
+                best, most = (done[0], c, sorted(said - own)), len(said)
+        return best
+
     # ---- search ---------------------------------------------------------------------------------
     def search(self, question: str, book: CodeBook, k: int = 5, drug_class: DrugClass | None = None) -> list[IndexHit]:
         """Codes the Index leads to for a question, completed and verified in `book`, best first."""
@@ -554,6 +584,11 @@ class AlphaIndex:
                 notes = [*notes, f"{code} ({book.title(code)}) completed in the Tabular List as {sited}, which "
                                  "says what the question names"]
                 code = sited
+            titled = self._titled_subterm(p, code, q, question, content, completer, book)
+            if titled is not None:
+                notes = [*notes, f"subterm “{self.entries[titled[1]].printed}” taken: the Tabular title of "
+                                 f"{titled[0]} says {', '.join(titled[2])} (that of {code} does not)"]
+                code = titled[0]
             if code in seen:  # the same code by another path: it may know the organism's "as the cause" code
                 kept = next(h for h in hits if h.code == code)
                 kept.as_cause = kept.as_cause or self._as_cause(p.end, question, content, completer)
@@ -580,10 +615,13 @@ class AlphaIndex:
                 m = completer.complete(entry.manif, question, content)
                 manif = m[0] if m else None
             unexplained = [said.get(s, s) for s in content if s not in explained]
+            # equal paths: the code whose Tabular title asserts fewer words the question did not say ("acute and
+            # (on) chronic" J96.20 against "acute" J96.00 for "acute respiratory failure")
+            unsaid = len(frozenset(t for t in title_toks if not t.startswith(NOT)) - q - _FREE)
             core = frozenset(w for n in p.nodes for alts in self.entries[n].need for w in alts) | title_words
             hits.append(IndexHit(code=code, printed=printed, path=self.display(p.nodes),
                                  explained=[said.get(s, s) for s in content if s in explained],
-                                 unexplained=unexplained, assumed=assumed, score=round(p.score, 3),
+                                 unexplained=unexplained, assumed=assumed, score=round(p.score - 0.02 * unsaid, 3),
                                  coverage=round(len(explained) / total, 3), fiscal_year=book.fiscal_year,
                                  index_year=self.version, manifestation=manif, cued=p.cued, as_cause=cause,
                                  modifier_only=[said.get(s, s) for s in content if s in explained - core]))

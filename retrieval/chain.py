@@ -24,6 +24,7 @@ from retrieval.code_check import answer_code_check
 from retrieval.codebook import CodeBook, normalize_code
 from retrieval.codesearch import Candidate, CodeSearcher, DenseSearch
 from retrieval.compose import Draft, Lookup, Passage, compose
+from retrieval.notes import codes_in_note
 from retrieval.query import ParsedQuestion, parse_question
 from retrieval.ranker import excludes1_conflicts, item_for, rank_search
 from retrieval.routing import named_systems, route
@@ -231,8 +232,21 @@ class AnswerChain:
             cands and cands[0].exact and cands[0].code != _base(book, lead[0].code)) and not (
             table and (lead[0].coverage < 1.0 or lead[0].assumed)
             and not _index_beats_table(state.search_text, lead[0], extra, draft.extra_citations))
+        asked_for: list[CodeItem] = []
         if road_index and table:
-            extra, draft.extra_citations, table = [], [], False
+            # the Index path answers; a table code stays when the Index code's own note asks for it, and a Table
+            # of Drugs code always does unless a path codes the drug itself: the nature of an adverse effect is
+            # followed by its T36-T50 code (I.C.19.e.5.a, I.C.2.c.2: "anemia due to antineoplastic chemotherapy,
+            # adverse effect": D64.81, T45.1X5A)
+            wanted = {c for n in book.inherited_notes(lead[0].code, ("use_additional_code", "code_first"))
+                      for c in codes_in_note(book, n.text)}
+            drugs = tuple(c.code.rstrip("-") for c in draft.extra_citations if c.source_type == "drug_table")
+            asked_for = [i for i in extra if i.system == "ICD-10-CM" and (_base(book, i.code) in wanted or (
+                i.code.startswith(drugs) and drugs and _adverse_effect(i.code)
+                and not any(h.code.startswith("T") for h in lead)))]
+            draft.extra_citations = [c for c in draft.extra_citations if c.source_type != "index" and any(
+                i.code.startswith(c.code.rstrip("-")) for i in asked_for)]
+            extra, table = [], False
         # Table codes are ICD-10-CM codes: shown like a named code, with the notes that apply to it.
         for n, item in enumerate(i for i in extra if i.system == "ICD-10-CM"):
             info = book.lookup(item.code)
@@ -263,6 +277,11 @@ class AnswerChain:
         if road_index:
             draft.road, draft.index_hits = "index", lead
             draft.ranked = self._index_ranked(state, lead, list(found.get("index") or []), cands)
+            for item in asked_for:
+                if item.code not in {i.code for i in draft.ranked.main}:
+                    draft.ranked.main.append(item)
+                    draft.ranked.alternatives = [a for a in draft.ranked.alternatives if a.code != item.code]
+                    draft.ranked.notes[item.code] = book.inherited_notes(item.code)
         elif cands:
             draft.road = "tabular" if self.index_search else ""
             draft.ranked = rank_search(book, self.searchers[state.fiscal_year], state.search_text, state.focus,
@@ -448,6 +467,12 @@ def _refines(book: CodeBook, code: str, hit: IndexHit) -> bool:
     said = {t for text in (book.title(code), *(a.title for a in book.ancestors(code)[:2]))
             for t in tokens(text) if not t.startswith(NOT)}
     return any(_said(w, said) for w in hit.unexplained)
+
+
+def _adverse_effect(code: str) -> bool:
+    """A T36-T50 code of the adverse-effect column (its 6th character, or 5th before X, is 5: I.C.19.e.5)."""
+    flat = code.replace(".", "")
+    return "T36" <= flat[:3] <= "T50" and len(flat) > 5 and flat[5] == "5"
 
 
 def _base(book: CodeBook, code: str) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from retrieval.codebook import CodeBook, Note
 from retrieval.codesearch import Candidate, CodeSearcher, off_topic_chapter
-from retrieval.notes import codes_in_note, note_covers
+from retrieval.notes import codes_in_note, note_covers, note_specs
 from retrieval.schema import CodeItem
 from retrieval.text import FREE_STEMS, number_ranges, question_numbers, range_terms, stem, tokens
 
@@ -90,14 +90,19 @@ def companions(book: CodeBook, base: str, question: str, used: set[str],
                 continue
             title = set(tokens(book.nodes[code].title)) - FREE_STEMS
             words = title & left
-            hit = len(words) + (len(range_terms(number_ranges(book.nodes[code].title), numbers)[0]) if numbers else 0)
+            ranged = len(range_terms(number_ranges(book.nodes[code].title), numbers)[0]) if numbers else 0
+            hit = len(words) + ranged
             ratio = hit / max(len(title), 1)
             explains = bool(left) and hit > 0 and hit / len(left) >= 0.5
-            if explains and ratio >= 0.25:
+            # matched only by a word in parentheses ("congestive" of I50.30 "Unspecified diastolic (congestive)
+            # heart failure" for "CHF"): the title's own words ("diastolic") were never said
+            aside = not ranged and not words & set(tokens(_PARENS.sub(" ", book.nodes[code].title)))
+            if explains and ratio >= 0.25 and not aside:
                 strict.append(((0, -hit, -ratio, rank.get(code, len(rank))), code, note))
                 continue
             said = set(tokens(_PARENS.sub(" ", book.nodes[code].title))) - FREE_STEMS  # "stage 4 (severe)"
-            if note.kind == "use_additional_code" and said and said <= q:
+            if said and said <= q and (note.kind == "use_additional_code" or note.kind == "code_first"
+                                      and code in (c for c, _ in note_specs(note.text))):
                 # the most specific such code; "unspecified" before "other"
                 strict.append(((1, -len(said), _default_rank(book.nodes[code].title), 0), code, note))
             elif explains and code in rank and any(not w.isdigit() for w in words - explained):  # not "2" of "type 2"

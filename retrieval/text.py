@@ -4,6 +4,7 @@ Snowball stems. The same function runs over documents and questions, so folds ar
 from __future__ import annotations
 
 import re
+import threading
 from functools import lru_cache
 
 import snowballstemmer
@@ -11,7 +12,9 @@ import snowballstemmer
 from retrieval.synonyms import ABBREVIATIONS, FOLDS, PHRASES
 
 _WORD = re.compile(r"[a-z0-9]+(?:'s)?")
-_stemmer = snowballstemmer.stemmer("english")
+# A Snowball stemmer keeps its word in instance state: one per thread, as the chain's steps run in parallel
+# (a shared one raised IndexError when two threads stemmed at once).
+_local = threading.local()
 STOPWORDS = frozenset("""a an the of and or in on at to for by as is are be was were it its this that these those
 from into than then there their his her patient pt what which who whom how do does did can could should would
 i we you my our your code codes coding icd icd10 icd-10 cm diagnosis dx please need help question when where
@@ -24,7 +27,10 @@ FREE_WORDS = frozenset({"unspecified", "other", "nos", "nec", "specified", "type
 
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
-    return _stemmer.stemWord(word)
+    stemmer = getattr(_local, "stemmer", None)
+    if stemmer is None:
+        stemmer = _local.stemmer = snowballstemmer.stemmer("english")
+    return stemmer.stemWord(word)
 
 
 def _expand(text: str) -> str:

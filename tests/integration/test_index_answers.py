@@ -196,3 +196,50 @@ def test_an_adverse_effect_while_on_long_term_therapy_is_still_a_drug_table_ques
     assert codes[:3] == ["R11.0", "T45.515A", "Z79.01"]
     codes = [c.code for c in answerer.answer("hypokalemia due to HCTZ taken as prescribed, initial").codes]
     assert codes[:2] == ["E87.6", "T50.2X5A"]
+
+
+def test_a_subterm_whose_tabular_title_says_more_of_the_question_is_taken(answerer) -> None:
+    # Mammogram (examination) Z12.39 "… other screening …" > routine Z12.31 "Encounter for screening mammogram
+    # for malignant neoplasm of breast": the Tabular title says "mammogram"; the subterm is an assumption
+    a = answerer.answer("encounter for screening mammogram")
+    assert a.codes[0].code == "Z12.31" and a.confidence != "high"
+
+
+def test_the_adjective_of_a_bone_reads_as_its_noun(answerer) -> None:
+    # Ulcer > pressure > sacral region L89.15-: "sacrum" is the site (vocabulary fold sacral -> sacrum)
+    assert answerer.answer("pressure ulcer of sacrum stage 3").codes[0].code == "L89.153"
+
+
+def test_a_companion_never_asserts_what_the_question_does_not_say(answerer) -> None:
+    # I11.0 "use additional code to identify type of heart failure": CHF is I50.9, not I50.30 "… diastolic …"
+    codes = [c.code for c in answerer.answer("CHF with hypertension").codes]
+    assert codes[:2] == ["I11.0", "I50.9"]
+
+
+def test_the_drug_code_stays_beside_the_index_code_of_its_adverse_effect(answerer) -> None:
+    # Anemia > due to > antineoplastic chemotherapy D64.81, then T45.1X5- (I.C.2.c.2, I.C.19.e.5.a)
+    codes = [c.code for c in answerer.answer("anemia due to antineoplastic chemotherapy, adverse effect, initial").codes]
+    assert codes[:2] == ["D64.81", "T45.1X5A"]
+    # a poisoning the Index codes itself (Poisoning > Bacillus B botulinus A05.1) gets no Table of Drugs code
+    assert not answerer.answer("Poisoning Bacillus B botulinus").codes[0].code.startswith("T")
+
+
+def test_a_condition_ruled_out_is_not_coded(answerer) -> None:
+    for q in ("chest pain, ruled out MI", "MI ruled out, chest pain"):
+        codes = [c.code for c in answerer.answer(q).codes]
+        assert codes[0] == "R07.9" and not any(c.startswith("I21") for c in codes[:2]), q
+
+
+def test_a_see_also_is_followed_only_to_a_term_the_question_names(answerer) -> None:
+    # Disease > Alzheimer's G30.9, see also Dementia, in, diseases specified elsewhere F02.80 (named: "dementia");
+    # History > personal, see also History, family: never for a personal history
+    codes = [c.code for c in answerer.answer("dementia in alzheimer's disease").codes]
+    assert codes[0] == "G30.9" and "F02.80" in codes
+    assert "Z83.719" not in [c.code for c in answerer.answer("personal history of colon polyps").codes]
+
+
+def test_a_code_first_note_naming_a_code_the_question_says_adds_it(answerer) -> None:
+    # J12.82 "Code first COVID-19 (U07.1)"; J96.00 from its own path; equal paths go to the code whose Tabular
+    # title asserts nothing unsaid ("acute" J96.00, not "acute and (on) chronic" J96.20)
+    codes = [c.code for c in answerer.answer("COVID-19 with pneumonia and acute respiratory failure").codes]
+    assert codes[:3] == ["U07.1", "J12.82", "J96.00"]
