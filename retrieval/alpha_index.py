@@ -227,12 +227,10 @@ class AlphaIndex:
         # a modifier that negates ("(without uterine prolapse)") explains nothing the question says
         opt = frozenset(_stems(f"{term.nemod} {understood}")) - frozenset(
             t.removeprefix(NOT) for t in tokens(term.nemod) if t.startswith(NOT))
-        if term.level == 0:  # "Disease, diseased": either spelling; "Fracture, traumatic": the rest is a modifier
-            names, rest = _spellings(term.title)
-            need = tuple(x for x in dict.fromkeys(frozenset(s for s in _stems(n) if s not in drop) for n in names) if x)
-            opt |= frozenset(s for s in _stems(rest) if s not in drop)
-        elif len(_spellings(title)[0]) > 1:  # a subterm in two spellings ("respiration, respiratory"): either one
-            names, rest = _spellings(title)
+        names, rest = _spellings(title)
+        # "Disease, diseased" or a subterm "respiration, respiratory": either spelling; a main term's rest after
+        # the comma ("Fracture, traumatic") is a modifier
+        if term.level == 0 or len(names) > 1:
             need = tuple(x for x in dict.fromkeys(frozenset(s for s in _stems(n) if s not in drop) for n in names) if x)
             opt |= frozenset(s for s in _stems(rest) if s not in drop)
         elif re.search(r"\bor\b", title):  # "disease or syndrome", "chemicals, gases, fumes or vapors": any one
@@ -537,6 +535,8 @@ class AlphaIndex:
         if not entry.codes or not entry.children:
             return None
         own_title = frozenset(_stems(book.title(code)))
+        if q <= own_title:
+            return None  # no subterm's title can say more of the question
         own = own_title & q
         best: tuple[str, int, list[str]] | None = None
         most = len(own)
@@ -574,7 +574,7 @@ class AlphaIndex:
                 continue
             # the Tabular completes the code with the question's words and the path's own ("arm, see upper
             # limb": L03.11- is completed as "right upper limb", not "right axilla")
-            path_words = [w for n in p.nodes for alts in self.entries[n].need for w in alts]
+            path_words = frozenset(w for n in p.nodes for alts in self.entries[n].need for w in alts)
             done = completer.complete(printed, question, [*content, *path_words])
             if done is None:  # not in this year's Tabular List (deleted), or not a diagnosis code
                 continue
@@ -618,7 +618,7 @@ class AlphaIndex:
             # equal paths: the code whose Tabular title asserts fewer words the question did not say ("acute and
             # (on) chronic" J96.20 against "acute" J96.00 for "acute respiratory failure")
             unsaid = len(frozenset(t for t in title_toks if not t.startswith(NOT)) - q - _FREE)
-            core = frozenset(w for n in p.nodes for alts in self.entries[n].need for w in alts) | title_words
+            core = path_words | title_words
             hits.append(IndexHit(code=code, printed=printed, path=self.display(p.nodes),
                                  explained=[said.get(s, s) for s in content if s in explained],
                                  unexplained=unexplained, assumed=assumed, score=round(p.score - 0.02 * unsaid, 3),

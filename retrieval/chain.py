@@ -242,7 +242,7 @@ class AnswerChain:
                       for c in codes_in_note(book, n.text)}
             drugs = tuple(c.code.rstrip("-") for c in draft.extra_citations if c.source_type == "drug_table")
             asked_for = [i for i in extra if i.system == "ICD-10-CM" and (_base(book, i.code) in wanted or (
-                i.code.startswith(drugs) and drugs and _adverse_effect(i.code)
+                i.code.startswith(drugs) and _adverse_effect(i.code)
                 and not any(h.code.startswith("T") for h in lead)))]
             draft.extra_citations = [c for c in draft.extra_citations if c.source_type != "index" and any(
                 i.code.startswith(c.code.rstrip("-")) for i in asked_for)]
@@ -279,9 +279,7 @@ class AnswerChain:
             draft.ranked = self._index_ranked(state, lead, list(found.get("index") or []), cands)
             for item in asked_for:
                 if item.code not in {i.code for i in draft.ranked.main}:
-                    draft.ranked.main.append(item)
-                    draft.ranked.alternatives = [a for a in draft.ranked.alternatives if a.code != item.code]
-                    draft.ranked.notes[item.code] = book.inherited_notes(item.code)
+                    draft.ranked.report(item, book.inherited_notes(item.code))
         elif cands:
             draft.road = "tabular" if self.index_search else ""
             draft.ranked = rank_search(book, self.searchers[state.fiscal_year], state.search_text, state.focus,
@@ -378,9 +376,7 @@ class AnswerChain:
         for hit in lead[1:]:  # a second condition the question names, from its own Index path
             if hit.code not in have and _base(book, hit.code) not in have:
                 item = item_for(book, hit.code, f"Alphabetic Index: {hit.path} {hit.printed}")
-                ranked.main.append(item)
-                ranked.alternatives = [a for a in ranked.alternatives if a.code != item.code]
-                ranked.notes[item.code] = book.inherited_notes(item.code)
+                ranked.report(item, book.inherited_notes(item.code))
                 have.add(item.code)
         ranked.conflicts = excludes1_conflicts(book, [i.code for i in ranked.main])
         return ranked

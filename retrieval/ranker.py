@@ -46,6 +46,12 @@ class Ranked:
     def items(self) -> list[CodeItem]:
         return self.main + self.alternatives
 
+    def report(self, item: CodeItem, notes: list[Note]) -> None:
+        """Add a code to the reported ones (no longer an alternative), with the notes that apply to it."""
+        self.main.append(item)
+        self.alternatives = [a for a in self.alternatives if a.code != item.code]
+        self.notes[item.code] = notes
+
 
 def item_for(book: CodeBook, code: str, note: str | None = None) -> CodeItem:
     info = book.lookup(code)
@@ -96,11 +102,11 @@ def companions(book: CodeBook, base: str, question: str, used: set[str],
             explains = bool(left) and hit > 0 and hit / len(left) >= 0.5
             # matched only by a word in parentheses ("congestive" of I50.30 "Unspecified diastolic (congestive)
             # heart failure" for "CHF"): the title's own words ("diastolic") were never said
-            aside = not ranged and not words & set(tokens(_PARENS.sub(" ", book.nodes[code].title)))
-            if explains and ratio >= 0.25 and not aside:
+            own = set(tokens(_PARENS.sub(" ", book.nodes[code].title)))  # "stage 4 (severe)": not needed
+            if explains and ratio >= 0.25 and (ranged or words & own):
                 strict.append(((0, -hit, -ratio, rank.get(code, len(rank))), code, note))
                 continue
-            said = set(tokens(_PARENS.sub(" ", book.nodes[code].title))) - FREE_STEMS  # "stage 4 (severe)"
+            said = own - FREE_STEMS
             if said and said <= q and (note.kind == "use_additional_code" or note.kind == "code_first"
                                       and code in (c for c, _ in note_specs(note.text))):
                 # the most specific such code; "unspecified" before "other"

@@ -908,8 +908,11 @@ def _scrub_context_names(s: _Scrubber) -> None:
         if classes[i] in "NW" and "c" in _vocab(words[i]) and re.match(
                 r"\s+(?:\d+(?:\.\d+)?(?!\d|\s*\+?\s*-?(?:y|yo|yrs?|years?|[MF])\b|/)|[IVX]+\b)", text[els[i].end():]):
             classes[i] = "x"  # a clinical word with its value: "GOLD 3", "stage IV", "grade 2"
+    def gap(i: int) -> str:
+        return text[els[i].end():els[i + 1].start()]
+
     for i in range(len(els)):
-        nxt_gap = text[els[i].end():els[i + 1].start()] if i + 1 < len(els) else ""
+        nxt_gap = gap(i) if i + 1 < len(els) else ""
         if classes[i] == "P" and _is_cap(words[i]) and (
                 nxt_gap == ", " and i + 1 < len(els) and classes[i + 1] in "NT"
                 or _RIGHT_CUE.match(text, els[i].end()) and (i == 0 or classes[i - 1] in "NT" or
@@ -917,9 +920,6 @@ def _scrub_context_names(s: _Scrubber) -> None:
                 or i > 0 and words[i - 1].lower() in _LEFT_CUES and (i + 1 == len(els) or classes[i + 1] not in "NPT"
                                                                     or nxt_gap != " ")):
             classes[i] = "N"  # "Le, Charity", "Saw Al for": the particle is the surname or the name
-
-    def gap(i: int) -> str:
-        return text[els[i].end():els[i + 1].start()]
 
     def style(i: int) -> str:
         w = words[i]
