@@ -12,7 +12,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: run test venv system-deps ingest eval bench clean
+.PHONY: run test lint venv system-deps ingest eval bench clean
 
 $(BIN)/codedesk: pyproject.toml
 	@test -x $(BIN)/python || { echo "creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
@@ -35,7 +35,15 @@ system-deps:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "notice: chromium is not installed; the HTML report screenshot test will be skipped"; fi; }
 
-test: venv system-deps
+# Static checks: the layer contracts (import-linter), ruff (lint and format) and mypy (strict on the CMS
+# records and the answer object); contracts and settings in pyproject.toml.
+lint: venv
+	$(BIN)/lint-imports
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: venv system-deps lint
 	CODEDESK_CMS_DATA_DIR=$${CODEDESK_CMS_DATA_DIR:-$(abspath ../shared/data)} $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 ingest: venv

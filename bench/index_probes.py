@@ -16,21 +16,29 @@ import argparse
 import random
 import re
 
-from codedesk.settings import Settings
-from ingest.index_xml import parse_index_xml
-from ingest.sources import resolved_sources
-from retrieval.codebook import normalize_code
-from retrieval.service import build_answerer
-
 from probe_score import score
+
+from codedesk.cms.codebook import normalize_code
+from codedesk.cms.index_xml import parse_index_xml
+from codedesk.ingest.sources import resolved_sources
+from codedesk.retrieval.service import build_answerer
+from codedesk.settings import Settings
 
 
 def probes(index_path: str, book, n: int, seed: int) -> list[tuple[str, str]]:
     terms = parse_index_xml(index_path).terms
     rng = random.Random(seed)
-    pool = [t for t in terms if t.codes and not t.codes[0].startswith(("C", "D0", "D1", "D2", "D3", "D4"))
-            and len(t.path) <= 4 and not any("NEC" in p or p.lower() in ("with", "in", "due to")
-                                             and i == len(t.path) - 1 for i, p in enumerate(t.path))]
+    pool = [
+        t
+        for t in terms
+        if t.codes
+        and not t.codes[0].startswith(("C", "D0", "D1", "D2", "D3", "D4"))
+        and len(t.path) <= 4
+        and not any(
+            "NEC" in p or p.lower() in ("with", "in", "due to") and i == len(t.path) - 1
+            for i, p in enumerate(t.path)
+        )
+    ]
     rng.shuffle(pool)
     out = []
     for t in pool:
@@ -57,7 +65,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seed", type=int, default=2027)
     ap.add_argument("--n", type=int, default=200)
-    ap.add_argument("--show", action="store_true", help="print every probe (only for the tuning seed)")
+    ap.add_argument(
+        "--show", action="store_true", help="print every probe (only for the tuning seed)"
+    )
     ap.add_argument("--dense", action="store_true")
     args = ap.parse_args()
     settings = Settings()
@@ -67,9 +77,14 @@ def main() -> None:
     qs = probes(str(index), book, args.n, args.seed)
     road = answerer.chain.index_search
     lines = []
-    for label, search in (("before (Tabular search only)", None), ("after (Alphabetic Index road)", road)):
+    for label, search in (
+        ("before (Tabular search only)", None),
+        ("after (Alphabetic Index road)", road),
+    ):
         answerer.chain.index_search = search
-        result = score(answerer, qs, hit=hit, system="ICD-10-CM", show=args.show and search is not None)
+        result = score(
+            answerer, qs, hit=hit, system="ICD-10-CM", show=args.show and search is not None
+        )
         lines.append(result.line(label))
     print("\n".join(lines))
 

@@ -17,16 +17,24 @@ class ProbeScore:
 
     def line(self, label: str) -> str:
         n = max(self.n, 1)
-        return (f"{label}: n={self.n} hit@1 {100 * self.hit1 / n:.1f}% hit@5 {100 * self.hit5 / n:.1f}% "
-                f"high {self.high} (right {100 * self.high_right / max(self.high, 1):.1f}%)")
+        return (
+            f"{label}: n={self.n} hit@1 {100 * self.hit1 / n:.1f}% hit@5 {100 * self.hit5 / n:.1f}% "
+            f"high {self.high} (right {100 * self.high_right / max(self.high, 1):.1f}%)"
+        )
 
 
 def exact(codes: list[str], want: str, k: int) -> bool:
     return want in codes[:k]
 
 
-def score(answerer: Any, probes: list[tuple[str, str]], *, hit: Callable[[list[str], str, int], bool] = exact,
-          system: str | None = None, show: bool = False) -> ProbeScore:
+def score(
+    answerer: Any,
+    probes: list[tuple[str, str]],
+    *,
+    hit: Callable[[list[str], str, int], bool] = exact,
+    system: str | None = None,
+    show: bool = False,
+) -> ProbeScore:
     """Answers every probe; `system` keeps only codes of that code system; `show` prints each miss."""
     out = ProbeScore(n=len(probes))
     for question, want in probes:

@@ -71,30 +71,55 @@ def percentile(values: list[float], pct: float) -> float:
 
 def start_server(fake: FakeSlack, port: int, state: Path, workers: int) -> subprocess.Popen:
     env = dict(os.environ)
-    env.update({
-        "SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET, "SLACK_APP_TOKEN": "",
-        "CODEDESK_SLACK_API_URL": fake.api_url, "CODEDESK_PORT": str(port),
-        "CODEDESK_DATABASE_URL": f"sqlite:///{state / 'bench-log.db'}",
-        "CODEDESK_RATE_LIMIT_PER_MINUTE": "10", "CODEDESK_ANSWER_WORKERS": str(workers),
-        "CODEDESK_ALLOWED_CHANNELS": "", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-        "ANONYMIZED_TELEMETRY": "False",
-    })
+    env.update(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-bench",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_APP_TOKEN": "",
+            "CODEDESK_SLACK_API_URL": fake.api_url,
+            "CODEDESK_PORT": str(port),
+            "CODEDESK_DATABASE_URL": f"sqlite:///{state / 'bench-log.db'}",
+            "CODEDESK_RATE_LIMIT_PER_MINUTE": "10",
+            "CODEDESK_ANSWER_WORKERS": str(workers),
+            "CODEDESK_ALLOWED_CHANNELS": "",
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+            "ANONYMIZED_TELEMETRY": "False",
+        }
+    )
     log = (state / "server.log").open("w")
-    command = [sys.executable, "-m", "codedesk", "serve", "--host", "127.0.0.1", "--log-level", "WARNING"]
+    command = [
+        sys.executable,
+        "-m",
+        "codedesk",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--log-level",
+        "WARNING",
+    ]
     return subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 def wait_ready(port: int, proc: subprocess.Popen, timeout: float) -> float:
+    """Seconds until the server's answerer is built (/metrics: `codedesk_answerer_ready` 1): the
+    HTTP server is up at once, and questions sent before then wait in the retry loop."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         if proc.poll() is not None:
             raise SystemExit(f"the server exited with {proc.returncode}; see its log")
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as resp:
-                if resp.status == 200:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=1) as resp:
+                ready = [
+                    line
+                    for line in resp.read().decode().splitlines()
+                    if line.startswith("codedesk_answerer_ready")
+                ]
+                if ready and all(float(line.rsplit(" ", 1)[1]) == 1 for line in ready):
                     return time.monotonic() - started
         except OSError:
-            time.sleep(0.2)
+            pass
+        time.sleep(0.2)
     raise SystemExit(f"the server was not ready after {timeout:.0f}s")
 
 
@@ -102,11 +127,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=20)
-    parser.add_argument("--retries", type=float, default=0.1, help="fraction of events re-sent as Slack retries")
-    parser.add_argument("--workers", type=int, default=4, help="CODEDESK_ANSWER_WORKERS of the server")
-    parser.add_argument("--answer-timeout", type=float, default=300.0, help="seconds to wait for all answers")
+    parser.add_argument(
+        "--retries", type=float, default=0.1, help="fraction of events re-sent as Slack retries"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=4, help="CODEDESK_ANSWER_WORKERS of the server"
+    )
+    parser.add_argument(
+        "--answer-timeout", type=float, default=300.0, help="seconds to wait for all answers"
+    )
     parser.add_argument("--start-timeout", type=float, default=300.0)
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (server log, log DB)")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temporary folder (server log, log DB)"
+    )
     args = parser.parse_args()
 
     state = Path(tempfile.mkdtemp(prefix="codedesk-slack-load-"))
@@ -122,11 +155,25 @@ def main() -> int:
                 user = f"U0LOAD{i:04d}"
                 text = f"<@{BOT_USER_ID}> {QUESTIONS[i % len(QUESTIONS)]}"
                 message = fake.add_message(CHANNEL, text=text, user=user)
-                events.append((f"Ev0LOAD{i:05d}", {"type": "app_mention", "channel": CHANNEL, "user": user,
-                                                   "text": text, "ts": message["ts"], "event_ts": message["ts"]}))
+                events.append(
+                    (
+                        f"Ev0LOAD{i:05d}",
+                        {
+                            "type": "app_mention",
+                            "channel": CHANNEL,
+                            "user": user,
+                            "text": text,
+                            "ts": message["ts"],
+                            "event_ts": message["ts"],
+                        },
+                    )
+                )
             retried = set(rng.sample(range(args.events), int(args.events * args.retries)))
             sends: list[tuple[int, dict | None]] = [(i, None) for i in range(args.events)]
-            sends += [(i, {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}) for i in retried]
+            sends += [
+                (i, {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+                for i in retried
+            ]
             sent_at: dict[int, float] = {}
             acks: list[float] = []
             statuses: list[int] = []
@@ -139,7 +186,9 @@ def main() -> int:
                     with lock:
                         sent_at[i] = time.monotonic()
                 try:
-                    status, _, elapsed = signer.event(event, event_id=event_id, extra_headers=headers, timeout=30)
+                    status, _, elapsed = signer.event(
+                        event, event_id=event_id, extra_headers=headers, timeout=30
+                    )
                 except OSError:
                     status, elapsed = 0, 30.0
                 with lock:
@@ -156,7 +205,10 @@ def main() -> int:
             deadline = time.monotonic() + args.answer_timeout
             thread_of = {event["ts"]: i for i, (_, event) in enumerate(events)}
             while time.monotonic() < deadline:
-                answered = {c.params.get("thread_ts") for c in fake.calls_to("chat.postMessage", channel=CHANNEL)}
+                answered = {
+                    c.params.get("thread_ts")
+                    for c in fake.calls_to("chat.postMessage", channel=CHANNEL)
+                }
                 if len(answered & set(thread_of)) >= args.events:
                     break
                 time.sleep(0.2)
@@ -174,7 +226,9 @@ def main() -> int:
             answer_times = [min(per_thread[i]) - sent_at[i] for i in per_thread if i in sent_at]
             last_answer = max((min(times) for times in per_thread.values()), default=wall) - wall
             with sqlite3.connect(state / "bench-log.db") as db:
-                rows = db.execute("select count(*) from query_log where surface = 'slack_channel'").fetchone()[0]
+                rows = db.execute(
+                    "select count(*) from query_log where surface = 'slack_channel'"
+                ).fetchone()[0]
         finally:
             proc.terminate()
             try:
@@ -184,19 +238,27 @@ def main() -> int:
 
     non_200 = sum(1 for s in statuses if s != 200)
     print()
-    print(f"Slack load: {args.events} events ({len(retried)} re-sent as retries), {args.concurrency} at a time, "
-          f"1 server process, {args.workers} answer workers; startup {startup:.1f}s")
+    print(
+        f"Slack load: {args.events} events ({len(retried)} re-sent as retries), {args.concurrency} at a time, "
+        f"1 server process, {args.workers} answer workers; startup {startup:.1f}s"
+    )
     print()
-    print("| events | concurrency | answered once | lost | duplicates | non-200 acks | log rows "
-          "| p50 / p95 / max ack | p50 / p95 / max answer | answers/s |")
+    print(
+        "| events | concurrency | answered once | lost | duplicates | non-200 acks | log rows "
+        "| p50 / p95 / max ack | p50 / p95 / max answer | answers/s |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    print(f"| {args.events} | {args.concurrency} | {once} | {lost} | {dupes} | {non_200} | {rows} "
-          f"| {percentile(acks, 50) * 1000:.0f} / {percentile(acks, 95) * 1000:.0f} / {max(acks) * 1000:.0f} ms "
-          f"| {percentile(answer_times, 50):.2f} / {percentile(answer_times, 95):.2f} / "
-          f"{max(answer_times or [float('nan')]):.2f} s | {len(answer_times) / max(last_answer, 1e-9):.1f} |")
+    print(
+        f"| {args.events} | {args.concurrency} | {once} | {lost} | {dupes} | {non_200} | {rows} "
+        f"| {percentile(acks, 50) * 1000:.0f} / {percentile(acks, 95) * 1000:.0f} / {max(acks) * 1000:.0f} ms "
+        f"| {percentile(answer_times, 50):.2f} / {percentile(answer_times, 95):.2f} / "
+        f"{max(answer_times or [float('nan')]):.2f} s | {len(answer_times) / max(last_answer, 1e-9):.1f} |"
+    )
     print()
-    print(f"all sent in {sent_wall:.2f}s; last answer after {last_answer:.2f}s; state: {state}"
-          + ("" if args.keep else " (removed)"))
+    print(
+        f"all sent in {sent_wall:.2f}s; last answer after {last_answer:.2f}s; state: {state}"
+        + ("" if args.keep else " (removed)")
+    )
     ok = once == args.events and lost == 0 and dupes == 0 and non_200 == 0 and rows == args.events
     if not args.keep:
         import shutil

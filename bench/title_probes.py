@@ -12,13 +12,13 @@ from __future__ import annotations
 import argparse
 import random
 
-from codedesk.settings import Settings
-from retrieval.service import build_answerer
-
 from probe_score import score
 
+from codedesk.retrieval.service import build_answerer
+from codedesk.settings import Settings
 
-def probes(book, n: int, seed: int) -> list[tuple[str, str]]:  # noqa: ANN001 - a CodeBook
+
+def probes(book, n: int, seed: int) -> list[tuple[str, str]]:
     codes = sorted(book.reportable_codes())
     rng = random.Random(seed)
     picked = rng.sample(codes, min(n, len(codes)))
@@ -29,7 +29,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seed", type=int, default=2027)
     ap.add_argument("--n", type=int, default=300)
-    ap.add_argument("--show", action="store_true", help="print every miss (only for the tuning seed)")
+    ap.add_argument(
+        "--show", action="store_true", help="print every miss (only for the tuning seed)"
+    )
     ap.add_argument("--dense", action="store_true")
     args = ap.parse_args()
     settings = Settings()

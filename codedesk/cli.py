@@ -8,25 +8,38 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from codedesk.errors import CodeDeskError
 from codedesk.settings import Settings, fiscal_year_of
 
-app = typer.Typer(help="CodeDesk: exact ICD-10-CM, ICD-10-PCS and HCPCS codes with the rules behind them.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+if TYPE_CHECKING:
+    from codedesk.review.port import ReviewService
+
+app = typer.Typer(
+    help="CodeDesk: exact ICD-10-CM, ICD-10-PCS and HCPCS codes with the rules behind them.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 log = logging.getLogger("codedesk")
-UNEXPECTED = ("Something went wrong answering this question; it has been logged. Try rephrasing it, or "
-              "run with --verbose and tell the CodeDesk maintainers.")
+UNEXPECTED = (
+    "Something went wrong answering this question; it has been logged. Try rephrasing it, or "
+    "run with --verbose and tell the CodeDesk maintainers."
+)
 
 
 def _setup(ctx: typer.Context, verbose: bool) -> Settings:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
     for noisy in ("chromadb", "httpx", "onnxruntime", "root"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
     try:
@@ -42,8 +55,10 @@ def _setup(ctx: typer.Context, verbose: bool) -> Settings:
 
 
 @app.callback()
-def main(ctx: typer.Context, verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress to stderr.")
-         ) -> None:
+def main(
+    ctx: typer.Context,
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress to stderr."),
+) -> None:
     _setup(ctx, verbose)
 
 
@@ -53,10 +68,14 @@ def _fail(err: Exception, code: int = 1) -> typer.Exit:
 
 
 @app.command()
-def ingest(ctx: typer.Context, force: bool = typer.Option(False, help="Rebuild even when nothing changed."),
-           quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars.")) -> None:
+def ingest(
+    ctx: typer.Context,
+    force: bool = typer.Option(False, help="Rebuild even when nothing changed."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
     """Read every source found and (re)build the index. The previous index serves until this succeeds."""
-    from ingest.run import ingest as run_ingest
+    from codedesk.ingest.run import ingest as run_ingest
+    from codedesk.retrieval.service import warm_caches
 
     try:
         summary = run_ingest(ctx.obj, force=force, progress=not quiet)
@@ -65,15 +84,19 @@ def ingest(ctx: typer.Context, force: bool = typer.Option(False, help="Rebuild e
     for notice in summary.notices:
         typer.echo(f"notice: {notice}", err=True)
     typer.echo("\n".join(summary.lines()))
+    # the answer caches are built now, so the first question after an ingest only reads them
+    typer.echo(f"answer caches ready in {warm_caches(ctx.obj):.1f} s")
 
 
 @app.command()
-def sources(ctx: typer.Context, verify: bool = typer.Option(False, help="Check sha256 checksums too.")) -> None:
+def sources(
+    ctx: typer.Context, verify: bool = typer.Option(False, help="Check sha256 checksums too.")
+) -> None:
     """The sources of the manifest by fiscal year: found / missing / ingested, from where, and which year is
     in effect today."""
-    from ingest.manifest import verify_checksum
-    from ingest.sources import group_by_year, resolved_sources
-    from ingest.store import IndexStore
+    from codedesk.ingest.manifest import verify_checksum
+    from codedesk.ingest.sources import group_by_year, resolved_sources
+    from codedesk.ingest.store import IndexStore
 
     settings: Settings = ctx.obj
     try:
@@ -87,24 +110,38 @@ def sources(ctx: typer.Context, verify: bool = typer.Option(False, help="Check s
     except CodeDeskError as err:
         typer.echo(f"notice: {err}", err=True)
     today = settings.today_date
-    typer.echo(f"Today ({today.isoformat()}) is in FY{fiscal_year_of(today)}; a question with no year or date of "
-               f"service is answered for FY{settings.fiscal_year}.")
+    typer.echo(
+        f"Today ({today.isoformat()}) is in FY{fiscal_year_of(today)}; a question with no year or date of "
+        f"service is answered for FY{settings.fiscal_year}."
+    )
     typer.echo(f"  {'source':<26} {'kind':<21} {'status':<9} {'ingested':>9}  where")
     for group in group_by_year(resolved, today):
         title = group.title
         if group.period:
             start, end = group.period
-            title += f"  {start:%-d %b %Y} – {end:%-d %b %Y}" + ("  ← in effect today" if group.in_effect else "")
+            title += f"  {start:%-d %b %Y} – {end:%-d %b %Y}" + (
+                "  ← in effect today" if group.in_effect else ""
+            )
         book = counts.get(f"tabular-fy{group.fiscal_year}") if group.fiscal_year else None
         if book:
             has_tabular = any(r.found for r in group.sources if r.source.kind == "tabular")
-            title += f"  (code book in the index: {int(book):,} entries" + (
-                "" if has_tabular else f", built from FY{int(group.fiscal_year) - 1} and the official addenda") + ")"
+            title += (
+                f"  (code book in the index: {int(book):,} entries"
+                + (
+                    ""
+                    if has_tabular
+                    else f", built from FY{int(group.fiscal_year) - 1} and the official addenda"
+                )
+                + ")"
+            )
         typer.echo(title)
         for r in group.sources:
             src = r.source
-            n = counts.get(src.id) or (counts.get(f"tabular-fy{src.fiscal_year}")
-                                       if src.kind == "tabular" and r.found else None)
+            n = counts.get(src.id) or (
+                counts.get(f"tabular-fy{src.fiscal_year}")
+                if src.kind == "tabular" and r.found
+                else None
+            )
             status = r.status if not (r.found and n) else "ingested"
             check = ""
             if verify and r.found:
@@ -112,18 +149,24 @@ def sources(ctx: typer.Context, verify: bool = typer.Option(False, help="Check s
                 check = "" if ok is None else (" (checksum ok)" if ok else " (CHECKSUM MISMATCH)")
                 if ok is None and src.scheme == "cms" and r.path and r.path.is_file():
                     check = f" ({_content_check(src, r.path)})"
-            where = (f"{r.path}" + (f" (package {r.version})" if r.version else "")) if r.found else r.reason
+            where = (
+                (f"{r.path}" + (f" (package {r.version})" if r.version else ""))
+                if r.found
+                else r.reason
+            )
             if src.effective_from and src.in_effect(today):
                 where += "  ← in effect today"
             typer.echo(f"  {src.id:<26} {src.kind:<21} {status:<9} {n or '-':>9}  {where}{check}")
         fetchable = [r for r in group.sources if not r.found and r.source.url]
         if fetchable and settings.cms_data_dir and group.fiscal_year:
-            typer.echo(f"  {len(fetchable)} not found: `codedesk fetch --year {group.fiscal_year}` downloads them")
+            typer.echo(
+                f"  {len(fetchable)} not found: `codedesk fetch --year {group.fiscal_year}` downloads them"
+            )
 
 
-def _content_check(src, path: Path) -> str:  # noqa: ANN001 - an ingest.manifest.Source
+def _content_check(src, path: Path) -> str:
     """What `codedesk fetch` checks in a file without a recorded checksum, for one already on disk."""
-    from ingest.fetch import FetchError, check_content
+    from codedesk.ingest.fetch import FetchError, check_content
 
     try:
         return check_content(src, path)
@@ -132,15 +175,22 @@ def _content_check(src, path: Path) -> str:  # noqa: ANN001 - an ingest.manifest
 
 
 @app.command()
-def fetch(ctx: typer.Context, only: list[str] = typer.Option(None, "--only", help="Source ids to fetch."),
-          year: str = typer.Option(None, "--year", help="Fetch the sources in effect during this fiscal year "
-                                   "(e.g. 2027: its ICD-10 files and the HCPCS quarter starting with it)."),
-          manifest: Path = typer.Option(None, help="Another source manifest (TOML)."),
-          timeout: float = typer.Option(30.0, help="Seconds per download.")) -> None:
+def fetch(
+    ctx: typer.Context,
+    only: list[str] = typer.Option(None, "--only", help="Source ids to fetch."),
+    year: str = typer.Option(
+        None,
+        "--year",
+        help="Fetch the sources in effect during this fiscal year "
+        "(e.g. 2027: its ICD-10 files and the HCPCS quarter starting with it).",
+    ),
+    manifest: Path = typer.Option(None, help="Another source manifest (TOML)."),
+    timeout: float = typer.Option(30.0, help="Seconds per download."),
+) -> None:
     """Download the official CMS files into CODEDESK_CMS_DATA_DIR, verify them (sha256, or the file's own
     counts and year) and install them where ingest reads them."""
-    from ingest.fetch import fetch_all
-    from ingest.manifest import load_manifest
+    from codedesk.ingest.fetch import fetch_all
+    from codedesk.ingest.manifest import load_manifest
 
     settings: Settings = ctx.obj
     if not settings.cms_data_dir:
@@ -150,31 +200,40 @@ def fetch(ctx: typer.Context, only: list[str] = typer.Option(None, "--only", hel
         if not (len(year) == 4 and year.isdigit()):
             raise _fail(f"--year takes a fiscal year such as 2027, not {year!r}", 2)
     try:
-        results = fetch_all(load_manifest(manifest), settings.cms_data_dir, only=only, year=year, timeout=timeout)
+        results = fetch_all(
+            load_manifest(manifest), settings.cms_data_dir, only=only, year=year, timeout=timeout
+        )
     except (CodeDeskError, ValueError) as err:
         raise _fail(err, 2) from None
     if not results:
-        raise _fail(f"no source of the manifest is in effect during FY{year}" if year else "nothing to fetch", 2)
+        raise _fail(
+            f"no source of the manifest is in effect during FY{year}"
+            if year
+            else "nothing to fetch",
+            2,
+        )
     for r in results:
         typer.echo(f"{'ok  ' if r.ok else 'FAIL'} {r.source_id}: {r.message}")
     saved = sum(1 for r in results if r.ok and r.path)
-    typer.echo(f"{saved} saved, {sum(1 for r in results if not r.ok)} failed"
-               + ("; run `codedesk ingest` to use them" if saved else ""))
+    typer.echo(
+        f"{saved} saved, {sum(1 for r in results if not r.ok)} failed"
+        + ("; run `codedesk ingest` to use them" if saved else "")
+    )
     if not all(r.ok for r in results):
         raise typer.Exit(1)
 
 
-def _answerer(settings: Settings):  # noqa: ANN202
-    from retrieval.service import build_answerer
+def _answerer(settings: Settings):
+    from codedesk.retrieval.service import build_answerer
 
     return build_answerer(settings)
 
 
-def _logger(settings: Settings, no_log: bool):  # noqa: ANN202
+def _logger(settings: Settings, no_log: bool):
     if no_log:
         return None
     try:
-        from review.log import QueryLogger
+        from codedesk.review.log import QueryLogger
 
         return QueryLogger(settings)
     except Exception as err:  # the log must never stop an answer
@@ -182,12 +241,37 @@ def _logger(settings: Settings, no_log: bool):  # noqa: ANN202
         return None
 
 
-def _log(logger, question: str, answer, surface: str, latency_ms: float, index_version: str | None) -> None:  # noqa: ANN001
+def review_port(settings: Settings, *, query_log: bool = True) -> ReviewService:
+    """The bot's review port (`codedesk.bot.review_port.ReviewPort`) over the review database:
+    the one place it is built for the bot (with the answer log for the Slack app, `query_log`;
+    without one for `codedesk digest`, which logs no answers). The bot imports nothing from
+    `codedesk.review`. A query log that cannot be opened (an unwritable home, a bad database URL) stops
+    the server with its error: a bot that answers without logging would fail the team leads silently."""
+    from codedesk.review.log import QueryLogger
+    from codedesk.review.port import ReviewService
+
+    return ReviewService(settings, QueryLogger(settings) if query_log else None)
+
+
+def _digest_review(settings: Settings) -> ReviewService:
+    return review_port(settings, query_log=False)
+
+
+def _log(
+    logger, question: str, answer, surface: str, latency_ms: float, index_version: str | None
+) -> None:
     if logger is None:
         return
     try:
-        log_id = logger.log_answer(question=question, answer=answer, surface=surface, user_id=os.environ.get("USER"),
-                                   channel=None, latency_ms=latency_ms, index_version=index_version)
+        log_id = logger.log_answer(
+            question=question,
+            answer=answer,
+            surface=surface,
+            user_id=os.environ.get("USER"),
+            channel=None,
+            latency_ms=latency_ms,
+            index_version=index_version,
+        )
         if log_id is not None and answer.id is None:
             answer.id = f"q-{log_id}"
     except Exception as err:
@@ -195,16 +279,24 @@ def _log(logger, question: str, answer, surface: str, latency_ms: float, index_v
 
 
 @app.command()
-def ask(ctx: typer.Context,
-        question: str = typer.Argument(None, help="The question (omit with --batch)."),
-        as_json: bool = typer.Option(False, "--json", help="Print the answer object."),
-        batch: Path = typer.Option(None, "--batch", help="JSON Lines of {id, question}; one answer object a line."),
-        fiscal_year: str = typer.Option(None, "--fy", help="Answer for this fiscal year (e.g. 2025)."),
-        no_log: bool = typer.Option(False, "--no-log", help="Do not write the question to the query log.")) -> None:
+def ask(
+    ctx: typer.Context,
+    question: str = typer.Argument(None, help="The question (omit with --batch)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the answer object."),
+    batch: Path = typer.Option(
+        None, "--batch", help="JSON Lines of {id, question}; one answer object a line."
+    ),
+    fiscal_year: str = typer.Option(None, "--fy", help="Answer for this fiscal year (e.g. 2025)."),
+    no_log: bool = typer.Option(
+        False, "--no-log", help="Do not write the question to the query log."
+    ),
+) -> None:
     """Answer one question, or a batch file of them."""
     settings: Settings = ctx.obj
     if batch is None and (question is None or not question.strip()):
-        raise _fail("Ask a coding question, e.g. codedesk ask \"type 2 diabetes with CKD stage 3b\"", 2)
+        raise _fail(
+            'Ask a coding question, e.g. codedesk ask "type 2 diabetes with CKD stage 3b"', 2
+        )
     try:
         answerer = _answerer(settings)
     except CodeDeskError as err:
@@ -221,7 +313,14 @@ def ask(ctx: typer.Context,
     except Exception:
         log.exception("answer failed")
         raise _fail(UNEXPECTED) from None
-    _log(logger, question, answer, "cli", (time.perf_counter() - start) * 1000, answerer.index_version)
+    _log(
+        logger,
+        question,
+        answer,
+        "cli",
+        (time.perf_counter() - start) * 1000,
+        answerer.index_version,
+    )
     if as_json:
         typer.echo(answer.model_dump_json(indent=2))
     else:
@@ -230,7 +329,7 @@ def ask(ctx: typer.Context,
         print_answer(answer)
 
 
-def _ask_batch(answerer, logger, path: Path, fiscal_year: str | None) -> None:  # noqa: ANN001
+def _ask_batch(answerer, logger, path: Path, fiscal_year: str | None) -> None:
     """One answer object a line, same order; a bad line gets an error object, never stops the batch.
 
     The file is read as bytes and each line decoded on its own, so one invalid UTF-8 byte costs only
@@ -245,30 +344,67 @@ def _ask_batch(answerer, logger, path: Path, fiscal_year: str | None) -> None:  
         if item is None and error is None:
             continue  # a blank line
         if error is not None:  # the id is kept when the line is an object (an empty question)
-            print(json.dumps({"id": _safe_id(item.get("id")) if item else None, "line": n, "error": error}),
-                  flush=True)
+            print(
+                json.dumps(
+                    {"id": _safe_id(item.get("id")) if item else None, "line": n, "error": error}
+                ),
+                flush=True,
+            )
             continue
         if item is None:  # unreachable: a line without an error has its object
             continue
         qid, question = item["id"], item["question"]
         year, error = _batch_year(item.get("fiscal_year"), fiscal_year)
         if error is not None:
-            print(json.dumps({"id": _safe_id(qid), "line": n, "error": error, "codes": [], "citations": []}),
-                  flush=True)
+            print(
+                json.dumps(
+                    {"id": _safe_id(qid), "line": n, "error": error, "codes": [], "citations": []}
+                ),
+                flush=True,
+            )
             continue
         start = time.perf_counter()
         try:
             answer = answerer.answer(question, fiscal_year=year)
         except CodeDeskError as err:
-            print(json.dumps({"id": _safe_id(qid), "line": n, "question": question, "error": str(err),
-                              "codes": [], "citations": []}), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "id": _safe_id(qid),
+                        "line": n,
+                        "question": question,
+                        "error": str(err),
+                        "codes": [],
+                        "citations": [],
+                    }
+                ),
+                flush=True,
+            )
             continue
         except Exception:
             log.exception("answer failed line=%d", n)
-            print(json.dumps({"id": _safe_id(qid), "line": n, "question": question, "error": UNEXPECTED,
-                              "codes": [], "citations": []}), flush=True)
+            print(
+                json.dumps(
+                    {
+                        "id": _safe_id(qid),
+                        "line": n,
+                        "question": question,
+                        "error": UNEXPECTED,
+                        "codes": [],
+                        "citations": [],
+                    }
+                ),
+                flush=True,
+            )
             continue
-        _log(logger, question, answer, "cli", (time.perf_counter() - start) * 1000, answerer.index_version)
+        _log(
+            logger,
+            question,
+            answer,
+            "cli",
+            (time.perf_counter() - start) * 1000,
+            answerer.index_version,
+        )
         answer.id = _safe_id(qid)
         print(answer.model_dump_json(), flush=True)
 
@@ -297,7 +433,7 @@ def _batch_line(raw: bytes, n: int) -> tuple[dict | None, str | None]:
     if not isinstance(item, dict):
         return None, f"line {n} is not {_BATCH_SHAPE}"
     if not isinstance(item.get("question"), str) or not item["question"].strip():
-        return item, f"line {n} has no \"question\" text: it should be {_BATCH_SHAPE}"
+        return item, f'line {n} has no "question" text: it should be {_BATCH_SHAPE}'
     return {**item, "id": item.get("id")}, None
 
 
@@ -311,7 +447,7 @@ def _batch_year(given: object, default: str | None) -> tuple[str | None, str | N
         year = given.strip().upper().removeprefix("FY")
         if len(year) == 4 and year.isascii() and year.isdigit():
             return year, None
-    return None, "\"fiscal_year\" must be a year such as 2025 or \"2025\""
+    return None, '"fiscal_year" must be a year such as 2025 or "2025"'
 
 
 def _safe_id(qid: object) -> object:
@@ -326,22 +462,37 @@ def _safe_id(qid: object) -> object:
 
 
 @app.command()
-def check(ctx: typer.Context,
-          codes: str = typer.Argument(..., help='The codes, principal first: "E11.22, N18.32, I12.9".'),
-          output: str = typer.Option("text", "--format", help="text or json."),
-          year: str = typer.Option(None, "--year", help="ICD-10-CM fiscal year (default: the year in effect today)."),
-          payment_year: int = typer.Option(None, "--payment-year", help="HCC payment year (default: next year)."),
-          show: list[str] = typer.Option(None, "--show", help="cc_mcc and/or hcc (default: CODEDESK_CODING_SETTING's)."),
-          esrd: bool = typer.Option(False, "--esrd", help="Also the CMS-HCC ESRD models."),
-          rxhcc: bool = typer.Option(False, "--rxhcc", help="Also the RxHCC (Part D) model.")) -> None:
+def check(
+    ctx: typer.Context,
+    codes: str = typer.Argument(..., help='The codes, principal first: "E11.22, N18.32, I12.9".'),
+    output: str = typer.Option("text", "--format", help="text or json."),
+    year: str = typer.Option(
+        None, "--year", help="ICD-10-CM fiscal year (default: the year in effect today)."
+    ),
+    payment_year: int = typer.Option(
+        None, "--payment-year", help="HCC payment year (default: next year)."
+    ),
+    show: list[str] = typer.Option(
+        None, "--show", help="cc_mcc and/or hcc (default: CODEDESK_CODING_SETTING's)."
+    ),
+    esrd: bool = typer.Option(False, "--esrd", help="Also the CMS-HCC ESRD models."),
+    rxhcc: bool = typer.Option(False, "--rxhcc", help="Also the RxHCC (Part D) model."),
+) -> None:
     """Check a code list: validity, sequencing, CC/MCC with the first code as principal, HCCs (cited)."""
-    from retrieval.code_check import run_check
+    from codedesk.retrieval.code_check import run_check
 
     if output not in ("text", "json") or any(s not in ("cc_mcc", "hcc") for s in show or ()):
         raise _fail("--format takes text or json; --show takes cc_mcc or hcc", 2)
     try:
-        result = run_check(ctx.obj, codes, fiscal_year=year, payment_year=payment_year,
-                           show=tuple(show) if show else None, esrd=esrd, rxhcc=rxhcc)
+        result = run_check(
+            ctx.obj,
+            codes,
+            fiscal_year=year,
+            payment_year=payment_year,
+            show=tuple(show) if show else None,
+            esrd=esrd,
+            rxhcc=rxhcc,
+        )
     except CodeDeskError as err:
         raise _fail(err, 2) from None
     if output == "json":
@@ -351,12 +502,15 @@ def check(ctx: typer.Context,
 
         print_check(result.report)
     if any(f.severity == "error" for f in result.report.findings) or not all(
-            s.reportable for s in result.report.statuses):
+        s.reportable for s in result.report.statuses
+    ):
         raise typer.Exit(1)  # scripts: a list with an error fails
 
 
 @app.command()
-def chat(ctx: typer.Context, no_log: bool = typer.Option(False, "--no-log", help="Do not log questions.")) -> None:
+def chat(
+    ctx: typer.Context, no_log: bool = typer.Option(False, "--no-log", help="Do not log questions.")
+) -> None:
     """A conversation in the terminal. Follow-ups ("and if it's stage 4?") keep the context."""
     from codedesk.render import console, print_answer
 
@@ -368,7 +522,9 @@ def chat(ctx: typer.Context, no_log: bool = typer.Option(False, "--no-log", help
         raise _fail(err) from None
     logger = _logger(settings, no_log)
     years = ", ".join(f"FY{y}" for y in sorted(answerer.books, reverse=True))
-    console.print(f"Ready ({years}). Ask a coding question; [bold]/new[/bold] starts over, [bold]/quit[/bold] leaves.")
+    console.print(
+        f"Ready ({years}). Ask a coding question; [bold]/new[/bold] starts over, [bold]/quit[/bold] leaves."
+    )
     history: list[str] = []
     while True:
         try:
@@ -394,7 +550,14 @@ def chat(ctx: typer.Context, no_log: bool = typer.Option(False, "--no-log", help
             log.exception("answer failed")
             console.print(f"[red]{UNEXPECTED}[/red]")
             continue
-        _log(logger, question, answer, "cli", (time.perf_counter() - start) * 1000, answerer.index_version)
+        _log(
+            logger,
+            question,
+            answer,
+            "cli",
+            (time.perf_counter() - start) * 1000,
+            answerer.index_version,
+        )
         print_answer(answer)
         history.append(question)
 
@@ -403,56 +566,67 @@ def chat(ctx: typer.Context, no_log: bool = typer.Option(False, "--no-log", help
 def start(ctx: typer.Context) -> None:
     """What `make run` starts: the Slack bot when SLACK_BOT_TOKEN is set (environment or .env),
     otherwise the terminal chat."""
-    from bot.config import BotSettings
+    from codedesk.bot.config import BotSettings
 
     if BotSettings().slack_bot_token:
-        from bot.cli import serve_command
+        from codedesk.bot.cli import serve_command_for
 
-        ctx.invoke(serve_command, ctx=ctx, port=None, host="0.0.0.0", log_level="INFO")
+        ctx.invoke(
+            serve_command_for(review_port), ctx=ctx, port=None, host="0.0.0.0", log_level="INFO"
+        )
     else:
         ctx.invoke(chat, ctx=ctx, no_log=False)
 
 
 @app.command("eval")
-def eval_command(ctx: typer.Context,
-                 split: str = typer.Option("test", help="dev (tune on it), test (the headline) or all."),
-                 gold: Path = typer.Option(None, help="Another gold file (JSON Lines) instead of the split."),
-                 category: list[str] = typer.Option(None, "--category", "-c", help="Only these categories."),
-                 show_misses: bool = typer.Option(False, "--misses", help="Print every miss."),
-                 as_json: bool = typer.Option(False, "--json", help="Print the scores as JSON.")) -> None:
+def eval_command(
+    ctx: typer.Context,
+    split: str = typer.Option("test", help="dev (tune on it), test (the headline) or all."),
+    gold: Path = typer.Option(None, help="Another gold file (JSON Lines) instead of the split."),
+    category: list[str] = typer.Option(None, "--category", "-c", help="Only these categories."),
+    show_misses: bool = typer.Option(False, "--misses", help="Print every miss."),
+    as_json: bool = typer.Option(False, "--json", help="Print the scores as JSON."),
+) -> None:
     """Score the answers on the gold set per category: hit@1/hit@5, multi-code keys, sections, "high" precision."""
-    from retrieval.evaluate import evaluate, format_report, load_gold
+    from codedesk.retrieval.evaluate import evaluate, format_report, load_gold
 
     try:
         rows = load_gold(split) if gold is None else gold
         if show_misses and gold is None and split != "dev":
-            typer.echo("Reading the test split's misses while changing the system turns it into a dev set.", err=True)
+            typer.echo(
+                "Reading the test split's misses while changing the system turns it into a dev set.",
+                err=True,
+            )
         answerer = _answerer(ctx.obj)
         report = evaluate(answerer, rows, categories=category or None, split=str(gold or split))
     except (CodeDeskError, OSError, ValueError) as err:
         raise _fail(err) from None
-    typer.echo(json.dumps(report.as_dict(), indent=2) if as_json else format_report(report, show_misses))
+    typer.echo(
+        json.dumps(report.as_dict(), indent=2) if as_json else format_report(report, show_misses)
+    )
 
 
 def _mount() -> None:
     """Sub-apps owned by their packages."""
     try:
-        from review.cli import db_app
+        from codedesk.review.cli import db_app
 
         app.add_typer(db_app, name="db")
-    except ImportError as err:  # pragma: no cover - a broken optional package must not break the CLI
+    except (
+        ImportError
+    ) as err:  # pragma: no cover - a broken optional package must not break the CLI
         log.debug("db commands unavailable: %s", err)
-    from retrieval.changes import changes_app
-    from review.cli import review_app
+    from codedesk.retrieval.changes import changes_app
+    from codedesk.review.cli import review_app
 
     app.add_typer(changes_app, name="changes")
     app.add_typer(review_app, name="review")
     try:
-        from bot.cli import serve_app
-        from bot.digest import digest_app
+        from codedesk.bot.cli import make_serve_app
+        from codedesk.bot.digest import make_digest_app
 
-        app.add_typer(serve_app, name="serve")
-        app.add_typer(digest_app, name="digest")
+        app.add_typer(make_serve_app(review_port), name="serve")
+        app.add_typer(make_digest_app(_digest_review), name="digest")
     except ImportError as err:  # pragma: no cover
         log.debug("serve unavailable: %s", err)
 

@@ -30,8 +30,10 @@ _TAIL = r"[0-9A-Z]{1,4}"
 def _code(second: str, third: str) -> str:
     """A code with or without its dot (E11.22, E1122), as a non-capturing group."""
     digit_or_letter2 = rf"(?:[A-Z][0-9][0-9]|(?!FY)[A-Z][{second}][0-9])"
-    return (rf"(?:{digit_or_letter2}(?:\.{_TAIL}|{_TAIL})?"
-            rf"|[A-Z][0-9][{third}](?:\.{_TAIL}|[0-9][0-9A-Z]{{0,3}})?)")
+    return (
+        rf"(?:{digit_or_letter2}(?:\.{_TAIL}|{_TAIL})?"
+        rf"|[A-Z][0-9][{third}](?:\.{_TAIL}|[0-9][0-9A-Z]{{0,3}})?)"
+    )
 
 
 def _category(second: str, third: str) -> str:
@@ -48,9 +50,15 @@ CATEGORY = _category("A-Z", "A-Z")  # E11, C4A, J4B, QA1
 CODE = _code("A-Z", "A-Z")  # any code, dot optional: files and stored codes
 DOTTED = _dotted("A-Z", "A-Z")  # any code with its dot (or a bare category)
 PROSE_CATEGORY = _category(PROSE_SECOND_LETTERS, PROSE_THIRD_LETTERS)
-PROSE_CODE = _code(PROSE_SECOND_LETTERS, PROSE_THIRD_LETTERS)  # a code in running text, dot optional
-PROSE_DOTTED = _dotted(PROSE_SECOND_LETTERS, PROSE_THIRD_LETTERS)  # a code in running text with its dot
-PROSE_START = rf"(?:[A-Z][0-9]|[A-Z][{PROSE_SECOND_LETTERS}][0-9])"  # how a code begins ("N18.1-N18.6")
+PROSE_CODE = _code(
+    PROSE_SECOND_LETTERS, PROSE_THIRD_LETTERS
+)  # a code in running text, dot optional
+PROSE_DOTTED = _dotted(
+    PROSE_SECOND_LETTERS, PROSE_THIRD_LETTERS
+)  # a code in running text with its dot
+PROSE_START = (
+    rf"(?:[A-Z][0-9]|[A-Z][{PROSE_SECOND_LETTERS}][0-9])"  # how a code begins ("N18.1-N18.6")
+)
 
 CODE_RE = re.compile(rf"^{CODE}$")
 _CATEGORY_RE = re.compile(rf"^{CATEGORY}$")

@@ -53,18 +53,28 @@ def _export_onnx(target: Path) -> None:
             super().__init__()
             self.inner = inner
 
-        def forward(self, input_ids, attention_mask, token_type_ids):  # noqa: ANN001
-            return self.inner(input_ids=input_ids, attention_mask=attention_mask,
-                              token_type_ids=token_type_ids).last_hidden_state
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.inner(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
 
     sample = model.tokenizer(["diabetes with chronic kidney disease"], return_tensors="pt")
     names = ["input_ids", "attention_mask", "token_type_ids"]
-    tmp = target.with_suffix(f".{os.getpid()}.tmp")  # two processes exporting at once never share a file
+    tmp = target.with_suffix(
+        f".{os.getpid()}.tmp"
+    )  # two processes exporting at once never share a file
     target.parent.mkdir(parents=True, exist_ok=True)
     with torch.no_grad():
-        torch.onnx.export(_Encoder(bert), tuple(sample[n] for n in names), str(tmp), input_names=names,
-                          output_names=["hidden"], opset_version=17, dynamo=False,
-                          dynamic_axes={n: {0: "batch", 1: "seq"} for n in [*names, "hidden"]})
+        torch.onnx.export(
+            _Encoder(bert),
+            tuple(sample[n] for n in names),
+            str(tmp),
+            input_names=names,
+            output_names=["hidden"],
+            opset_version=17,
+            dynamo=False,
+            dynamic_axes={n: {0: "batch", 1: "seq"} for n in [*names, "hidden"]},
+        )
     tmp.replace(target)
     log.info("embedding model exported to ONNX path=%s", target)
 
@@ -72,16 +82,20 @@ def _export_onnx(target: Path) -> None:
 class Embedder(Embeddings):
     """LangChain `Embeddings` over the ONNX export of all-MiniLM-L6-v2. Thread-safe."""
 
-    def __init__(self, cache_dir: Path, backend: str = "onnx-int8", threads: int | None = None) -> None:
+    def __init__(
+        self, cache_dir: Path, backend: str = "onnx-int8", threads: int | None = None
+    ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
         if backend not in BACKENDS:
-            raise ValueError(f"unknown embedding backend {backend!r}; use one of {', '.join(BACKENDS)}")
+            raise ValueError(
+                f"unknown embedding backend {backend!r}; use one of {', '.join(BACKENDS)}"
+            )
         self.backend = backend
         self.model_name = f"{MODEL_NAME} ({backend})"
         src = model_dir()
-        digest = hashlib.sha1((src / "model.safetensors").read_bytes()[:1 << 20]).hexdigest()[:12]
+        digest = hashlib.sha1((src / "model.safetensors").read_bytes()[: 1 << 20]).hexdigest()[:12]
         onnx_path = Path(cache_dir) / f"minilm-{digest}.onnx"
         if not onnx_path.is_file():
             _export_onnx(onnx_path)
@@ -91,14 +105,18 @@ class Embedder(Embeddings):
                 from onnxruntime.quantization import QuantType, quantize_dynamic
 
                 tmp = q_path.with_suffix(f".{os.getpid()}.tmp")
-                quantize_dynamic(str(onnx_path), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
+                quantize_dynamic(
+                    str(onnx_path), str(tmp), weight_type=QuantType.QInt8, per_channel=True
+                )
                 tmp.replace(q_path)
             onnx_path = q_path
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.intra_op_num_threads = threads or min(4, os.cpu_count() or 1)
         opts.log_severity_level = 3
-        self._session = ort.InferenceSession(str(onnx_path), opts, providers=["CPUExecutionProvider"])
+        self._session = ort.InferenceSession(
+            str(onnx_path), opts, providers=["CPUExecutionProvider"]
+        )
         self._tokenizer = Tokenizer.from_file(str(src / "tokenizer.json"))
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._tokenizer.no_padding()
@@ -114,13 +132,15 @@ class Embedder(Embeddings):
             ids[i, : len(e.ids)] = e.ids
             mask[i, : len(e.ids)] = 1
         with self._lock:  # one inference at a time keeps intra-op threads from oversubscribing
-            hidden = self._session.run(None, {"input_ids": ids, "attention_mask": mask,
-                                              "token_type_ids": np.zeros_like(ids)})[0]
+            hidden = self._session.run(
+                None,
+                {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
+            )[0]
         m = mask[..., None].astype(np.float32)
         vecs = (hidden * m).sum(1) / np.clip(m.sum(1), 1e-9, None)
         return vecs / np.clip(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12, None)
 
-    def encode(self, texts: Sequence[str], batch_size: int = 32, progress=None) -> np.ndarray:  # noqa: ANN001
+    def encode(self, texts: Sequence[str], batch_size: int = 32, progress=None) -> np.ndarray:
         """Embed texts (normalised float32 rows). Sorted by length so batches carry little padding.
         A single text (a question) is cached: the code and guideline searches embed the same one."""
         if not texts:

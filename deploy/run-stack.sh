@@ -9,13 +9,14 @@
 #
 # Every setting comes from the environment (the same CODEDESK_* / SLACK_* variables as the compose
 # file and .env.example). Defaults:
-#   CODEDESK_HOME=.codedesk-stack           state: caches, durable log queue, metrics, run/ (logs, pids)
+#   CODEDESK_HOME=.codedesk-stack           state: caches, durable log queue, metrics/, run/ (logs, pids)
 #   CODEDESK_CHROMA_HOST=127.0.0.1  CODEDESK_CHROMA_PORT=8000
 #   CHROMA_PATH=$CODEDESK_HOME/chroma-server   where the Chroma server keeps the index
 #   CODEDESK_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/codedesk   (must exist)
 #   CODEDESK_WORKERS=4   CODEDESK_PORT=3000   CODEDESK_BIND=0.0.0.0
 #   CODEDESK_PYTHON=.venv/bin/python   CHROMA_BIN=<python's bin>/chroma
 # SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are required by `serve` (or SLACK_APP_TOKEN for Socket Mode).
+# `serve` is uvicorn with CODEDESK_WORKERS worker processes (the serving part of `codedesk serve`).
 # Ctrl-C / SIGTERM stops the bot workers (each finishes its answers in progress), then Chroma.
 set -euo pipefail
 
@@ -81,7 +82,7 @@ ingest() {
 }
 
 serve_fg() {
-  say "serving: $CODEDESK_WORKERS workers on $BIND:$CODEDESK_PORT"
+  say "serving: uvicorn, $CODEDESK_WORKERS workers on $BIND:$CODEDESK_PORT (metrics: $CODEDESK_HOME/metrics)"
   "$PY" -m codedesk serve --workers "$CODEDESK_WORKERS" --host "$BIND" --port "$CODEDESK_PORT" &
   local pid=$!
   echo "$pid" >"$RUN_DIR/serve.pid"

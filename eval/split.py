@@ -23,7 +23,8 @@ from pathlib import Path
 EVAL_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(EVAL_DIR.parent))
 
-from retrieval.evaluate import load_gold  # noqa: E402
+from codedesk.retrieval.evaluate import load_gold  # noqa: E402
+
 SPLITS = ("dev", "test")  # the files; "all" reads both
 SEED = "codedesk-gold-split-2026-12"
 
@@ -37,9 +38,19 @@ class Batch:
 
 
 BATCHES = (
-    Batch(1, 259, 0.5, "the team's first gold set (tuned on before the split: both halves are optimistic)"),
-    Batch(260, 599, 0.3, "issue 11: multi-code, ICD-9-era and Index-phrasing questions from the Guidelines, "
-                         "the Index and coding exercises; most go to test"),
+    Batch(
+        1,
+        259,
+        0.5,
+        "the team's first gold set (tuned on before the split: both halves are optimistic)",
+    ),
+    Batch(
+        260,
+        599,
+        0.3,
+        "issue 11: multi-code, ICD-9-era and Index-phrasing questions from the Guidelines, "
+        "the Index and coding exercises; most go to test",
+    ),
 )
 
 
@@ -79,8 +90,11 @@ def misplaced(eval_dir: Path = EVAL_DIR) -> list[str]:
     for split in SPLITS:
         rows = read(split, eval_dir)
         want = assign(read("all", eval_dir))
-        wrong += [f"{r['id']}: in {split}.jsonl, the split puts it in {want.get(r['id'], 'no batch')}"
-                  for r in rows if want.get(r["id"]) != split]
+        wrong += [
+            f"{r['id']}: in {split}.jsonl, the split puts it in {want.get(r['id'], 'no batch')}"
+            for r in rows
+            if want.get(r["id"]) != split
+        ]
     return wrong
 
 

@@ -38,7 +38,7 @@ def fy2025_dir(cms_data_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def codebook():
     """The embedded FY2026 code book, parsed once per test session."""
-    from retrieval.codebook import load_codebook
+    from codedesk.cms.codebook import load_codebook
 
     return load_codebook()
 
@@ -47,7 +47,7 @@ def small_tabular(path: Path, chapters: tuple[str, ...] = ("4", "14")) -> Path:
     """A real FY2026 Tabular List cut down to some chapters (fast to embed), written to `path`."""
     from lxml import etree
 
-    from retrieval.codebook import embedded_tabular_path
+    from codedesk.cms.codebook import embedded_tabular_path
 
     tree = etree.parse(str(embedded_tabular_path()))
     root = tree.getroot()
@@ -61,8 +61,8 @@ def small_tabular(path: Path, chapters: tuple[str, ...] = ("4", "14")) -> Path:
 @pytest.fixture(scope="session")
 def full_index(tmp_path_factory: pytest.TempPathFactory):
     """Settings whose home holds an index of the full embedded FY2026 Tabular List (built once)."""
+    from codedesk.ingest.run import ingest
     from codedesk.settings import Settings
-    from ingest.run import ingest
 
     home = tmp_path_factory.mktemp("full-index")
     settings = Settings(home=home, cms_data_dir=None, _env_file=None)
@@ -72,6 +72,6 @@ def full_index(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="session")
 def full_answerer(full_index):
-    from retrieval.service import build_answerer
+    from codedesk.retrieval.service import build_answerer
 
     return build_answerer(full_index)

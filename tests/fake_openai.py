@@ -45,15 +45,21 @@ def user_text(body: dict[str, Any]) -> str:
 
 
 def system_text(body: dict[str, Any]) -> str:
-    return "".join(m.get("content") or "" for m in body.get("messages") or [] if m.get("role") == "system")
+    return "".join(
+        m.get("content") or "" for m in body.get("messages") or [] if m.get("role") == "system"
+    )
 
 
 def source_numbers(body: dict[str, Any]) -> dict[str, int]:
     """{code or source kind: number} from the numbered SOURCES of the prompt ("[2] ICD-10-CM E11.22 — …")."""
     out: dict[str, int] = {}
-    for m in re.finditer(r"^\[(\d+)\] (?:ICD-10-CM|ICD-10-PCS|HCPCS) (\S+) —", user_text(body), re.M):
+    for m in re.finditer(
+        r"^\[(\d+)\] (?:ICD-10-CM|ICD-10-PCS|HCPCS) (\S+) —", user_text(body), re.M
+    ):
         out.setdefault(m.group(2), int(m.group(1)))
-    for m in re.finditer(r"^\[(\d+)\] .*\[(team_guideline|guideline|Team guideline[^\]]*)\]$", user_text(body), re.M):
+    for m in re.finditer(
+        r"^\[(\d+)\] .*\[(team_guideline|guideline|Team guideline[^\]]*)\]$", user_text(body), re.M
+    ):
         out.setdefault("team_guideline" if "eam" in m.group(2) else "guideline", int(m.group(1)))
     return out
 
@@ -63,7 +69,9 @@ class FakeOpenAI:
 
     def __init__(self, scripts: dict[str, Script], default: Script | None = None) -> None:
         self.scripts = scripts
-        self.default = default or (lambda body: Reply(status=400, error={"message": "no script marker"}))
+        self.default = default or (
+            lambda body: Reply(status=400, error={"message": "no script marker"})
+        )
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
@@ -111,7 +119,7 @@ class FakeOpenAI:
                 except (BrokenPipeError, ConnectionResetError):  # the client gave up (time-out)
                     pass
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
                 if self.path.rstrip("/") != "/v1/chat/completions":
@@ -124,34 +132,78 @@ class FakeOpenAI:
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
                 if reply.status != 200:
-                    self._send(reply.status, {"error": reply.error or {"message": "scripted error",
-                                                                        "type": "scripted"}}, reply.headers)
+                    self._send(
+                        reply.status,
+                        {"error": reply.error or {"message": "scripted error", "type": "scripted"}},
+                        reply.headers,
+                    )
                     return
-                prompt = sum(len(str(m.get("content") or "")) for m in body.get("messages") or []) // 4
+                prompt = (
+                    sum(len(str(m.get("content") or "")) for m in body.get("messages") or []) // 4
+                )
                 completion = max(1, len(reply.content) // 4)
-                usage = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+                usage = {
+                    "prompt_tokens": prompt,
+                    "completion_tokens": completion,
+                    "total_tokens": prompt + completion,
+                }
                 if body.get("stream"):
                     self._stream(body, reply, usage)
                     return
-                self._send(200, {
-                    "id": f"chatcmpl-{next(fake._ids)}", "object": "chat.completion", "created": int(time.time()),
-                    "model": body.get("model", "fake"),
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": reply.content},
-                                 "finish_reason": "stop", "logprobs": None}],
-                    "usage": usage,
-                }, reply.headers)
+                self._send(
+                    200,
+                    {
+                        "id": f"chatcmpl-{next(fake._ids)}",
+                        "object": "chat.completion",
+                        "created": int(time.time()),
+                        "model": body.get("model", "fake"),
+                        "choices": [
+                            {
+                                "index": 0,
+                                "message": {"role": "assistant", "content": reply.content},
+                                "finish_reason": "stop",
+                                "logprobs": None,
+                            }
+                        ],
+                        "usage": usage,
+                    },
+                    reply.headers,
+                )
 
             def _stream(self, body: dict[str, Any], reply: Reply, usage: dict[str, int]) -> None:
                 """Server-sent events as OpenAI streams them: deltas, a finish chunk, usage, [DONE]."""
-                base = {"id": f"chatcmpl-{next(fake._ids)}", "object": "chat.completion.chunk",
-                        "created": int(time.time()), "model": body.get("model", "fake")}
-                pieces = [reply.content[i: i + reply.chunk_chars]
-                          for i in range(0, len(reply.content), reply.chunk_chars)]
-                events = [{**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
-                                                "finish_reason": None}]}]
-                events += [{**base, "choices": [{"index": 0, "delta": {"content": p}, "finish_reason": None}]}
-                           for p in pieces]
-                events.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+                base = {
+                    "id": f"chatcmpl-{next(fake._ids)}",
+                    "object": "chat.completion.chunk",
+                    "created": int(time.time()),
+                    "model": body.get("model", "fake"),
+                }
+                pieces = [
+                    reply.content[i : i + reply.chunk_chars]
+                    for i in range(0, len(reply.content), reply.chunk_chars)
+                ]
+                events = [
+                    {
+                        **base,
+                        "choices": [
+                            {
+                                "index": 0,
+                                "delta": {"role": "assistant", "content": ""},
+                                "finish_reason": None,
+                            }
+                        ],
+                    }
+                ]
+                events += [
+                    {
+                        **base,
+                        "choices": [{"index": 0, "delta": {"content": p}, "finish_reason": None}],
+                    }
+                    for p in pieces
+                ]
+                events.append(
+                    {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+                )
                 if (body.get("stream_options") or {}).get("include_usage"):
                     events.append({**base, "choices": [], "usage": usage})
                 try:

@@ -60,7 +60,7 @@ class FakeSlack:
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode("utf-8") if length else ""
                 ctype = self.headers.get("Content-Type") or ""
@@ -84,7 +84,7 @@ class FakeSlack:
                 body = fake._handle(method, params, headers, path)
                 self._reply(200, json.dumps(body).encode(), "application/json; charset=utf-8")
 
-            do_GET = do_POST  # noqa: N815 - some SDK methods use GET
+            do_GET = do_POST
 
             def _reply(self, status: int, data: bytes, ctype: str) -> None:
                 self.send_response(status)
@@ -141,17 +141,28 @@ class FakeSlack:
             self._lock.notify_all()
 
     def _matching(self, method: str, path: str | None, where: dict[str, Any]) -> list[Call]:
-        return [c for c in self.calls
-                if c.method == method and (path is None or c.path == path)
-                and all(c.params.get(k) == v for k, v in where.items())]
+        return [
+            c
+            for c in self.calls
+            if c.method == method
+            and (path is None or c.path == path)
+            and all(c.params.get(k) == v for k, v in where.items())
+        ]
 
     def calls_to(self, method: str, *, path: str | None = None, **where: Any) -> list[Call]:
         """Recorded calls of `method` (at `path`, for response_url) whose params include every `where` key=value."""
         with self._lock:
             return self._matching(method, path, where)
 
-    def wait_for(self, method: str, count: int = 1, timeout: float = 30.0, *, path: str | None = None,
-                 **where: Any) -> list[Call]:
+    def wait_for(
+        self,
+        method: str,
+        count: int = 1,
+        timeout: float = 30.0,
+        *,
+        path: str | None = None,
+        **where: Any,
+    ) -> list[Call]:
         """Wait until at least `count` calls of `method` (matching `path` and `where`) were recorded."""
         deadline = time.monotonic() + timeout
         with self._lock:
@@ -162,8 +173,10 @@ class FakeSlack:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     seen = sorted({c.method for c in self.calls})
-                    raise AssertionError(f"expected {count} call(s) to {method} {where or ''}, got {len(found)}; "
-                                         f"methods seen: {seen}")
+                    raise AssertionError(
+                        f"expected {count} call(s) to {method} {where or ''}, got {len(found)}; "
+                        f"methods seen: {seen}"
+                    )
                 self._lock.wait(left)
 
     # ------------------------------------------------------------------ state
@@ -171,8 +184,16 @@ class FakeSlack:
     def next_ts(self) -> str:
         return f"{1_700_000_000 + next(self._ts)}.000100"
 
-    def add_message(self, channel: str, *, text: str, user: str | None = "U0ASKER", ts: str | None = None,
-                    thread_ts: str | None = None, bot_id: str | None = None) -> dict[str, Any]:
+    def add_message(
+        self,
+        channel: str,
+        *,
+        text: str,
+        user: str | None = "U0ASKER",
+        ts: str | None = None,
+        thread_ts: str | None = None,
+        bot_id: str | None = None,
+    ) -> dict[str, Any]:
         """Store a message as Slack would (for conversations.replies); returns it."""
         message = {"type": "message", "text": text, "ts": ts or self.next_ts()}
         if user:
@@ -185,22 +206,42 @@ class FakeSlack:
             self.messages.setdefault(channel, []).append(message)
         return message
 
-    def _handle(self, method: str, params: dict[str, Any], headers: dict[str, str], path: str) -> dict[str, Any]:
+    def _handle(
+        self, method: str, params: dict[str, Any], headers: dict[str, str], path: str
+    ) -> dict[str, Any]:
         self._record(Call(method, params, headers, path=path))
         error = self.errors.get(method)
         if error:
             return {"ok": False, "error": error}
         if method == "auth.test":
-            return {"ok": True, "url": "https://codedesk-test.slack.com/", "team": "Test", "user": "codedesk",
-                    "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID, "is_enterprise_install": False}
+            return {
+                "ok": True,
+                "url": "https://codedesk-test.slack.com/",
+                "team": "Test",
+                "user": "codedesk",
+                "team_id": TEAM_ID,
+                "user_id": BOT_USER_ID,
+                "bot_id": BOT_ID,
+                "is_enterprise_install": False,
+            }
         if method in ("chat.postMessage", "chat.postEphemeral"):
             ts = self.next_ts()
             channel = params.get("channel")
             if method == "chat.postMessage":
-                self.add_message(channel, text=params.get("text") or "", user=BOT_USER_ID, ts=ts,
-                                 thread_ts=params.get("thread_ts"), bot_id=BOT_ID)
-                return {"ok": True, "channel": channel, "ts": ts,
-                        "message": {"text": params.get("text"), "ts": ts, "bot_id": BOT_ID}}
+                self.add_message(
+                    channel,
+                    text=params.get("text") or "",
+                    user=BOT_USER_ID,
+                    ts=ts,
+                    thread_ts=params.get("thread_ts"),
+                    bot_id=BOT_ID,
+                )
+                return {
+                    "ok": True,
+                    "channel": channel,
+                    "ts": ts,
+                    "message": {"text": params.get("text"), "ts": ts, "bot_id": BOT_ID},
+                }
             return {"ok": True, "message_ts": ts}
         if method == "chat.update":
             return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
@@ -211,8 +252,11 @@ class FakeSlack:
         if method == "conversations.replies":
             channel, root = params.get("channel"), params.get("ts")
             with self._lock:
-                thread = [m for m in self.messages.get(channel, [])
-                          if m["ts"] == root or m.get("thread_ts") == root]
+                thread = [
+                    m
+                    for m in self.messages.get(channel, [])
+                    if m["ts"] == root or m.get("thread_ts") == root
+                ]
             thread.sort(key=lambda m: float(m["ts"]))
             return {"ok": True, "messages": thread, "has_more": False}
         if method in ("views.open", "views.publish", "views.update", "views.push"):
@@ -229,19 +273,39 @@ class SlackSigner:
         self.secret = signing_secret
         self.url = url
 
-    def headers(self, body: str, *, timestamp: int | None = None, content_type: str,
-                secret: str | None = None) -> dict[str, str]:
+    def headers(
+        self,
+        body: str,
+        *,
+        timestamp: int | None = None,
+        content_type: str,
+        secret: str | None = None,
+    ) -> dict[str, str]:
         ts = str(int(time.time()) if timestamp is None else timestamp)
         base = f"v0:{ts}:{body}".encode()
         sig = "v0=" + hmac.new((secret or self.secret).encode(), base, hashlib.sha256).hexdigest()
-        return {"Content-Type": content_type, "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sig}
+        return {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": sig,
+        }
 
-    def post(self, body: str, *, content_type: str, timestamp: int | None = None, secret: str | None = None,
-             extra_headers: dict[str, str] | None = None, timeout: float = 10.0) -> tuple[int, str, float]:
+    def post(
+        self,
+        body: str,
+        *,
+        content_type: str,
+        timestamp: int | None = None,
+        secret: str | None = None,
+        extra_headers: dict[str, str] | None = None,
+        timeout: float = 10.0,
+    ) -> tuple[int, str, float]:
         """(HTTP status, body, seconds until the response) for a signed POST."""
         headers = self.headers(body, timestamp=timestamp, content_type=content_type, secret=secret)
         headers.update(extra_headers or {})
-        request = urllib.request.Request(self.url, data=body.encode(), headers=headers, method="POST")
+        request = urllib.request.Request(
+            self.url, data=body.encode(), headers=headers, method="POST"
+        )
         started = time.monotonic()
         try:
             with urllib.request.urlopen(request, timeout=timeout) as resp:
@@ -249,21 +313,57 @@ class SlackSigner:
         except urllib.error.HTTPError as err:
             return err.code, err.read().decode(), time.monotonic() - started
 
-    def event(self, event: dict[str, Any], *, event_id: str, **kwargs: Any) -> tuple[int, str, float]:
-        body = json.dumps({"token": "legacy", "team_id": TEAM_ID, "api_app_id": "A0CODEDESK", "type": "event_callback",
-                           "event_id": event_id, "event_time": int(time.time()), "event": event,
-                           "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}]})
+    def event(
+        self, event: dict[str, Any], *, event_id: str, **kwargs: Any
+    ) -> tuple[int, str, float]:
+        body = json.dumps(
+            {
+                "token": "legacy",
+                "team_id": TEAM_ID,
+                "api_app_id": "A0CODEDESK",
+                "type": "event_callback",
+                "event_id": event_id,
+                "event_time": int(time.time()),
+                "event": event,
+                "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID, "is_bot": True}],
+            }
+        )
         return self.post(body, content_type="application/json", **kwargs)
 
-    def command(self, text: str, *, response_url: str, user: str = "U0ASKER", channel: str = "C0CODING",
-                command: str = "/code", **kwargs: Any) -> tuple[int, str, float]:
-        body = urlencode({"token": "legacy", "team_id": TEAM_ID, "channel_id": channel, "channel_name": "coding",
-                          "user_id": user, "user_name": "asker", "command": command, "text": text,
-                          "response_url": response_url, "trigger_id": "1.2.3", "api_app_id": "A0CODEDESK"})
+    def command(
+        self,
+        text: str,
+        *,
+        response_url: str,
+        user: str = "U0ASKER",
+        channel: str = "C0CODING",
+        command: str = "/code",
+        **kwargs: Any,
+    ) -> tuple[int, str, float]:
+        body = urlencode(
+            {
+                "token": "legacy",
+                "team_id": TEAM_ID,
+                "channel_id": channel,
+                "channel_name": "coding",
+                "user_id": user,
+                "user_name": "asker",
+                "command": command,
+                "text": text,
+                "response_url": response_url,
+                "trigger_id": "1.2.3",
+                "api_app_id": "A0CODEDESK",
+            }
+        )
         return self.post(body, content_type="application/x-www-form-urlencoded", **kwargs)
 
     def interaction(self, payload: dict[str, Any], **kwargs: Any) -> tuple[int, str, float]:
-        payload = {"team": {"id": TEAM_ID}, "api_app_id": "A0CODEDESK", "token": "legacy", **payload}
+        payload = {
+            "team": {"id": TEAM_ID},
+            "api_app_id": "A0CODEDESK",
+            "token": "legacy",
+            **payload,
+        }
         body = urlencode({"payload": json.dumps(payload)})
         return self.post(body, content_type="application/x-www-form-urlencoded", **kwargs)
 
@@ -273,25 +373,37 @@ class SlackSigner:
 
 
 class RunningBot:
-    """`build_app` + `bot.serve.make_server` on 127.0.0.1:<free port>, signed requests via `.slack`."""
+    """`build_app` + the ASGI app of `codedesk.bot.asgi`, served by uvicorn on 127.0.0.1:<free port>
+    in a thread of this process; signed requests via `.slack`."""
 
-    def __init__(self, fake: FakeSlack, settings: Any, *, answerer: Any, query_logger: Any,
-                 bot_settings: Any) -> None:
+    def __init__(
+        self, fake: FakeSlack, settings: Any, *, answerer: Any, query_logger: Any, bot_settings: Any
+    ) -> None:
         from slack_sdk import WebClient
 
-        from bot.app import build_app
-        from bot.serve import make_server
+        from codedesk.bot.app import build_app
+        from codedesk.bot.asgi import create_app
+        from codedesk.bot.readiness import Readiness
+        from codedesk.bot.runtime import Runtime
+        from codedesk.bot.serve import BackgroundServer
+        from codedesk.review.port import ReviewService
 
         self.fake = fake
         self.settings = settings
-        self.app = build_app(settings, answerer=answerer, logger=query_logger, bot_settings=bot_settings,
-                             client=WebClient(base_url=fake.api_url))
+        self.app = build_app(
+            settings,
+            answerer=answerer,
+            review=ReviewService(settings, query_logger),
+            bot_settings=bot_settings,
+            client=WebClient(base_url=fake.api_url),
+        )
         self.deps = self.app.codedesk
-        self.server = make_server(self.app, host="127.0.0.1", port=0)
-        self.thread = threading.Thread(target=self.server.serve_forever, name="bot-http", daemon=True)
-        self.thread.start()
-        host, port = self.server.server_address[:2]
-        self.url = f"http://{host}:{port}/slack/events"
+        self.http = BackgroundServer(
+            create_app(Runtime(app=self.app, readiness=Readiness(self.deps))),
+            host="127.0.0.1",
+            port=0,
+        ).start()
+        self.url = f"http://127.0.0.1:{self.http.port}/slack/events"
         self.slack = SlackSigner(bot_settings.slack_signing_secret, self.url)
 
     def idle(self, timeout: float = 60.0) -> None:
@@ -299,7 +411,4 @@ class RunningBot:
         assert self.deps.pool.wait_idle(timeout), "answer jobs still running"
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.deps.pool.wait_idle(30)
-        self.deps.pool.shutdown(wait=False)
+        self.http.stop()  # the app's lifespan finishes the answer jobs and closes the query log

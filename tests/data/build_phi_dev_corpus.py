@@ -50,8 +50,11 @@ def build(seed: int, rounds: int) -> list[dict]:
         for t in gen.TEMPLATES:  # has a share typed all in lower case
             case = gen.fill(t)
             if i % 6 == 5 and gen.rng.random() < 0.5:
-                case = {"question": case["question"].lower(), "phi": [p.lower() for p in case["phi"]],
-                        "keep": [k.lower() for k in case["keep"]]}
+                case = {
+                    "question": case["question"].lower(),
+                    "phi": [p.lower() for p in case["phi"]],
+                    "keep": [k.lower() for k in case["keep"]],
+                }
             cases.append(case)
     return cases
 
@@ -59,8 +62,12 @@ def build(seed: int, rounds: int) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--rounds", type=int, default=6, help="times each of the 50 templates is filled (6 -> 300)")
-    ap.add_argument("--out", type=Path, default=HERE / "phi_corpus_dev2.jsonl", help="'-' for stdout")
+    ap.add_argument(
+        "--rounds", type=int, default=6, help="times each of the 50 templates is filled (6 -> 300)"
+    )
+    ap.add_argument(
+        "--out", type=Path, default=HERE / "phi_corpus_dev2.jsonl", help="'-' for stdout"
+    )
     args = ap.parse_args(argv)
     text = "".join(json.dumps(c, ensure_ascii=False) + "\n" for c in build(args.seed, args.rounds))
     if str(args.out) == "-":

@@ -2,7 +2,7 @@
 
 This file was written, and its output generated, before the scrubber was tuned on the dev part.
 Names, places and streets come from Faker and Mimesis (not from the Census lists in
-``review/data/names.txt`` that the scrubber uses), in several locales, with the case, order and
+``codedesk/phi/data/names.txt`` that the scrubber uses), in several locales, with the case, order and
 spelling variations coders type. Clinical terms to keep are a hand-written list of eponyms, drugs,
 anatomy, stages and lab values plus ICD-10-CM codes drawn at random from simple-icd-10-cm.
 
@@ -25,8 +25,25 @@ from mimesis.locales import Locale
 SEED = 20261203
 rng = random.Random(SEED)
 Faker.seed(SEED)
-FAKERS = [Faker(loc) for loc in ("en_US", "en_US", "en_US", "es_MX", "en_IN", "vi_VN", "nl_NL", "fr_FR",
-                                 "it_IT", "pl_PL", "de_DE", "en_IE", "en_NG", "tr_TR")]
+FAKERS = [
+    Faker(loc)
+    for loc in (
+        "en_US",
+        "en_US",
+        "en_US",
+        "es_MX",
+        "en_IN",
+        "vi_VN",
+        "nl_NL",
+        "fr_FR",
+        "it_IT",
+        "pl_PL",
+        "de_DE",
+        "en_IE",
+        "en_NG",
+        "tr_TR",
+    )
+]
 M_PERSON = Person(Locale.EN, seed=SEED)
 M_ADDR = Address(Locale.EN, seed=SEED)
 
@@ -49,8 +66,9 @@ def last() -> str:
 
 def name(style: str | None = None) -> str:
     """A person's name as a coder might type it."""
-    style = style or rng.choice(["fl", "fl", "FL", "lf", "l,f", "LF", "f", "fml", "hyph", "particle", "oapos",
-                                 "fl", "f"])
+    style = style or rng.choice(
+        ["fl", "fl", "FL", "lf", "l,f", "LF", "f", "fml", "hyph", "particle", "oapos", "fl", "f"]
+    )
     f, l_ = first(), last()
     if style == "fl":
         return f"{f} {l_}"
@@ -69,7 +87,9 @@ def name(style: str | None = None) -> str:
     if style == "hyph":
         return f"{f} {l_}-{last()}"
     if style == "particle":
-        return f"{f} {rng.choice(['van', 'de', 'van der', 'de la', 'del', 'von', 'di', 'da', 'bin', 'al-'])}{'' if False else ' '}{l_}".replace("al- ", "al-")
+        return f"{f} {rng.choice(['van', 'de', 'van der', 'de la', 'del', 'von', 'di', 'da', 'bin', 'al-'])}{'' if False else ' '}{l_}".replace(
+            "al- ", "al-"
+        )
     if style == "oapos":
         return f"{f} O'{l_}" if rng.random() < 0.5 else f"{f} Mc{l_}"
     raise ValueError(style)
@@ -78,8 +98,18 @@ def name(style: str | None = None) -> str:
 TITLES = ["Mr.", "Mrs.", "Ms.", "Mr", "Mrs", "Dr.", "MR.", "MRS."]
 
 UNITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
-TEENS = ["ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
-         "nineteen"]
+TEENS = [
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
 
 
 def age_words(n: int) -> str:
@@ -94,8 +124,20 @@ def age_words(n: int) -> str:
     return head + TEENS[rest - 10]
 
 
-MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December"]
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 
 
 def ordinal(d: int) -> str:
@@ -107,18 +149,39 @@ def date() -> str:
     mon = MONTHS[m - 1]
     style = rng.randrange(14)
     return [
-        f"{mon} {ordinal(d)}", f"{mon.lower()} {ordinal(d)} {y}", f"{ordinal(d)} of {mon}", f"the {ordinal(d)} of {mon.lower()}",
-        f"{m}/{d}/{y}", f"{m:02d}/{d:02d}/{y % 100:02d}", f"{y}-{m:02d}-{d:02d}", f"{d} {mon[:3]} {y}",
-        f"{mon[:3].upper()} {d}", f"{m}/{d}", f"{mon} {d}, {y}", f"{d}-{mon[:3]}-{y}", f"{mon.upper()} {ordinal(d).upper()}",
+        f"{mon} {ordinal(d)}",
+        f"{mon.lower()} {ordinal(d)} {y}",
+        f"{ordinal(d)} of {mon}",
+        f"the {ordinal(d)} of {mon.lower()}",
+        f"{m}/{d}/{y}",
+        f"{m:02d}/{d:02d}/{y % 100:02d}",
+        f"{y}-{m:02d}-{d:02d}",
+        f"{d} {mon[:3]} {y}",
+        f"{mon[:3].upper()} {d}",
+        f"{m}/{d}",
+        f"{mon} {d}, {y}",
+        f"{d}-{mon[:3]}-{y}",
+        f"{mon.upper()} {ordinal(d).upper()}",
         f"{d}.{m}.{y}",
     ][style]
 
 
 def phone() -> str:
     a, b, c = rng.randint(201, 989), rng.randint(200, 999), rng.randint(0, 9999)
-    return rng.choice([f"({a}) {b}-{c:04d}", f"{a}.{b}.{c:04d}", f"{a}{b}{c:04d}", f"+1 {a} {b} {c:04d}",
-                       f"{a} {b} {c:04d}", f"({a}){b}-{c:04d}", f"1-{a}-{b}-{c:04d}", f"{a}-{b}-{c:04d}",
-                       f"+1-{a}-{b}-{c:04d}", f"{a}/{b}-{c:04d}"])
+    return rng.choice(
+        [
+            f"({a}) {b}-{c:04d}",
+            f"{a}.{b}.{c:04d}",
+            f"{a}{b}{c:04d}",
+            f"+1 {a} {b} {c:04d}",
+            f"{a} {b} {c:04d}",
+            f"({a}){b}-{c:04d}",
+            f"1-{a}-{b}-{c:04d}",
+            f"{a}-{b}-{c:04d}",
+            f"+1-{a}-{b}-{c:04d}",
+            f"{a}/{b}-{c:04d}",
+        ]
+    )
 
 
 def alnum(n: int, letters: bool = True) -> str:
@@ -133,8 +196,10 @@ def ssn() -> str:
 
 
 def street() -> str:
-    return f"{rng.randint(1, 9999)} {rng.choice(['', 'N ', 'S. ', 'West ', ''])}{M_ADDR.street_name()} " \
-           f"{rng.choice(['St', 'Street', 'Ave', 'Avenue', 'Rd', 'Road', 'Blvd', 'Lane', 'Dr', 'Drive', 'Court', 'Way', 'Pl'])}"
+    return (
+        f"{rng.randint(1, 9999)} {rng.choice(['', 'N ', 'S. ', 'West ', ''])}{M_ADDR.street_name()} "
+        f"{rng.choice(['St', 'Street', 'Ave', 'Avenue', 'Rd', 'Road', 'Blvd', 'Lane', 'Dr', 'Drive', 'Court', 'Way', 'Pl'])}"
+    )
 
 
 def city() -> str:
@@ -146,24 +211,37 @@ def state() -> str:
 
 
 def zip_code() -> str:
-    return M_ADDR.zip_code() if rng.random() < 0.8 else f"{M_ADDR.zip_code()}-{rng.randint(1000, 9999)}"
+    return (
+        M_ADDR.zip_code()
+        if rng.random() < 0.8
+        else f"{M_ADDR.zip_code()}-{rng.randint(1000, 9999)}"
+    )
 
 
 def email() -> str:
-    f, l_ = ascii_fold(first()).lower(), ascii_fold(last()).lower().replace(" ", "").replace("'", "")
+    f, l_ = (
+        ascii_fold(first()).lower(),
+        ascii_fold(last()).lower().replace(" ", "").replace("'", ""),
+    )
     return f"{rng.choice([f + '.' + l_, f[0] + l_, l_ + str(rng.randint(1, 99))])}@{rng.choice(['gmail.com', 'yahoo.com', 'hospital.org', 'mail.example.net', 'outlook.com'])}"
 
 
 def url() -> str:
-    return rng.choice([f"https://mychart.{last().lower().replace(' ', '')}health.org/pt/{rng.randint(10000, 99999)}",
-                       f"www.{last().lower().replace(' ', '')}family.com/{first().lower()}",
-                       f"http://10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}/ehr?id={rng.randint(1000, 99999)}",
-                       f"portal.clinic{rng.randint(1, 99)}.net/chart/{rng.randint(100000, 999999)}"])
+    return rng.choice(
+        [
+            f"https://mychart.{last().lower().replace(' ', '')}health.org/pt/{rng.randint(10000, 99999)}",
+            f"www.{last().lower().replace(' ', '')}family.com/{first().lower()}",
+            f"http://10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}/ehr?id={rng.randint(1000, 99999)}",
+            f"portal.clinic{rng.randint(1, 99)}.net/chart/{rng.randint(100000, 999999)}",
+        ]
+    )
 
 
 def ip() -> str:
     if rng.random() < 0.25:
-        return f"fe80::{rng.randint(0, 65535):x}:{rng.randint(0, 65535):x}:{rng.randint(0, 65535):x}"
+        return (
+            f"fe80::{rng.randint(0, 65535):x}:{rng.randint(0, 65535):x}:{rng.randint(0, 65535):x}"
+        )
     return f"{rng.choice([10, 172, 192, 64, 203])}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
 
 
@@ -190,7 +268,9 @@ CKD stage 3b|type 2|type 1|NYHA class III|GOLD 3|grade 2|stage IV|T2N1M0|FY2027|
 I50.22|J44.1|Z79.4|99214|G0438|J1815|0DTJ4ZZ|sepsis|CHF|COPD|ESRD|HTN|DVT|PE|MI|CVA|TIA|AKI|UTI|GERD|OSA|MRSA|NSTEMI|
 hip fracture|pressure ulcer|diabetic foot ulcer|heart failure|major depressive disorder|schizophrenia|cellulitis|
 pneumonia|osteoarthritis|rheumatoid arthritis|lupus|multiple sclerosis|ALS|Lou Gehrig disease|Grave's disease|
-Cushing's|Addison|Parkinsonism|Alzheimer|Hodgkin's|Crohn|Bell palsy|Meniere disease""".replace("\n", "").split("|")
+Cushing's|Addison|Parkinsonism|Alzheimer|Hodgkin's|Crohn|Bell palsy|Meniere disease""".replace(
+    "\n", ""
+).split("|")
 
 CODES = [c for c in cm.get_all_codes(with_dots=True) if cm.is_leaf(c)]
 
@@ -265,7 +345,6 @@ TEMPLATES = [
 def fill(template: str) -> dict:
     phi: list[str] = []
     keep: list[str] = []
-    values: dict[str, str] = {}
 
     def slot(key: str) -> str:
         base = key if key == "VIN2" else key.rstrip("2")
@@ -282,7 +361,10 @@ def fill(template: str) -> dict:
         elif base == "NPART":
             v = name(rng.choice(["particle", "oapos"]))
         elif base == "T":
-            t, l_ = rng.choice(TITLES), rng.choice([last(), last(), f"O'{last()}".upper(), f"{last()}-{last()}"])
+            t, l_ = (
+                rng.choice(TITLES),
+                rng.choice([last(), last(), f"O'{last()}".upper(), f"{last()}-{last()}"]),
+            )
             phi.append(l_)
             return f"{t} {l_}"
         elif base == "A":
@@ -318,8 +400,13 @@ def fill(template: str) -> dict:
         elif base == "PLAN":
             v = rng.choice(["W", "XJH", "ZGP", ""]) + alnum(9, False)
         elif base == "LIC":
-            v = rng.choice([f"D{rng.randint(100, 999)}-{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}",
-                            alnum(8), f"{rng.choice('ABCFGKLMPS')}{rng.randint(1000000, 9999999)}"])
+            v = rng.choice(
+                [
+                    f"D{rng.randint(100, 999)}-{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}",
+                    alnum(8),
+                    f"{rng.choice('ABCFGKLMPS')}{rng.randint(1000000, 9999999)}",
+                ]
+            )
         elif base == "DEV":
             v = rng.choice(["PJN", "RNB", "SN", "X"]) + alnum(7, False) + rng.choice(["", "H", "S"])
         elif base == "VIN":
@@ -349,8 +436,11 @@ def main() -> None:
         for t in TEMPLATES:
             case = fill(t)
             if i == 5 and rng.random() < 0.5:  # a share typed all in lower case
-                case = {"question": case["question"].lower(), "phi": [p.lower() for p in case["phi"]],
-                        "keep": [k.lower() for k in case["keep"]]}
+                case = {
+                    "question": case["question"].lower(),
+                    "phi": [p.lower() for p in case["phi"]],
+                    "keep": [k.lower() for k in case["keep"]],
+                }
             cases.append(case)
     for c in cases:
         print(json.dumps(c, ensure_ascii=False))

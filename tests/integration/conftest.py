@@ -6,13 +6,13 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator
-from typing import ContextManager
+from contextlib import AbstractContextManager
 
 import pytest
 
-from review.db import make_engine
-from review.migrate import upgrade_engine
-from review.testing import pg_base_url, pg_reachable, temporary_pg_schema
+from codedesk.review.db import make_engine
+from codedesk.review.migrate import upgrade_engine
+from tests.support import pg_base_url, pg_reachable, temporary_pg_schema
 
 
 @contextlib.contextmanager
@@ -31,7 +31,7 @@ def _pg_schema(prefix: str = "codedesk_test", migrated: bool = False) -> Iterato
 
 
 @pytest.fixture(scope="session")
-def pg_schema() -> Callable[..., ContextManager[str]]:
+def pg_schema() -> Callable[..., AbstractContextManager[str]]:
     """For modules that keep one schema for several tests: `with pg_schema(prefix=…) as url`."""
     return _pg_schema
 

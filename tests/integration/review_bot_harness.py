@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from bot.config import BotSettings
+from codedesk.bot.config import BotSettings
 from codedesk.settings import Settings
 from tests.fake_slack import FakeSlack, RunningBot
 
@@ -36,7 +36,9 @@ class GroupsFakeSlack(FakeSlack):
         super().__init__()
         self.groups: dict[str, list[str]] = {}
 
-    def _handle(self, method: str, params: dict[str, Any], headers: dict[str, str], path: str) -> dict[str, Any]:
+    def _handle(
+        self, method: str, params: dict[str, Any], headers: dict[str, str], path: str
+    ) -> dict[str, Any]:
         body = super()._handle(method, params, headers, path)
         if method == "usergroups.users.list" and body.get("ok"):
             group = params.get("usergroup")
@@ -56,39 +58,64 @@ def fake() -> Iterator[GroupsFakeSlack]:
 @pytest.fixture(scope="module")
 def answerer() -> Any:
     """The real answerer over the embedded FY2026 code book, without the vector index."""
-    from retrieval.service import build_answerer
+    from codedesk.retrieval.service import build_answerer
 
     home = Path(tempfile.gettempdir()) / "codedesk-test-answerer"
     return build_answerer(Settings(_env_file=None, home=home, cms_data_dir=None), dense=False)
 
 
-def make_settings(tmp_path: Path, cms_data_dir: Path | None, fake: FakeSlack | None = None) -> Settings:
-    return Settings(_env_file=None, home=CACHE_HOME, database_url=f"sqlite:///{tmp_path / 'log.sqlite3'}",
-                    cms_data_dir=cms_data_dir, fiscal_year="2026", tabular_xml=None,
-                    team_guidelines_dir=tmp_path / "team", slack_api_url=fake.api_url if fake else
-                    "https://slack.com/api/")
+def make_settings(
+    tmp_path: Path, cms_data_dir: Path | None, fake: FakeSlack | None = None
+) -> Settings:
+    return Settings(
+        _env_file=None,
+        home=CACHE_HOME,
+        database_url=f"sqlite:///{tmp_path / 'log.sqlite3'}",
+        cms_data_dir=cms_data_dir,
+        fiscal_year="2026",
+        tabular_xml=None,
+        team_guidelines_dir=tmp_path / "team",
+        slack_api_url=fake.api_url if fake else "https://slack.com/api/",
+    )
 
 
 def query_logger(settings: Settings, tmp_path: Path) -> Any:
-    from review.log import QueryLogger
+    from codedesk.review.log import QueryLogger
 
-    return QueryLogger(settings, queue_path=tmp_path / "queue.sqlite3", hash_secret="test-hash-secret")
+    return QueryLogger(
+        settings, queue_path=tmp_path / "queue.sqlite3", hash_secret="test-hash-secret"
+    )
 
 
 @pytest.fixture
-def make_bot(fake: GroupsFakeSlack, answerer: Any, tmp_path: Path,
-             cms_data_dir: Path) -> Iterator[Callable[..., RunningBot]]:
+def make_bot(
+    fake: GroupsFakeSlack, answerer: Any, tmp_path: Path, cms_data_dir: Path
+) -> Iterator[Callable[..., RunningBot]]:
     bots: list[RunningBot] = []
     settings = make_settings(tmp_path, cms_data_dir, fake)
     logger = query_logger(settings, tmp_path)
 
     def make(**overrides: Any) -> RunningBot:
-        options = dict(slack_bot_token="xoxb-test", slack_signing_secret=SECRET, slack_app_token=None,
-                       escalation_channel=LEADS, escalation_usergroup=LEADS_GROUP, team_leads=[LEAD],
-                       allowed_channels=[], rate_limit_per_minute=0, answer_workers=2, index_retry_delays=[])
+        options = dict(
+            slack_bot_token="xoxb-test",
+            slack_signing_secret=SECRET,
+            slack_app_token=None,
+            escalation_channel=LEADS,
+            escalation_usergroup=LEADS_GROUP,
+            team_leads=[LEAD],
+            allowed_channels=[],
+            rate_limit_per_minute=0,
+            answer_workers=2,
+            index_retry_delays=[],
+        )
         options.update(overrides)
-        bot = RunningBot(fake, settings, answerer=answerer, query_logger=logger,
-                         bot_settings=BotSettings(_env_file=None, **options))
+        bot = RunningBot(
+            fake,
+            settings,
+            answerer=answerer,
+            query_logger=logger,
+            bot_settings=BotSettings(_env_file=None, **options),
+        )
         bots.append(bot)
         return bot
 
@@ -128,11 +155,24 @@ def settle(bot: RunningBot) -> None:
     bot.idle()
 
 
-def ask(bot: RunningBot, answerer: Any, question: str, *, user: str = ASKER, surface: str = "slack_channel") -> int:
+def ask(
+    bot: RunningBot,
+    answerer: Any,
+    question: str,
+    *,
+    user: str = ASKER,
+    surface: str = "slack_channel",
+) -> int:
     """Answer with the real answerer and log it through the bot's real query logger; the log id."""
     answer = answerer.answer(question)
-    row_id = bot.deps.review.query_logger.log_answer(question=question, answer=answer, surface=surface,
-                                                     user_id=user, channel=CHANNEL, latency_ms=12.0,
-                                                     index_version=None)
+    row_id = bot.deps.review.query_logger.log_answer(
+        question=question,
+        answer=answer,
+        surface=surface,
+        user_id=user,
+        channel=CHANNEL,
+        latency_ms=12.0,
+        index_version=None,
+    )
     assert row_id is not None
     return row_id

@@ -1,4 +1,4 @@
-"""The Alphabetic Index road (retrieval/alpha_index.py) over the real FY2025 Index to Diseases and Injuries,
+"""The Alphabetic Index road (codedesk/retrieval/alpha_index.py) over the real FY2025 Index to Diseases and Injuries,
 completed and verified in the real Tabular Lists. Questions are the Index's own entries."""
 
 from __future__ import annotations
@@ -8,15 +8,23 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.alpha_index import DATA_PATH, AlphaIndex, cover, load_alpha_index, load_vocabulary
-from retrieval.codebook import load_codebook
-from retrieval.routing import DATA_PATH as ROUTING_PATH
-from retrieval.routing import route
+from codedesk.cms.codebook import load_codebook
+from codedesk.retrieval.alpha_index import (
+    DATA_PATH,
+    AlphaIndex,
+    cover,
+    load_alpha_index,
+    load_vocabulary,
+)
+from codedesk.retrieval.routing import DATA_PATH as ROUTING_PATH
+from codedesk.retrieval.routing import route
 
 
 @pytest.fixture(scope="module")
 def alpha(fy2025_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> AlphaIndex:
-    return load_alpha_index(fy2025_dir / "icd10cm-index-2025.xml", tmp_path_factory.mktemp("alpha-cache"))
+    return load_alpha_index(
+        fy2025_dir / "icd10cm-index-2025.xml", tmp_path_factory.mktemp("alpha-cache")
+    )
 
 
 @pytest.fixture(scope="module")
@@ -34,20 +42,28 @@ def test_index_phrasing_follows_subterms_below_due_to(alpha, codebook) -> None:
     hit = first(alpha, codebook, "Chyluria, due to, Wuchereria")
     assert hit.code == "B74.0"
     assert hit.path == "Chyluria (nonfilarial) > due to > Wuchereria (bancrofti)"
-    assert set(hit.explained) == {"chyluria", "wuchereria"} and not hit.unexplained and not hit.assumed
+    assert (
+        set(hit.explained) == {"chyluria", "wuchereria"} and not hit.unexplained and not hit.assumed
+    )
     cite = hit.citation()
     assert cite.source_type == "index" and cite.code == "B74.0" and "Wuchereria" in cite.section
 
 
-def test_main_term_code_when_no_subterm_fits_and_nonessential_modifiers_not_required(alpha, codebook) -> None:
+def test_main_term_code_when_no_subterm_fits_and_nonessential_modifiers_not_required(
+    alpha, codebook
+) -> None:
     hit = first(alpha, codebook, "Chyluria")
     assert hit.code == "R82.0" and hit.coverage == 1.0
-    assert first(alpha, codebook, "Abasia").code == "F44.4"  # "(-astasia) (hysterical)" not required
+    assert (
+        first(alpha, codebook, "Abasia").code == "F44.4"
+    )  # "(-astasia) (hysterical)" not required
     said = first(alpha, codebook, "hysterical abasia")  # … but counted when the question says it
     assert said.code == "F44.4" and "hysterical" in said.explained
 
 
-def test_a_subterm_not_said_falls_back_to_the_default_with_the_assumption_named(alpha, codebook) -> None:
+def test_a_subterm_not_said_falls_back_to_the_default_with_the_assumption_named(
+    alpha, codebook
+) -> None:
     hit = first(alpha, codebook, "Thrombosis, mural")
     assert hit.code == "I82.90"
     assert any("default" in a for a in hit.assumed)
@@ -58,7 +74,9 @@ def test_with_convention_matches_the_condition_named_anywhere(alpha, codebook) -
     # Anemia > due to (in) (with) > chronic kidney disease, whichever order the question says it in
     assert first(alpha, codebook, "Anemia in chronic kidney disease").code == "D63.1"
     assert first(alpha, codebook, "chronic kidney disease with anemia").code == "D63.1"
-    assert first(alpha, codebook, "CKD with anemia").code == "D63.1"  # abbreviations from the vocabulary
+    assert (
+        first(alpha, codebook, "CKD with anemia").code == "D63.1"
+    )  # abbreviations from the vocabulary
 
 
 def test_see_reference_is_followed(alpha, codebook) -> None:
@@ -81,7 +99,9 @@ def test_implied_personal_history(alpha, codebook) -> None:
 
 
 def test_without_is_not_with(alpha, codebook) -> None:
-    hit = first(alpha, codebook, "encounter for routine adult health examination without abnormal findings")
+    hit = first(
+        alpha, codebook, "encounter for routine adult health examination without abnormal findings"
+    )
     assert hit.code == "Z00.00"
     assert first(alpha, codebook, "type 2 diabetes without complications").code == "E11.9"
     assert first(alpha, codebook, "type 2 diabetes with complication").code == "E11.8"
@@ -100,7 +120,9 @@ def test_dash_code_completed_with_seventh_character(alpha, codebook) -> None:
     assert any("7th character" in a for a in assumed.assumed)
 
 
-def test_fy2025_code_that_became_a_header_is_completed_in_the_year_answered(alpha, codebook, book2025) -> None:
+def test_fy2025_code_that_became_a_header_is_completed_in_the_year_answered(
+    alpha, codebook, book2025
+) -> None:
     # The FY2025 Index prints B88.0 for Acariasis: reportable in FY2025, a header in FY2026
     assert book2025.lookup("B88.0").reportable
     assert not codebook.lookup("B88.0").reportable
@@ -114,7 +136,12 @@ def test_fy2025_code_that_became_a_header_is_completed_in_the_year_answered(alph
 
 
 def test_every_code_is_reportable_in_the_book_answered(alpha, codebook) -> None:
-    for question in ("Anemia", "Fracture, femur", "Diabetes, type 2, with, chronic kidney disease", "History"):
+    for question in (
+        "Anemia",
+        "Fracture, femur",
+        "Diabetes, type 2, with, chronic kidney disease",
+        "History",
+    ):
         for hit in alpha.search(question, codebook):
             assert codebook.lookup(hit.code).reportable, (question, hit.code)
 
@@ -128,7 +155,8 @@ def test_official_schema_fields_manif_and_subcat_are_read(tmp_path: Path, codebo
     # The official file prints the manifestation code in brackets (<manif>) and "see category" (<seecat>):
     # these entries are written in that schema from entries of the FY2025 Index.
     xml = tmp_path / "index.xml"
-    xml.write_text("""<?xml version="1.0" encoding="utf-8"?>
+    xml.write_text(
+        """<?xml version="1.0" encoding="utf-8"?>
 <ICD10CM.index><version>2025</version><title>ICD-10-CM INDEX TO DISEASES and INJURIES</title>
 <letter><title>P</title>
 <mainTerm><title>Pick's</title>
@@ -137,7 +165,9 @@ def test_official_schema_fields_manif_and_subcat_are_read(tmp_path: Path, codebo
   </term>
 </mainTerm>
 <mainTerm><title>Pyarthrosis</title><seecat>M00</seecat></mainTerm>
-</letter></ICD10CM.index>""", encoding="utf-8")
+</letter></ICD10CM.index>""",
+        encoding="utf-8",
+    )
     alpha = load_alpha_index(xml)
     hit = first(alpha, codebook, "Pick's disease with behavioral disturbance")
     assert hit.code == "G31.01" and hit.manifestation and hit.manifestation.startswith("F02.81")
@@ -157,46 +187,71 @@ def test_vocabulary_entries_have_sources() -> None:
 def test_route_by_code_system() -> None:
     # a status in a diagnosis question is no procedure to code
     assert route("end stage renal disease on hemodialysis with hypertension", True, 0.83) == route(
-        "end stage renal disease on hemodialysis with hypertension", True, 0.83)
+        "end stage renal disease on hemodialysis with hypertension", True, 0.83
+    )
     r = route("end stage renal disease on hemodialysis with hypertension", True, 0.83)
     assert r.diagnosis and not r.procedure
     assert not route("laparoscopic appendectomy", True, 0.0).diagnosis
-    both = route("dx and ICD-10-PCS code for laparoscopic appendectomy for acute appendicitis", True, 0.5)
+    both = route(
+        "dx and ICD-10-PCS code for laparoscopic appendectomy for acute appendicitis", True, 0.5
+    )
     assert both.diagnosis and both.procedure and "both" in both.why
-    assert route("ICD-10-PCS code for hemodialysis", True, 0.9) .procedure
+    assert route("ICD-10-PCS code for hemodialysis", True, 0.9).procedure
 
 
 def test_on_enters_long_term_drug_therapy_and_dependence(alpha, codebook) -> None:
-    """"on <drug>" is Long-term (current) drug therapy > <drug>, "on <machine>" Dependence > on > <machine>
+    """ "on <drug>" is Long-term (current) drug therapy > <drug>, "on <machine>" Dependence > on > <machine>
     (Index main terms; I.C.21.c.3), though the question never says "long-term" or "dependence"."""
     hits = alpha.search("breast cancer, on tamoxifen", codebook)
     assert any(h.code == "Z79.810" and h.path.startswith("Long-term") for h in hits)
     hits = alpha.search("end stage renal disease on hemodialysis", codebook)
     assert any(h.code == "Z99.2" and h.path.startswith("Dependence") for h in hits)
-    assert any(h.code == "Z79.82" for h in alpha.search("coronary artery disease, on daily aspirin", codebook))
+    assert any(
+        h.code == "Z79.82"
+        for h in alpha.search("coronary artery disease, on daily aspirin", codebook)
+    )
     # the cue enters a main term only for the words said after it
-    assert not any(h.code.startswith(("Z79", "Z99")) for h in alpha.search("pain on urination", codebook))
-    assert not any(h.code.startswith("Z79") for h in alpha.search("aspirin allergy, on exam", codebook))
+    assert not any(
+        h.code.startswith(("Z79", "Z99")) for h in alpha.search("pain on urination", codebook)
+    )
+    assert not any(
+        h.code.startswith("Z79") for h in alpha.search("aspirin allergy, on exam", codebook)
+    )
 
 
-def test_a_drug_the_index_does_not_list_is_read_as_its_table_of_drugs_class(alpha, codebook, fy2025_dir,
-                                                                           tmp_path_factory) -> None:
+def test_a_drug_the_index_does_not_list_is_read_as_its_table_of_drugs_class(
+    alpha, codebook, fy2025_dir, tmp_path_factory
+) -> None:
     """Long-term drug therapy lists classes; the Table of Drugs says which class a drug codes to
     (Metformin -> T38.3 "… insulin and oral hypoglycemic [antidiabetic] drugs" -> Long-term > oral >
     hypoglycemic Z79.84); a drug whose class has no subterm is "drug, specified NEC" (Z79.899)."""
-    from retrieval.tables import load_table_searcher
+    from codedesk.retrieval.tables import load_table_searcher
 
-    tables = load_table_searcher(fy2025_dir / "icd10cm-drug-2025.xml", None, codebook,
-                                 tmp_path_factory.mktemp("tables-cache"))
+    tables = load_table_searcher(
+        fy2025_dir / "icd10cm-drug-2025.xml",
+        None,
+        codebook,
+        tmp_path_factory.mktemp("tables-cache"),
+    )
     assert "oral hypoglycemic" in tables.drug_class("metformin")
-    assert tables.drug_class("warfarin").endswith("anticoagulants")  # the subcategory T45.51, not T45.5
+    assert tables.drug_class("warfarin").endswith(
+        "anticoagulants"
+    )  # the subcategory T45.51, not T45.5
     hits = alpha.search("type 2 diabetes, on metformin", codebook, drug_class=tables.drug_class)
     z79 = [h for h in hits if h.code.startswith("Z79")]
     assert [h.code for h in z79] == ["Z79.84"] and z79[0].cued and "metformin" in z79[0].explained
     assert any("Table of Drugs class" in a for a in z79[0].assumed)
-    assert "Z79.01" in [h.code for h in alpha.search("atrial fibrillation on warfarin", codebook,
-                                                     drug_class=tables.drug_class)]
-    assert "Z79.899" in [h.code for h in alpha.search("hypertension on lisinopril", codebook,
-                                                      drug_class=tables.drug_class)]
+    assert "Z79.01" in [
+        h.code
+        for h in alpha.search(
+            "atrial fibrillation on warfarin", codebook, drug_class=tables.drug_class
+        )
+    ]
+    assert "Z79.899" in [
+        h.code
+        for h in alpha.search("hypertension on lisinopril", codebook, drug_class=tables.drug_class)
+    ]
     # conditions lead, the status path follows (I.C.21.c.3)
-    assert [h.code for h in cover(alpha.search("end stage renal disease on hemodialysis", codebook))][-1] == "Z99.2"
+    assert [
+        h.code for h in cover(alpha.search("end stage renal disease on hemodialysis", codebook))
+    ][-1] == "Z99.2"

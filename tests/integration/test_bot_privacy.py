@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from bot.config import BotSettings
+from codedesk.bot.config import BotSettings
+from codedesk.retrieval.schema import Answer
 from codedesk.settings import Settings
-from retrieval.schema import Answer
 from tests.fake_slack import BOT_USER_ID, FakeSlack, RunningBot
 
 SIGNING_SECRET = "current-signing-secret-0123456789"
@@ -30,25 +30,39 @@ PASSWORD = "s3cr3t-Pw-77"
 
 @pytest.fixture(scope="module")
 def answerer() -> Any:
-    from retrieval.service import build_answerer
+    from codedesk.retrieval.service import build_answerer
 
     home = Path(tempfile.gettempdir()) / "codedesk-test-answerer"
     return build_answerer(Settings(_env_file=None, home=home, cms_data_dir=None), dense=False)
 
 
 def _bot(fake: FakeSlack, settings: Settings, answerer: Any, query_logger: Any) -> RunningBot:
-    return RunningBot(fake, settings, answerer=answerer, query_logger=query_logger,
-                      bot_settings=BotSettings(_env_file=None, slack_bot_token="xoxb-privacy",
-                                               slack_signing_secret=SIGNING_SECRET, slack_app_token=None))
+    return RunningBot(
+        fake,
+        settings,
+        answerer=answerer,
+        query_logger=query_logger,
+        bot_settings=BotSettings(
+            _env_file=None,
+            slack_bot_token="xoxb-privacy",
+            slack_signing_secret=SIGNING_SECRET,
+            slack_app_token=None,
+        ),
+    )
 
 
 @pytest.fixture
 def running(tmp_path: Path, answerer: Any) -> Iterator[tuple[FakeSlack, RunningBot]]:
-    from review.log import QueryLogger
+    from codedesk.review.log import QueryLogger
 
     with FakeSlack() as fake:
-        settings = Settings(_env_file=None, home=tmp_path / "home", database_url=None, cms_data_dir=None,
-                            slack_api_url=fake.api_url)
+        settings = Settings(
+            _env_file=None,
+            home=tmp_path / "home",
+            database_url=None,
+            cms_data_dir=None,
+            slack_api_url=fake.api_url,
+        )
         logger = QueryLogger(settings)
         bot = _bot(fake, settings, answerer, logger)
         try:
@@ -59,22 +73,39 @@ def running(tmp_path: Path, answerer: Any) -> Iterator[tuple[FakeSlack, RunningB
 
 
 def _event_body() -> str:
-    event = {"type": "app_mention", "channel": "C0PRIV", "user": "U0ASKER", "ts": "1700000000.000100",
-             "text": f"<@{BOT_USER_ID}> {QUESTION}"}
-    return json.dumps({"token": "legacy", "team_id": "T0CODEDESK", "api_app_id": "A0CODEDESK",
-                       "type": "event_callback", "event_id": "Ev0PRIVACY", "event_time": int(time.time()),
-                       "event": event})
+    event = {
+        "type": "app_mention",
+        "channel": "C0PRIV",
+        "user": "U0ASKER",
+        "ts": "1700000000.000100",
+        "text": f"<@{BOT_USER_ID}> {QUESTION}",
+    }
+    return json.dumps(
+        {
+            "token": "legacy",
+            "team_id": "T0CODEDESK",
+            "api_app_id": "A0CODEDESK",
+            "type": "event_callback",
+            "event_id": "Ev0PRIVACY",
+            "event_time": int(time.time()),
+            "event": event,
+        }
+    )
 
 
 def test_forged_and_stale_requests_leave_no_question_text_in_the_logs(
-        running: tuple[FakeSlack, RunningBot], caplog: pytest.LogCaptureFixture) -> None:
+    running: tuple[FakeSlack, RunningBot], caplog: pytest.LogCaptureFixture
+) -> None:
     fake, bot = running
     caplog.set_level(logging.DEBUG)  # whatever level the service runs at
     body = _event_body()
     stale = bot.slack.post(body, content_type="application/json", timestamp=int(time.time()) - 3600)
     rotated = bot.slack.post(body, content_type="application/json", secret="the-previous-secret")
-    form = bot.slack.post(f"command=%2Fcode&text={QUESTION.replace(' ', '+')}",
-                          content_type="application/x-www-form-urlencoded", secret="the-previous-secret")
+    form = bot.slack.post(
+        f"command=%2Fcode&text={QUESTION.replace(' ', '+')}",
+        content_type="application/x-www-form-urlencoded",
+        secret="the-previous-secret",
+    )
     assert [stale[0], rotated[0], form[0]] == [401, 401, 401]
     bot.idle()
     assert not fake.calls_to("chat.postMessage")
@@ -84,38 +115,62 @@ def test_forged_and_stale_requests_leave_no_question_text_in_the_logs(
     assert "request_rejected" in caplog.text
 
 
-def test_bolt_verification_log_never_carries_the_body(running: tuple[FakeSlack, RunningBot],
-                                                      caplog: pytest.LogCaptureFixture) -> None:
+def test_bolt_verification_log_never_carries_the_body(
+    running: tuple[FakeSlack, RunningBot], caplog: pytest.LogCaptureFixture
+) -> None:
     """Behind the server's own check, Bolt's verifier is the last line: its log line keeps no body."""
     from slack_bolt import BoltRequest
 
     _fake, bot = running
     caplog.set_level(logging.DEBUG)
     body = _event_body()
-    headers = bot.slack.headers(body, content_type="application/json", timestamp=int(time.time()) - 3600)
-    resp = bot.app.dispatch(BoltRequest(body=body, headers={k.lower(): [v] for k, v in headers.items()}))
+    headers = bot.slack.headers(
+        body, content_type="application/json", timestamp=int(time.time()) - 3600
+    )
+    resp = bot.app.dispatch(
+        BoltRequest(body=body, headers={k.lower(): [v] for k, v in headers.items()})
+    )
     assert resp.status == 401
     assert "Invalid request signature detected" in caplog.text
     assert "zebra-question-7731" not in caplog.text
 
 
-def test_readyz_and_warnings_never_show_a_password(tmp_path: Path, answerer: Any,
-                                                   caplog: pytest.LogCaptureFixture) -> None:
-    from review.log import QueryLogger
+def test_readyz_and_warnings_never_show_a_password(
+    tmp_path: Path, answerer: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    from codedesk.review.log import QueryLogger
 
     caplog.set_level(logging.DEBUG)
-    db_url = (f"postgresql+psycopg://coder@127.0.0.1:1/codedesk?password={PASSWORD}&sslpassword={PASSWORD}"
-              f"&connect_timeout=1")
+    db_url = (
+        f"postgresql+psycopg://coder@127.0.0.1:1/codedesk?password={PASSWORD}&sslpassword={PASSWORD}"
+        f"&connect_timeout=1"
+    )
     with FakeSlack() as fake:
-        settings = Settings(_env_file=None, home=tmp_path / "home", database_url=db_url, cms_data_dir=None,
-                            slack_api_url=fake.api_url, chroma_host=f"http://reader:{PASSWORD}@127.0.0.1:1",
-                            chroma_timeout_s=1)
+        settings = Settings(
+            _env_file=None,
+            home=tmp_path / "home",
+            database_url=db_url,
+            cms_data_dir=None,
+            slack_api_url=fake.api_url,
+            chroma_host=f"http://reader:{PASSWORD}@127.0.0.1:1",
+            chroma_timeout_s=1,
+        )
         logger = QueryLogger(settings, retry_after_s=0)
         bot = _bot(fake, settings, answerer, logger)
         try:
             answer = Answer(question="q", answer="Use I10.", confidence="high", fiscal_year="2026")
-            assert logger.log_answer(question="essential hypertension", answer=answer, surface="cli",
-                                     user_id="u", channel=None, latency_ms=1, index_version=None) is None  # queued
+            assert (
+                logger.log_answer(
+                    question="essential hypertension",
+                    answer=answer,
+                    surface="cli",
+                    user_id="u",
+                    channel=None,
+                    latency_ms=1,
+                    index_version=None,
+                )
+                is None
+            )  # queued
             url = bot.url.replace("/slack/events", "/readyz")
             try:
                 with urllib.request.urlopen(url, timeout=30) as resp:
@@ -133,13 +188,17 @@ def test_readyz_and_warnings_never_show_a_password(tmp_path: Path, answerer: Any
     assert "database unavailable" in caplog.text  # the warning was written, masked
 
 
-def test_codedesk_sources_never_shows_a_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_codedesk_sources_never_shows_a_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from typer.testing import CliRunner
 
     from codedesk.cli import app
 
     monkeypatch.setenv("CODEDESK_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("CODEDESK_CHROMA_HOST", f"http://reader:{PASSWORD}@127.0.0.1:1/?token={PASSWORD}")
+    monkeypatch.setenv(
+        "CODEDESK_CHROMA_HOST", f"http://reader:{PASSWORD}@127.0.0.1:1/?token={PASSWORD}"
+    )
     monkeypatch.setenv("CODEDESK_CHROMA_TIMEOUT_S", "1")
     result = CliRunner().invoke(app, ["sources"])
     assert "cannot be opened" in result.output  # the notice is there, masked

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from bot import blocks as B
-from bot.config import BotSettings
+from codedesk.bot import blocks as B
+from codedesk.bot.config import BotSettings
 from codedesk.errors import IndexUnavailable
 from codedesk.settings import Settings
 from tests.fake_slack import BOT_ID, BOT_USER_ID, FakeSlack, RunningBot
@@ -36,7 +36,7 @@ def answerer(tmp_path_factory: pytest.TempPathFactory) -> Any:
     vector index (these tests are about Slack; retrieval quality is the retrieval tests' business).
     Its parse caches live in the system temp folder, keyed by source file and code, so later runs
     start in ~1 s instead of ~11 s."""
-    from retrieval.service import build_answerer
+    from codedesk.retrieval.service import build_answerer
 
     home = Path(tempfile.gettempdir()) / "codedesk-test-answerer"
     return build_answerer(Settings(_env_file=None, home=home, cms_data_dir=None), dense=False)
@@ -50,19 +50,34 @@ def fake() -> Iterator[FakeSlack]:
 
 @pytest.fixture
 def make_bot(fake: FakeSlack, answerer: Any, tmp_path: Any) -> Iterator[Callable[..., RunningBot]]:
-    from review.log import QueryLogger
+    from codedesk.review.log import QueryLogger
 
     bots: list[RunningBot] = []
-    settings = Settings(_env_file=None, home=tmp_path / "home", database_url=None, cms_data_dir=None)
+    settings = Settings(
+        _env_file=None, home=tmp_path / "home", database_url=None, cms_data_dir=None
+    )
 
     def make(*, answerer_: Any = None, **overrides: Any) -> RunningBot:
-        options = dict(slack_bot_token="xoxb-test", slack_signing_secret=SECRET, slack_app_token=None,
-                       escalation_channel=LEADS, escalation_usergroup="S0LEADS", team_leads=[],
-                       allowed_channels=[], rate_limit_per_minute=30, answer_workers=2,
-                       index_retry_delays=[0.3, 0.3])
+        options = dict(
+            slack_bot_token="xoxb-test",
+            slack_signing_secret=SECRET,
+            slack_app_token=None,
+            escalation_channel=LEADS,
+            escalation_usergroup="S0LEADS",
+            team_leads=[],
+            allowed_channels=[],
+            rate_limit_per_minute=30,
+            answer_workers=2,
+            index_retry_delays=[0.3, 0.3],
+        )
         options.update(overrides)
-        bot = RunningBot(fake, settings, answerer=answerer_ or answerer, query_logger=QueryLogger(settings),
-                         bot_settings=BotSettings(_env_file=None, **options))
+        bot = RunningBot(
+            fake,
+            settings,
+            answerer=answerer_ or answerer,
+            query_logger=QueryLogger(settings),
+            bot_settings=BotSettings(_env_file=None, **options),
+        )
         bots.append(bot)
         return bot
 
@@ -75,21 +90,46 @@ def make_bot(fake: FakeSlack, answerer: Any, tmp_path: Any) -> Iterator[Callable
 # ------------------------------------------------------------------------------------------ helpers
 
 
-def mention_event(fake: FakeSlack, text: str, *, channel: str = CHANNEL, user: str = ASKER,
-                  thread_ts: str | None = None) -> dict[str, Any]:
+def mention_event(
+    fake: FakeSlack,
+    text: str,
+    *,
+    channel: str = CHANNEL,
+    user: str = ASKER,
+    thread_ts: str | None = None,
+) -> dict[str, Any]:
     message = fake.add_message(channel, text=text, user=user, thread_ts=thread_ts)
-    event = {"type": "app_mention", "channel": channel, "user": user, "text": text, "ts": message["ts"],
-             "event_ts": message["ts"]}
+    event = {
+        "type": "app_mention",
+        "channel": channel,
+        "user": user,
+        "text": text,
+        "ts": message["ts"],
+        "event_ts": message["ts"],
+    }
     if thread_ts:
         event["thread_ts"] = thread_ts
     return event
 
 
-def dm_event(fake: FakeSlack, text: str, *, channel: str = DM, user: str = ASKER,
-             thread_ts: str | None = None) -> dict[str, Any]:
+def dm_event(
+    fake: FakeSlack,
+    text: str,
+    *,
+    channel: str = DM,
+    user: str = ASKER,
+    thread_ts: str | None = None,
+) -> dict[str, Any]:
     message = fake.add_message(channel, text=text, user=user, thread_ts=thread_ts)
-    event = {"type": "message", "channel": channel, "channel_type": "im", "user": user, "text": text,
-             "ts": message["ts"], "event_ts": message["ts"]}
+    event = {
+        "type": "message",
+        "channel": channel,
+        "channel_type": "im",
+        "user": user,
+        "text": text,
+        "ts": message["ts"],
+        "event_ts": message["ts"],
+    }
     if thread_ts:
         event["thread_ts"] = thread_ts
     return event
@@ -103,15 +143,37 @@ def buttons(blocks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {e["action_id"]: e for b in blocks if b["type"] == "actions" for e in b["elements"]}
 
 
-def click(bot: RunningBot, fake: FakeSlack, button: dict[str, Any], *, channel: str = CHANNEL,
-          message_ts: str = "1700000000.000001", ephemeral: bool = False,
-          name: str = "click") -> tuple[int, str, float]:
+def click(
+    bot: RunningBot,
+    fake: FakeSlack,
+    button: dict[str, Any],
+    *,
+    channel: str = CHANNEL,
+    message_ts: str = "1700000000.000001",
+    ephemeral: bool = False,
+    name: str = "click",
+) -> tuple[int, str, float]:
     payload = {
-        "type": "block_actions", "user": {"id": ASKER, "username": "asker"}, "channel": {"id": channel},
-        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": ephemeral},
-        "trigger_id": "12345.98765.abcd", "response_url": fake.response_url(name),
-        "actions": [{"type": "button", "action_id": button["action_id"], "block_id": B.FEEDBACK_BLOCK_ID,
-                     "value": button["value"], "action_ts": str(time.time())}],
+        "type": "block_actions",
+        "user": {"id": ASKER, "username": "asker"},
+        "channel": {"id": channel},
+        "container": {
+            "type": "message",
+            "message_ts": message_ts,
+            "channel_id": channel,
+            "is_ephemeral": ephemeral,
+        },
+        "trigger_id": "12345.98765.abcd",
+        "response_url": fake.response_url(name),
+        "actions": [
+            {
+                "type": "button",
+                "action_id": button["action_id"],
+                "block_id": B.FEEDBACK_BLOCK_ID,
+                "value": button["value"],
+                "action_ts": str(time.time()),
+            }
+        ],
     }
     return bot.slack.interaction(payload)
 
@@ -138,19 +200,23 @@ def settle(bot: RunningBot) -> None:
 
 
 def log_rows(settings: Settings) -> dict[str, list[Any]]:
-    from review.db import engine_for, session_scope
-    from review.log import list_escalations, list_feedback, list_queries
+    from codedesk.review.db import engine_for, session_scope
+    from codedesk.review.log import list_escalations, list_feedback, list_queries
 
     with session_scope(engine_for(settings)) as session:
-        return {"queries": list(list_queries(session)), "feedback": list(list_feedback(session)),
-                "escalations": list(list_escalations(session))}
+        return {
+            "queries": list(list_queries(session)),
+            "feedback": list(list_feedback(session)),
+            "escalations": list(list_escalations(session)),
+        }
 
 
 # ------------------------------------------------------------------------------------------ surfaces
 
 
-def test_mention_is_answered_in_thread_with_code_and_citations(make_bot: Callable[..., RunningBot],
-                                                               fake: FakeSlack) -> None:
+def test_mention_is_answered_in_thread_with_code_and_citations(
+    make_bot: Callable[..., RunningBot], fake: FakeSlack
+) -> None:
     bot = make_bot()
     event = mention_event(fake, f"<@{BOT_USER_ID}> {CKD_QUESTION}")
     status, _, elapsed = bot.slack.event(event, event_id="Ev0MENTION")
@@ -160,7 +226,9 @@ def test_mention_is_answered_in_thread_with_code_and_citations(make_bot: Callabl
     blocks = post.params["blocks"]
     text = block_text(blocks)
     assert "E11.22" in text
-    sources = [b for b in blocks if b["type"] == "context" and b["elements"][0]["text"] == "*Sources*"]
+    sources = [
+        b for b in blocks if b["type"] == "context" and b["elements"][0]["text"] == "*Sources*"
+    ]
     assert sources and len(sources[0]["elements"]) >= 2
     assert post.headers["authorization"] == "Bearer xoxb-test"
     assert set(buttons(blocks)) == {B.ACTION_UP, B.ACTION_DOWN, B.ACTION_ESCALATE}
@@ -171,8 +239,9 @@ def test_mention_is_answered_in_thread_with_code_and_citations(make_bot: Callabl
     assert json.loads(buttons(blocks)[B.ACTION_UP]["value"]) == {"id": row.id}
 
 
-def test_dm_is_answered_and_a_follow_up_in_the_thread_keeps_its_context(make_bot: Callable[..., RunningBot],
-                                                                          fake: FakeSlack) -> None:
+def test_dm_is_answered_and_a_follow_up_in_the_thread_keeps_its_context(
+    make_bot: Callable[..., RunningBot], fake: FakeSlack
+) -> None:
     bot = make_bot()
     first = dm_event(fake, CKD_QUESTION)
     assert bot.slack.event(first, event_id="Ev0DM1")[0] == 200
@@ -185,14 +254,17 @@ def test_dm_is_answered_and_a_follow_up_in_the_thread_keeps_its_context(make_bot
     assert fake.calls_to("conversations.replies", channel=DM, ts=first["ts"])
     follow_text = block_text(answers[1].params["blocks"])
     assert "N18.4" in follow_text  # the stage-4 code: the earlier question was passed as history
-    assert not fake.calls_to("assistant.threads.setStatus")  # a plain DM thread is not a panel thread
+    assert not fake.calls_to(
+        "assistant.threads.setStatus"
+    )  # a plain DM thread is not a panel thread
     settle(bot)
     surfaces = [row.surface for row in log_rows(bot.settings)["queries"]]
     assert surfaces == ["slack_dm", "slack_dm"]
 
 
-def test_code_command_acks_at_once_answers_ephemerally_and_shares(make_bot: Callable[..., RunningBot],
-                                                                   fake: FakeSlack) -> None:
+def test_code_command_acks_at_once_answers_ephemerally_and_shares(
+    make_bot: Callable[..., RunningBot], fake: FakeSlack
+) -> None:
     bot = make_bot()
     status, body, elapsed = bot.slack.command(CKD_QUESTION, response_url=fake.response_url("cmd"))
     assert status == 200 and elapsed < 3
@@ -210,27 +282,39 @@ def test_code_command_acks_at_once_answers_ephemerally_and_shares(make_bot: Call
     [shared] = fake.wait_for("chat.postMessage", channel=CHANNEL)
     text = block_text(shared.params["blocks"])
     assert f"<@{ASKER}> asked" in text and "E11.22" in text
-    assert B.ACTION_SHARE not in buttons(shared.params["blocks"])  # the public copy has feedback buttons only
+    assert B.ACTION_SHARE not in buttons(
+        shared.params["blocks"]
+    )  # the public copy has feedback buttons only
     [done] = fake.wait_for("response_url", path="/response/share")
     assert done.params["replace_original"] is True and done.params["text"] == B.MSG_SHARED
 
 
-def test_assistant_thread_greets_sets_status_and_title_and_answers(make_bot: Callable[..., RunningBot],
-                                                                   fake: FakeSlack) -> None:
+def test_assistant_thread_greets_sets_status_and_title_and_answers(
+    make_bot: Callable[..., RunningBot], fake: FakeSlack
+) -> None:
     bot = make_bot()
     root = fake.add_message(PANEL, text="", user=BOT_USER_ID, bot_id=BOT_ID)["ts"]
-    thread = {"user_id": ASKER, "channel_id": PANEL, "thread_ts": root,
-              "context": {"channel_id": CHANNEL, "team_id": "T0TEAM", "enterprise_id": None}}
-    status, _, _ = bot.slack.event({"type": "assistant_thread_started", "assistant_thread": thread,
-                                    "event_ts": root}, event_id="Ev0STARTED")
+    thread = {
+        "user_id": ASKER,
+        "channel_id": PANEL,
+        "thread_ts": root,
+        "context": {"channel_id": CHANNEL, "team_id": "T0TEAM", "enterprise_id": None},
+    }
+    status, _, _ = bot.slack.event(
+        {"type": "assistant_thread_started", "assistant_thread": thread, "event_ts": root},
+        event_id="Ev0STARTED",
+    )
     assert status == 200
     [greeting] = fake.wait_for("chat.postMessage", channel=PANEL, thread_ts=root)
     assert greeting.params["text"] == B.GREETING
     [prompts] = fake.wait_for("assistant.threads.setSuggestedPrompts")
     assert prompts.params["prompts"] == B.SUGGESTED_PROMPTS
 
-    changed = {"type": "assistant_thread_context_changed", "event_ts": root,
-               "assistant_thread": {**thread, "context": {"channel_id": "C0OTHER", "team_id": "T0TEAM"}}}
+    changed = {
+        "type": "assistant_thread_context_changed",
+        "event_ts": root,
+        "assistant_thread": {**thread, "context": {"channel_id": "C0OTHER", "team_id": "T0TEAM"}},
+    }
     assert bot.slack.event(changed, event_id="Ev0CHANGED")[0] == 200
 
     question = dm_event(fake, CKD_QUESTION, channel=PANEL, thread_ts=root)
@@ -248,7 +332,13 @@ def test_assistant_thread_greets_sets_status_and_title_and_answers(make_bot: Cal
 
 def test_app_home_is_published(make_bot: Callable[..., RunningBot], fake: FakeSlack) -> None:
     bot = make_bot()
-    event = {"type": "app_home_opened", "user": ASKER, "channel": DM, "tab": "home", "event_ts": "1.1"}
+    event = {
+        "type": "app_home_opened",
+        "user": ASKER,
+        "channel": DM,
+        "tab": "home",
+        "event_ts": "1.1",
+    }
     assert bot.slack.event(event, event_id="Ev0HOME")[0] == 200
     [publish] = fake.wait_for("views.publish", user_id=ASKER)
     assert publish.params["view"]["type"] == "home"
@@ -257,14 +347,18 @@ def test_app_home_is_published(make_bot: Callable[..., RunningBot], fake: FakeSl
 # ------------------------------------------------------------------------------------------ feedback
 
 
-def _answer_in_channel(bot: RunningBot, fake: FakeSlack, event_id: str) -> tuple[dict[str, Any], str]:
+def _answer_in_channel(
+    bot: RunningBot, fake: FakeSlack, event_id: str
+) -> tuple[dict[str, Any], str]:
     event = mention_event(fake, f"<@{BOT_USER_ID}> {CKD_QUESTION}")
     bot.slack.event(event, event_id=event_id)
     [post] = fake.wait_for("chat.postMessage", channel=CHANNEL, thread_ts=event["ts"])
     return buttons(post.params["blocks"]), event["ts"]
 
 
-def test_thumbs_up_and_down_are_recorded_in_the_log(make_bot: Callable[..., RunningBot], fake: FakeSlack) -> None:
+def test_thumbs_up_and_down_are_recorded_in_the_log(
+    make_bot: Callable[..., RunningBot], fake: FakeSlack
+) -> None:
     bot = make_bot()
     btns, _ = _answer_in_channel(bot, fake, "Ev0FB")
     log_id = json.loads(btns[B.ACTION_UP]["value"])["id"]
@@ -272,20 +366,39 @@ def test_thumbs_up_and_down_are_recorded_in_the_log(make_bot: Callable[..., Runn
     status, _, elapsed = click(bot, fake, btns[B.ACTION_UP], name="up")
     assert status == 200 and elapsed < 3
     [thanks] = fake.wait_for("response_url", path="/response/up")
-    assert thanks.params["text"] == B.MSG_FEEDBACK_THANKS_UP and thanks.params["replace_original"] is False
+    assert (
+        thanks.params["text"] == B.MSG_FEEDBACK_THANKS_UP
+        and thanks.params["replace_original"] is False
+    )
 
     status, _, elapsed = click(bot, fake, btns[B.ACTION_DOWN], name="down")
     assert status == 200 and elapsed < 3
     [opened] = fake.wait_for("views.open", trigger_id="12345.98765.abcd")
     modal = opened.params["view"]
-    assert modal["callback_id"] == B.FEEDBACK_MODAL and json.loads(modal["private_metadata"])["id"] == log_id
+    assert (
+        modal["callback_id"] == B.FEEDBACK_MODAL
+        and json.loads(modal["private_metadata"])["id"] == log_id
+    )
 
-    values = {B.REASON_BLOCK: {B.REASON_ACTION: {"type": "checkboxes",
-                                                 "selected_options": [{"value": "wrong_code"}]}},
-              B.DETAILS_BLOCK: {B.DETAILS_ACTION: {"type": "plain_text_input", "value": "should be E11.21"}}}
-    submission = {"type": "view_submission", "user": {"id": ASKER},
-                  "view": {"id": "V1", "type": "modal", "callback_id": B.FEEDBACK_MODAL,
-                           "private_metadata": modal["private_metadata"], "state": {"values": values}}}
+    values = {
+        B.REASON_BLOCK: {
+            B.REASON_ACTION: {"type": "checkboxes", "selected_options": [{"value": "wrong_code"}]}
+        },
+        B.DETAILS_BLOCK: {
+            B.DETAILS_ACTION: {"type": "plain_text_input", "value": "should be E11.21"}
+        },
+    }
+    submission = {
+        "type": "view_submission",
+        "user": {"id": ASKER},
+        "view": {
+            "id": "V1",
+            "type": "modal",
+            "callback_id": B.FEEDBACK_MODAL,
+            "private_metadata": modal["private_metadata"],
+            "state": {"values": values},
+        },
+    }
     status, body, elapsed = bot.slack.interaction(submission)
     assert status == 200 and body == "" and elapsed < 3
 
@@ -293,25 +406,38 @@ def test_thumbs_up_and_down_are_recorded_in_the_log(make_bot: Callable[..., Runn
     assert [(r.query_id, r.value) for r in rows] == [(log_id, 1), (log_id, -1)]
     assert rows[1].reason == "Wrong code: should be E11.21"
     assert rows[0].user_hash and ASKER not in rows[0].user_hash  # hashed, never the Slack id
-    fake.wait_for("chat.postEphemeral", channel=CHANNEL, user=ASKER, text=B.MSG_FEEDBACK_THANKS_DOWN)
+    fake.wait_for(
+        "chat.postEphemeral", channel=CHANNEL, user=ASKER, text=B.MSG_FEEDBACK_THANKS_DOWN
+    )
 
 
-def test_closing_the_feedback_modal_still_records_the_thumbs_down(make_bot: Callable[..., RunningBot],
-                                                                  fake: FakeSlack) -> None:
+def test_closing_the_feedback_modal_still_records_the_thumbs_down(
+    make_bot: Callable[..., RunningBot], fake: FakeSlack
+) -> None:
     bot = make_bot()
     btns, _ = _answer_in_channel(bot, fake, "Ev0FBCLOSE")
     click(bot, fake, btns[B.ACTION_DOWN], name="down")
     [opened] = fake.wait_for("views.open")
-    closed = {"type": "view_closed", "user": {"id": ASKER}, "is_cleared": False,
-              "view": {"id": "V2", "type": "modal", "callback_id": B.FEEDBACK_MODAL,
-                       "private_metadata": opened.params["view"]["private_metadata"], "state": {"values": {}}}}
+    closed = {
+        "type": "view_closed",
+        "user": {"id": ASKER},
+        "is_cleared": False,
+        "view": {
+            "id": "V2",
+            "type": "modal",
+            "callback_id": B.FEEDBACK_MODAL,
+            "private_metadata": opened.params["view"]["private_metadata"],
+            "state": {"values": {}},
+        },
+    }
     assert bot.slack.interaction(closed)[0] == 200
     rows = eventually(lambda: log_rows(bot.settings)["feedback"])
     assert [(r.value, r.reason) for r in rows] == [(-1, None)]
 
 
-def test_ask_a_team_lead_posts_to_the_escalation_channel(make_bot: Callable[..., RunningBot],
-                                                         fake: FakeSlack) -> None:
+def test_ask_a_team_lead_posts_to_the_escalation_channel(
+    make_bot: Callable[..., RunningBot], fake: FakeSlack
+) -> None:
     bot = make_bot()
     btns, ts = _answer_in_channel(bot, fake, "Ev0ESC")
     status, _, elapsed = click(bot, fake, btns[B.ACTION_ESCALATE], message_ts=ts, name="esc")
@@ -329,25 +455,34 @@ def test_ask_a_team_lead_posts_to_the_escalation_channel(make_bot: Callable[...,
 # ------------------------------------------------------------------------------------------ robustness
 
 
-def test_forged_signature_and_stale_timestamp_are_refused(make_bot: Callable[..., RunningBot],
-                                                          fake: FakeSlack) -> None:
+def test_forged_signature_and_stale_timestamp_are_refused(
+    make_bot: Callable[..., RunningBot], fake: FakeSlack
+) -> None:
     bot = make_bot()
     event = mention_event(fake, f"<@{BOT_USER_ID}> {CKD_QUESTION}")
     assert bot.slack.event(event, event_id="Ev0FORGED", secret="not-the-secret")[0] == 401
     assert bot.slack.event(event, event_id="Ev0STALE", timestamp=int(time.time()) - 600)[0] == 401
-    assert bot.slack.command(CKD_QUESTION, response_url=fake.response_url("x"), secret="forged")[0] == 401
+    assert (
+        bot.slack.command(CKD_QUESTION, response_url=fake.response_url("x"), secret="forged")[0]
+        == 401
+    )
     settle(bot)
     assert not fake.calls_to("chat.postMessage") and not fake.calls_to("response_url")
 
 
-def test_a_retry_is_never_answered_twice_even_on_another_worker(make_bot: Callable[..., RunningBot],
-                                                               fake: FakeSlack) -> None:
+def test_a_retry_is_never_answered_twice_even_on_another_worker(
+    make_bot: Callable[..., RunningBot], fake: FakeSlack
+) -> None:
     first, second = make_bot(), make_bot()  # two workers sharing one log database
     event = mention_event(fake, f"<@{BOT_USER_ID}> {CKD_QUESTION}")
     retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}
     with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(lambda args: args[0].slack.event(event, event_id="Ev0RETRY", extra_headers=args[1]),
-                                [(first, None), (second, retry), (first, {"X-Slack-Retry-Num": "2"})]))
+        results = list(
+            pool.map(
+                lambda args: args[0].slack.event(event, event_id="Ev0RETRY", extra_headers=args[1]),
+                [(first, None), (second, retry), (first, {"X-Slack-Retry-Num": "2"})],
+            )
+        )
     assert [r[0] for r in results] == [200, 200, 200]
     fake.wait_for("chat.postMessage", channel=CHANNEL, thread_ts=event["ts"])
     settle(first)
@@ -367,13 +502,18 @@ class SlowAnswerer:
         return self.inner.answer(question, **kwargs)
 
 
-def test_every_ack_is_within_3_seconds_while_retrieval_is_slow(make_bot: Callable[..., RunningBot],
-                                                               fake: FakeSlack, answerer: Any) -> None:
+def test_every_ack_is_within_3_seconds_while_retrieval_is_slow(
+    make_bot: Callable[..., RunningBot], fake: FakeSlack, answerer: Any
+) -> None:
     bot = make_bot(answerer_=SlowAnswerer(answerer, 3.2), answer_workers=2)
     events = [mention_event(fake, f"<@{BOT_USER_ID}> {CKD_QUESTION}") for _ in range(2)]
     with ThreadPoolExecutor(4) as pool:
-        acks = list(pool.map(lambda e: bot.slack.event(e[1], event_id=f"Ev0SLOW{e[0]}"), enumerate(events)))
-        acks.append(bot.slack.command(CKD_QUESTION, response_url=fake.response_url("slowcmd")))  # pool now busy
+        acks = list(
+            pool.map(lambda e: bot.slack.event(e[1], event_id=f"Ev0SLOW{e[0]}"), enumerate(events))
+        )
+        acks.append(
+            bot.slack.command(CKD_QUESTION, response_url=fake.response_url("slowcmd"))
+        )  # pool now busy
     assert [a[0] for a in acks] == [200, 200, 200]
     assert max(a[2] for a in acks) < 3.0, [round(a[2], 2) for a in acks]
     assert not fake.calls_to("chat.postMessage")  # the answers come after the acks
@@ -382,21 +522,61 @@ def test_every_ack_is_within_3_seconds_while_retrieval_is_slow(make_bot: Callabl
     fake.wait_for("response_url", path="/response/slowcmd", timeout=30)
 
 
-def test_bots_edits_and_deletions_are_ignored(make_bot: Callable[..., RunningBot], fake: FakeSlack) -> None:
+def test_bots_edits_and_deletions_are_ignored(
+    make_bot: Callable[..., RunningBot], fake: FakeSlack
+) -> None:
     bot = make_bot()
     ignored = [
-        {"type": "message", "channel": DM, "channel_type": "im", "bot_id": BOT_ID, "user": BOT_USER_ID,
-         "text": "my own answer", "ts": "1.1"},
-        {"type": "message", "subtype": "bot_message", "channel": DM, "channel_type": "im", "bot_id": "B0OTHER",
-         "text": "another bot", "ts": "1.2"},
-        {"type": "message", "subtype": "message_changed", "channel": DM, "channel_type": "im", "ts": "1.3",
-         "message": {"user": ASKER, "text": CKD_QUESTION, "ts": "1.0"}},
-        {"type": "message", "subtype": "message_deleted", "channel": DM, "channel_type": "im", "ts": "1.4",
-         "previous_message": {"user": ASKER, "text": CKD_QUESTION, "ts": "1.0"}},
-        {"type": "app_mention", "channel": CHANNEL, "bot_id": "B0OTHER", "user": "U0BOTUSER",
-         "text": f"<@{BOT_USER_ID}> {CKD_QUESTION}", "ts": "1.5"},
-        {"type": "message", "channel": CHANNEL, "channel_type": "channel", "user": ASKER, "text": CKD_QUESTION,
-         "ts": "1.6"},
+        {
+            "type": "message",
+            "channel": DM,
+            "channel_type": "im",
+            "bot_id": BOT_ID,
+            "user": BOT_USER_ID,
+            "text": "my own answer",
+            "ts": "1.1",
+        },
+        {
+            "type": "message",
+            "subtype": "bot_message",
+            "channel": DM,
+            "channel_type": "im",
+            "bot_id": "B0OTHER",
+            "text": "another bot",
+            "ts": "1.2",
+        },
+        {
+            "type": "message",
+            "subtype": "message_changed",
+            "channel": DM,
+            "channel_type": "im",
+            "ts": "1.3",
+            "message": {"user": ASKER, "text": CKD_QUESTION, "ts": "1.0"},
+        },
+        {
+            "type": "message",
+            "subtype": "message_deleted",
+            "channel": DM,
+            "channel_type": "im",
+            "ts": "1.4",
+            "previous_message": {"user": ASKER, "text": CKD_QUESTION, "ts": "1.0"},
+        },
+        {
+            "type": "app_mention",
+            "channel": CHANNEL,
+            "bot_id": "B0OTHER",
+            "user": "U0BOTUSER",
+            "text": f"<@{BOT_USER_ID}> {CKD_QUESTION}",
+            "ts": "1.5",
+        },
+        {
+            "type": "message",
+            "channel": CHANNEL,
+            "channel_type": "channel",
+            "user": ASKER,
+            "text": CKD_QUESTION,
+            "ts": "1.6",
+        },
     ]
     for i, event in enumerate(ignored):
         assert bot.slack.event(event, event_id=f"Ev0IGN{i}")[0] == 200
@@ -404,7 +584,9 @@ def test_bots_edits_and_deletions_are_ignored(make_bot: Callable[..., RunningBot
     assert not fake.calls_to("chat.postMessage") and not fake.calls_to("chat.postEphemeral")
 
 
-def test_rate_limit_tells_the_user_privately(make_bot: Callable[..., RunningBot], fake: FakeSlack) -> None:
+def test_rate_limit_tells_the_user_privately(
+    make_bot: Callable[..., RunningBot], fake: FakeSlack
+) -> None:
     bot = make_bot(rate_limit_per_minute=1)
     first = mention_event(fake, f"<@{BOT_USER_ID}> {CKD_QUESTION}")
     bot.slack.event(first, event_id="Ev0RL1")
@@ -430,9 +612,13 @@ def test_channel_allow_list(make_bot: Callable[..., RunningBot], fake: FakeSlack
     assert not fake.calls_to("chat.postMessage", channel=CHANNEL)
 
 
-def test_huge_message_is_truncated_with_a_notice(make_bot: Callable[..., RunningBot], fake: FakeSlack) -> None:
+def test_huge_message_is_truncated_with_a_notice(
+    make_bot: Callable[..., RunningBot], fake: FakeSlack
+) -> None:
     bot = make_bot()
-    event = mention_event(fake, f"<@{BOT_USER_ID}> {CKD_QUESTION} " + "please explain in detail " * 400)
+    event = mention_event(
+        fake, f"<@{BOT_USER_ID}> {CKD_QUESTION} " + "please explain in detail " * 400
+    )
     bot.slack.event(event, event_id="Ev0HUGE")
     [post] = fake.wait_for("chat.postMessage", channel=CHANNEL, thread_ts=event["ts"])
     assert post.params["blocks"][0]["elements"][0]["text"].startswith("ℹ️ Your message was long")
@@ -451,8 +637,9 @@ class FlakyIndex:
         return self.inner.answer(question, **kwargs)
 
 
-def test_index_unavailable_says_retrying_then_answers(make_bot: Callable[..., RunningBot], fake: FakeSlack,
-                                                      answerer: Any) -> None:
+def test_index_unavailable_says_retrying_then_answers(
+    make_bot: Callable[..., RunningBot], fake: FakeSlack, answerer: Any
+) -> None:
     bot = make_bot(answerer_=FlakyIndex(answerer, failures=1))
     event = mention_event(fake, f"<@{BOT_USER_ID}> {CKD_QUESTION}")
     bot.slack.event(event, event_id="Ev0FLAKY")
@@ -462,8 +649,9 @@ def test_index_unavailable_says_retrying_then_answers(make_bot: Callable[..., Ru
     assert "E11.22" in block_text(update.params["blocks"])
 
 
-def test_index_down_and_unexpected_errors_never_show_an_exception(make_bot: Callable[..., RunningBot],
-                                                                  fake: FakeSlack, answerer: Any) -> None:
+def test_index_down_and_unexpected_errors_never_show_an_exception(
+    make_bot: Callable[..., RunningBot], fake: FakeSlack, answerer: Any
+) -> None:
     bot = make_bot(answerer_=FlakyIndex(answerer, failures=99))
     event = mention_event(fake, f"<@{BOT_USER_ID}> {CKD_QUESTION}")
     bot.slack.event(event, event_id="Ev0DOWN")
@@ -479,15 +667,19 @@ def test_index_down_and_unexpected_errors_never_show_an_exception(make_bot: Call
     event = mention_event(fake, f"<@{BOT_USER_ID}> {CKD_QUESTION}")
     broken.slack.event(event, event_id="Ev0BROKEN")
     [post] = fake.wait_for("chat.postMessage", channel=CHANNEL, thread_ts=event["ts"])
-    assert B.MSG_INTERNAL in post.params["text"] and "internal detail" not in block_text(post.params["blocks"])
+    assert B.MSG_INTERNAL in post.params["text"] and "internal detail" not in block_text(
+        post.params["blocks"]
+    )
 
 
 def test_url_verification_and_healthz(make_bot: Callable[..., RunningBot]) -> None:
     import urllib.request
 
     bot = make_bot()
-    status, body, _ = bot.slack.post(json.dumps({"type": "url_verification", "challenge": "abc123",
-                                                 "token": "legacy"}), content_type="application/json")
+    status, body, _ = bot.slack.post(
+        json.dumps({"type": "url_verification", "challenge": "abc123", "token": "legacy"}),
+        content_type="application/json",
+    )
     assert status == 200 and "abc123" in body
     with urllib.request.urlopen(bot.url.replace("/slack/events", "/healthz"), timeout=5) as resp:
         assert resp.status == 200 and resp.read() == b"ok"

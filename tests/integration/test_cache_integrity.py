@@ -7,18 +7,18 @@ from __future__ import annotations
 import pickle
 from pathlib import Path
 
-from retrieval.codesearch import load_searcher
+from codedesk.retrieval.codesearch import load_searcher
 
 
 class _Planted:
     def __init__(self, marker: Path) -> None:
         self.marker = marker
 
-    def __reduce__(self):  # noqa: ANN204
+    def __reduce__(self):
         return (Path.write_text, (self.marker, "pwned"))
 
 
-def test_a_planted_searcher_cache_is_rebuilt_not_run(codebook, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_planted_searcher_cache_is_rebuilt_not_run(codebook, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     first = load_searcher(codebook, cache)
     (written,) = cache.glob("searcher-*.pickle")

@@ -11,21 +11,32 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from codedesk.retrieval.code_check import answer_code_check, check_codes, parse_check_question
 from codedesk.settings import Settings
-from retrieval.code_check import answer_code_check, check_codes, parse_check_question
 
 CACHE_HOME = Path(tempfile.gettempdir()) / "codedesk-test-answerer"
 
 
 def test_questions_are_read_as_checks() -> None:
     r = parse_check_question("does N18.4 count as a CC with principal I12.9?")
-    assert (r.codes, r.principal, r.show, r.sequencing) == (["I12.9", "N18.4"], "I12.9", ("cc_mcc",), False)
+    assert (r.codes, r.principal, r.show, r.sequencing) == (
+        ["I12.9", "N18.4"],
+        "I12.9",
+        ("cc_mcc",),
+        False,
+    )
     assert parse_check_question("does E11.22 map to an HCC?").show == ("hcc",)
     assert parse_check_question("check N18.32, E11.22", "inpatient").show == ("cc_mcc",)
     assert parse_check_question("check N18.32, E11.22", "risk_adjustment").show == ("hcc",)
-    assert parse_check_question("check N18.32, E11.22").show == ("cc_mcc", "hcc")  # no setting: both
+    assert parse_check_question("check N18.32, E11.22").show == (
+        "cc_mcc",
+        "hcc",
+    )  # no setting: both
     assert parse_check_question("is E11.22 billable?") is None
-    assert Settings(_env_file=None, coding_setting="Risk Adjustment").coding_setting == "risk_adjustment"
+    assert (
+        Settings(_env_file=None, coding_setting="Risk Adjustment").coding_setting
+        == "risk_adjustment"
+    )
 
 
 def test_is_j9601_an_mcc(codebook) -> None:
@@ -54,7 +65,12 @@ def test_does_e1122_map_to_an_hcc(codebook) -> None:
     check = answer_code_check("does E11.22 map to an HCC?", codebook, settings=settings)
     [cat] = check.report.hcc
     assert (cat.model, cat.payment_year, cat.category, cat.label, cat.counted) == (
-        "CMS-HCC V28", 2027, "HCC 37", "Diabetes with Chronic Complications", True)
+        "CMS-HCC V28",
+        2027,
+        "HCC 37",
+        "Diabetes with Chronic Complications",
+        True,
+    )
     assert "payment year 2027: dates of service in 2026" in check.text
     [cite] = [c for c in check.citations() if c.source_type == "hcc_mapping"]
     assert "ra_dx_to_cc_2027.csv" in cite.title
@@ -69,7 +85,9 @@ def test_a_list_in_the_wrong_order(codebook) -> None:
     assert check.report.principal == "N18.32"  # the first code as listed is the principal
     assert [(c.code, c.counts_as) for c in check.report.cc_mcc] == [("E11.22", "non-CC")]
     assert [(c.code, c.category, c.counted) for c in check.report.hcc] == [
-        ("N18.32", "HCC 328", True), ("E11.22", "HCC 37", True)]
+        ("N18.32", "HCC 328", True),
+        ("E11.22", "HCC 37", True),
+    ]
     kinds = {c.source_type for c in check.citations()}
     assert {"guideline", "tabular", "drg_table", "hcc_mapping"} <= kinds
 
@@ -83,13 +101,19 @@ def test_invalid_and_header_codes_are_said(codebook) -> None:
 
 
 def test_fy2027_uses_v43_and_says_so(cms_data_dir: Path) -> None:
-    from retrieval.books import book_sources, load_book
+    from codedesk.cms.books import book_sources, load_book
 
     settings = Settings(_env_file=None, home=CACHE_HOME, cms_data_dir=cms_data_dir)
     sources = book_sources(settings)
     books = {y: load_book(sources[y], settings.cache_dir) for y in ("2026", "2027")}
-    check = check_codes(["J96.01", "QA1.71"], books["2027"], books=books, cms_data_dir=cms_data_dir,
-                        show=("cc_mcc",), sequencing=False)
+    check = check_codes(
+        ["J96.01", "QA1.71"],
+        books["2027"],
+        books=books,
+        cms_data_dir=cms_data_dir,
+        show=("cc_mcc",),
+        sequencing=False,
+    )
     assert check.report.statuses[1].reportable  # Lynch syndrome, added in FY2027
     [lv] = check.report.cc_mcc
     assert lv.code == "QA1.71" and lv.level is None and not lv.in_tables
@@ -99,10 +123,15 @@ def test_fy2027_uses_v43_and_says_so(cms_data_dir: Path) -> None:
 
 @pytest.fixture(scope="module")
 def answerer(cms_data_dir: Path):
-    from retrieval.service import build_answerer
+    from codedesk.retrieval.service import build_answerer
 
-    settings = Settings(_env_file=None, home=CACHE_HOME, cms_data_dir=cms_data_dir, fiscal_year="2026",
-                        coding_setting="inpatient")
+    settings = Settings(
+        _env_file=None,
+        home=CACHE_HOME,
+        cms_data_dir=cms_data_dir,
+        fiscal_year="2026",
+        coding_setting="inpatient",
+    )
     return build_answerer(settings, dense=False)
 
 
@@ -118,23 +147,44 @@ def test_ask_answers_level_questions_with_their_tables(answerer) -> None:
 
 def test_ask_with_a_pasted_list_adds_the_settings_levels(answerer) -> None:
     a = answerer.answer("E11.22, N18.32, I12.9 - right order?")
-    assert [c.code for c in a.codes] == ["E11.22", "I12.9", "N18.32"]  # the sequencing answer stands
+    assert [c.code for c in a.codes] == [
+        "E11.22",
+        "I12.9",
+        "N18.32",
+    ]  # the sequencing answer stands
     report = a.code_check
-    assert report.shown == ["sequencing", "cc_mcc"] and report.hcc == []  # inpatient: CC/MCC by default
-    assert [(c.code, c.counts_as) for c in report.cc_mcc] == [("N18.32", "non-CC"), ("I12.9", "non-CC")]
+    assert (
+        report.shown == ["sequencing", "cc_mcc"] and report.hcc == []
+    )  # inpatient: CC/MCC by default
+    assert [(c.code, c.counts_as) for c in report.cc_mcc] == [
+        ("N18.32", "non-CC"),
+        ("I12.9", "non-CC"),
+    ]
 
 
 def test_codedesk_check_cli(cms_data_dir: Path) -> None:
     from codedesk.cli import app
 
-    env = {"CODEDESK_HOME": str(CACHE_HOME), "CODEDESK_CMS_DATA_DIR": str(cms_data_dir),
-           "CODEDESK_FISCAL_YEAR": "2026", "CODEDESK_TODAY": "2026-06-15", "CODEDESK_CODING_SETTING": ""}
+    env = {
+        "CODEDESK_HOME": str(CACHE_HOME),
+        "CODEDESK_CMS_DATA_DIR": str(cms_data_dir),
+        "CODEDESK_FISCAL_YEAR": "2026",
+        "CODEDESK_TODAY": "2026-06-15",
+        "CODEDESK_CODING_SETTING": "",
+    }
     result = CliRunner().invoke(app, ["check", "N18.32, E11.22", "--format", "json"], env=env)
     assert result.exit_code == 1, result.output  # an error in the list: scripts see it
     report = json.loads(result.stdout)
     assert report["suggested_order"] == ["E11.22", "N18.32"]
-    assert report["findings"][0]["section"] == "I.A.13" and "Code first at N18" in report["findings"][0]["message"]
-    assert report["cc_mcc"][0]["msdrg_version"] == "v43" and report["hcc"][0]["payment_year"] == 2027
-    ok = CliRunner().invoke(app, ["check", "E11.22, N18.32", "--show", "hcc", "--year", "2026"], env=env)
+    assert (
+        report["findings"][0]["section"] == "I.A.13"
+        and "Code first at N18" in report["findings"][0]["message"]
+    )
+    assert (
+        report["cc_mcc"][0]["msdrg_version"] == "v43" and report["hcc"][0]["payment_year"] == 2027
+    )
+    ok = CliRunner().invoke(
+        app, ["check", "E11.22, N18.32", "--show", "hcc", "--year", "2026"], env=env
+    )
     assert ok.exit_code == 0, ok.output
     assert "HCC 37" in ok.stdout and "payment year 2027" in ok.stdout and "CC/MCC" not in ok.stdout

@@ -12,10 +12,14 @@ from codedesk.settings import Settings
 
 @pytest.fixture(scope="module")
 def answerer(cms_data_dir: Path, tmp_path_factory: pytest.TempPathFactory):
-    from retrieval.service import build_answerer
+    from codedesk.retrieval.service import build_answerer
 
-    settings = Settings(home=tmp_path_factory.mktemp("index-answers"), cms_data_dir=cms_data_dir,
-                        fiscal_year="2026", _env_file=None)
+    settings = Settings(
+        home=tmp_path_factory.mktemp("index-answers"),
+        cms_data_dir=cms_data_dir,
+        fiscal_year="2026",
+        _env_file=None,
+    )
     a = build_answerer(settings, dense=False)
     assert a.alpha is not None, "the Alphabetic Index in the CMS data folder was not loaded"
     return a
@@ -25,7 +29,10 @@ def test_index_path_leads_and_is_cited(answerer) -> None:
     a = answerer.answer("Chyluria, due to, Wuchereria")
     assert a.codes[0].code == "B74.0"
     cite = next(c for c in a.citations if c.source_type == "index")
-    assert cite.section == "Chyluria (nonfilarial) > due to > Wuchereria (bancrofti)" and cite.code == "B74.0"
+    assert (
+        cite.section == "Chyluria (nonfilarial) > due to > Wuchereria (bancrofti)"
+        and cite.code == "B74.0"
+    )
     assert "Alphabetic Index" in a.answer
     assert a.confidence == "high"
 
@@ -42,8 +49,10 @@ def test_diagnosis_question_never_answers_with_procedure_codes(answerer) -> None
     assert codes[0] == "I12.0" and "N18.6" in codes
     # "on hemodialysis": Dependence > on > renal dialysis (hemodialysis), after the conditions (I.C.21.c.3)
     assert "Z99.2" in codes[:3] and codes.index("Z99.2") > codes.index("N18.6")
-    assert any(c.source_type == "index" and c.code == "Z99.2" and c.section.startswith("Dependence")
-               for c in a.citations)
+    assert any(
+        c.source_type == "index" and c.code == "Z99.2" and c.section.startswith("Dependence")
+        for c in a.citations
+    )
     assert a.confidence != "high"
 
 
@@ -62,10 +71,16 @@ def test_weeks_of_gestation_choose_the_trimester_of_an_index_code(answerer) -> N
 
 def test_a_question_quoting_a_code_title_answers_that_code(answerer) -> None:
     # issue 11: "What is the ICD-10-CM code for Other hydronephrosis?" answered N13.30 first
-    for title, code in [("Other hydronephrosis", "N13.39"), ("Stress fracture, left humerus, sequela", "M84.322S"),
-                        ("Underdosing of therapeutic gases, sequela", "T41.5X6S")]:
+    for title, code in [
+        ("Other hydronephrosis", "N13.39"),
+        ("Stress fracture, left humerus, sequela", "M84.322S"),
+        ("Underdosing of therapeutic gases, sequela", "T41.5X6S"),
+    ]:
         a = answerer.answer(f"What is the ICD-10-CM code for {title}?")
-        assert a.codes[0].code == code and a.confidence == "high", (title, [c.code for c in a.codes][:3])
+        assert a.codes[0].code == code and a.confidence == "high", (
+            title,
+            [c.code for c in a.codes][:3],
+        )
 
 
 def test_procedure_question_never_answers_with_diagnosis_codes(answerer) -> None:
@@ -74,7 +89,9 @@ def test_procedure_question_never_answers_with_diagnosis_codes(answerer) -> None
 
 
 def test_question_asking_for_both_systems_gets_both_and_is_told(answerer) -> None:
-    a = answerer.answer("diagnosis and ICD-10-PCS codes: laparoscopic appendectomy for acute appendicitis")
+    a = answerer.answer(
+        "diagnosis and ICD-10-PCS codes: laparoscopic appendectomy for acute appendicitis"
+    )
     systems = {c.system for c in a.codes}
     assert {"ICD-10-CM", "ICD-10-PCS"} <= systems
     assert "both" in a.answer
@@ -88,7 +105,9 @@ def test_a_codes_own_title_beats_the_index_default(answerer) -> None:
 def test_index_code_that_is_a_header_in_the_year_answered_is_never_reported_as_is(answerer) -> None:
     a = answerer.answer("Acariasis")
     assert a.fiscal_year == "2026"
-    assert a.codes[0].code.startswith("B88.0") and a.codes[0].code != "B88.0" and a.codes[0].billable
+    assert (
+        a.codes[0].code.startswith("B88.0") and a.codes[0].code != "B88.0" and a.codes[0].billable
+    )
     assert a.confidence != "high"  # which subcode was assumed
 
 
@@ -118,17 +137,24 @@ def test_an_organism_causing_a_named_condition_is_its_as_the_cause_code(answerer
     # I.C.1.e.1.b: a current infection due to MRSA without a combination code: the condition, "along with
     # code B95.62" (Index: MRSA > infection > as the cause of diseases classified elsewhere); MRSA alone
     # stays the infection (A49.02), and a combination code (J15.212) needs no second code
-    assert [c.code for c in answerer.answer("urinary tract infection due to MRSA").codes][:2] == ["N39.0", "B95.62"]
+    assert [c.code for c in answerer.answer("urinary tract infection due to MRSA").codes][:2] == [
+        "N39.0",
+        "B95.62",
+    ]
     assert [c.code for c in answerer.answer("UTI due to E. coli").codes][:2] == ["N39.0", "B96.20"]
     assert answerer.answer("MRSA infection").codes[0].code == "A49.02"
     assert answerer.answer("MRSA pneumonia").codes[0].code == "J15.212"
 
 
-def test_a_default_that_leaves_the_site_unspecified_is_completed_with_the_site_named(answerer) -> None:
+def test_a_default_that_leaves_the_site_unspecified_is_completed_with_the_site_named(
+    answerer,
+) -> None:
     # Osteomyelitis > chronic M86.60 "…, unspecified site": the Index lists bones, not the foot; the Tabular
     # List's M86.67- "ankle and foot" with the side completes it. A rest that is not a site is left alone.
     assert answerer.answer("chronic osteomyelitis of left foot").codes[0].code == "M86.672"
-    assert answerer.answer("infectious mononucleosis without complication").codes[0].code == "B27.90"
+    assert (
+        answerer.answer("infectious mononucleosis without complication").codes[0].code == "B27.90"
+    )
 
 
 def test_a_code_is_completed_with_the_words_of_its_index_path(answerer) -> None:
@@ -141,7 +167,9 @@ def test_a_subterm_in_two_spellings_is_matched_by_either(answerer) -> None:
     assert answerer.answer("acute respiratory failure").codes[0].code == "J96.00"
 
 
-def test_a_word_said_only_by_a_nonessential_modifier_is_still_coded_from_its_own_term(answerer) -> None:
+def test_a_word_said_only_by_a_nonessential_modifier_is_still_coded_from_its_own_term(
+    answerer,
+) -> None:
     # Cellulitis (septic) does not code sepsis: Sepsis A41.9, first (I.C.1.d.4), then the cellulitis
     codes = [c.code for c in answerer.answer("sepsis due to cellulitis of left leg").codes]
     assert codes[:2] == ["A41.9", "L03.116"]
@@ -160,8 +188,12 @@ def test_not_in_remission_is_not_having_achieved_remission(answerer) -> None:
 
 def test_joined_conditions_keep_their_own_words_and_the_highest_degree_burn_leads(answerer) -> None:
     # each burn from the words said with it (not "right" of one with "foot" of the other); I.C.19.d.1
-    codes = [c.code for c in answerer.answer(
-        "2nd degree burn of right hand and 3rd degree burn of left foot, initial").codes]
+    codes = [
+        c.code
+        for c in answerer.answer(
+            "2nd degree burn of right hand and 3rd degree burn of left foot, initial"
+        ).codes
+    ]
     assert codes[:2] == ["T25.322A", "T23.201A"]
 
 
@@ -185,16 +217,27 @@ def test_a_see_reference_through_a_subterm_of_several_words(answerer) -> None:
 
 def test_use_additional_code_for_the_specific_condition_complicating_pregnancy(answerer) -> None:
     # O99.01- "Use additional code to identify specific condition": Anemia D64.9 beside O99.012
-    codes = [c.code for c in answerer.answer("pregnancy complicated by anemia, second trimester").codes]
+    codes = [
+        c.code for c in answerer.answer("pregnancy complicated by anemia, second trimester").codes
+    ]
     assert codes[:2] == ["O99.012", "D64.9"]
 
 
-def test_an_adverse_effect_while_on_long_term_therapy_is_still_a_drug_table_question(answerer) -> None:
+def test_an_adverse_effect_while_on_long_term_therapy_is_still_a_drug_table_question(
+    answerer,
+) -> None:
     # I.C.19.e.5.a (nature first, then T45.515-) and I.C.21.c.3 (Z79.01 after the conditions)
-    codes = [c.code for c in answerer.answer(
-        "nausea from warfarin taken as prescribed, on long-term anticoagulation, initial").codes]
+    codes = [
+        c.code
+        for c in answerer.answer(
+            "nausea from warfarin taken as prescribed, on long-term anticoagulation, initial"
+        ).codes
+    ]
     assert codes[:3] == ["R11.0", "T45.515A", "Z79.01"]
-    codes = [c.code for c in answerer.answer("hypokalemia due to HCTZ taken as prescribed, initial").codes]
+    codes = [
+        c.code
+        for c in answerer.answer("hypokalemia due to HCTZ taken as prescribed, initial").codes
+    ]
     assert codes[:2] == ["E87.6", "T50.2X5A"]
 
 
@@ -218,7 +261,12 @@ def test_a_companion_never_asserts_what_the_question_does_not_say(answerer) -> N
 
 def test_the_drug_code_stays_beside_the_index_code_of_its_adverse_effect(answerer) -> None:
     # Anemia > due to > antineoplastic chemotherapy D64.81, then T45.1X5- (I.C.2.c.2, I.C.19.e.5.a)
-    codes = [c.code for c in answerer.answer("anemia due to antineoplastic chemotherapy, adverse effect, initial").codes]
+    codes = [
+        c.code
+        for c in answerer.answer(
+            "anemia due to antineoplastic chemotherapy, adverse effect, initial"
+        ).codes
+    ]
     assert codes[:2] == ["D64.81", "T45.1X5A"]
     # a poisoning the Index codes itself (Poisoning > Bacillus B botulinus A05.1) gets no Table of Drugs code
     assert not answerer.answer("Poisoning Bacillus B botulinus").codes[0].code.startswith("T")
@@ -235,11 +283,52 @@ def test_a_see_also_is_followed_only_to_a_term_the_question_names(answerer) -> N
     # History > personal, see also History, family: never for a personal history
     codes = [c.code for c in answerer.answer("dementia in alzheimer's disease").codes]
     assert codes[0] == "G30.9" and "F02.80" in codes
-    assert "Z83.719" not in [c.code for c in answerer.answer("personal history of colon polyps").codes]
+    assert "Z83.719" not in [
+        c.code for c in answerer.answer("personal history of colon polyps").codes
+    ]
 
 
 def test_a_code_first_note_naming_a_code_the_question_says_adds_it(answerer) -> None:
     # J12.82 "Code first COVID-19 (U07.1)"; J96.00 from its own path; equal paths go to the code whose Tabular
     # title asserts nothing unsaid ("acute" J96.00, not "acute and (on) chronic" J96.20)
-    codes = [c.code for c in answerer.answer("COVID-19 with pneumonia and acute respiratory failure").codes]
+    codes = [
+        c.code
+        for c in answerer.answer("COVID-19 with pneumonia and acute respiratory failure").codes
+    ]
     assert codes[:3] == ["U07.1", "J12.82", "J96.00"]
+
+
+def test_a_letter_that_names_a_kind_is_followed_in_the_index(answerer) -> None:
+    # Hepatitis > A (see Hepatitis, viral, type A) B15.9; Hemophilia > A D66: the letter is a subterm, not "a"
+    assert answerer.answer("hepatitis A").codes[0].code == "B15.9"
+    assert answerer.answer("hemophilia A").codes[0].code == "D66"
+    assert answerer.answer("sepsis due to group A streptococcus").codes[0].code == "A40.0"
+
+
+def test_organisms_written_as_the_index_prints_them(answerer) -> None:
+    # Index: Sepsis > Escherichia coli (E. coli) A41.51
+    assert answerer.answer("E. coli sepsis").codes[0].code == "A41.51"
+
+
+def test_sepsis_with_organ_dysfunction_is_severe_sepsis(answerer) -> None:
+    # I.C.1.d.1.a.iii / I.C.1.d.1.b: the systemic infection, R65.20, then the organ dysfunction (R65.2's own
+    # "use additional code" list: acute kidney failure N17.-)
+    codes = [c.code for c in answerer.answer("sepsis with acute kidney failure").codes]
+    assert codes[:3] == ["A41.9", "R65.20", "N17.9"]
+    # I.C.1.d.1.a.iv: a dysfunction the record relates to another condition is no severe sepsis
+    codes = [
+        c.code for c in answerer.answer("sepsis and acute kidney failure due to dehydration").codes
+    ]
+    assert "R65.20" not in codes
+
+
+def test_pain_control_encounter_puts_the_pain_code_first(answerer) -> None:
+    # I.C.6.b.5: G89.3 "may be assigned as the principal or first-listed code when the stated reason for the
+    # admission/encounter is documented as pain control/pain management"
+    codes = [
+        c.code
+        for c in answerer.answer(
+            "encounter for pain management, neoplasm related pain, lung cancer"
+        ).codes
+    ]
+    assert codes[0] == "G89.3"

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 
 from codedesk.errors import IndexUnavailable, ModelMismatch, SourceError
+from codedesk.ingest.run import ingest
+from codedesk.ingest.store import IndexStore, make_client
+from codedesk.retrieval.service import build_answerer
 from codedesk.settings import Settings
-from ingest.run import ingest
-from ingest.store import IndexStore, make_client
-from retrieval.service import build_answerer
-from review.testing import TcpProxy, free_port
 from tests.conftest import REPO, small_tabular
+from tests.support import TcpProxy, free_port
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,11 @@ def test_ingest_then_rerun_embeds_nothing(tmp_path: Path, small_xml: Path) -> No
     assert again.added == again.updated == again.removed == 0
     gen = IndexStore(s).active()
     assert gen.gen == first.generation and gen.vectors == first.vectors
-    ids = IndexStore(s).collection(gen.vec_name("icd10cm-2026")).get(ids=["ICD-10-CM:2026:code:E11.22"])["ids"]
+    ids = (
+        IndexStore(s)
+        .collection(gen.vec_name("icd10cm-2026"))
+        .get(ids=["ICD-10-CM:2026:code:E11.22"])["ids"]
+    )
     assert ids == ["ICD-10-CM:2026:code:E11.22"]
 
 
@@ -49,7 +53,9 @@ def test_changed_source_reuses_vectors_and_counts_changes(tmp_path: Path, small_
     s = _settings(tmp_path, small_xml)
     first = ingest(s, progress=False)
     text = small_xml.read_text(encoding="utf-8").replace(
-        "<desc>Chronic kidney disease, stage 3b</desc>", "<desc>Chronic kidney disease, stage 3b (revised)</desc>")
+        "<desc>Chronic kidney disease, stage 3b</desc>",
+        "<desc>Chronic kidney disease, stage 3b (revised)</desc>",
+    )
     changed_xml = tmp_path / "tabular-changed.xml"
     changed_xml.write_text(text, encoding="utf-8")
     second = ingest(_settings(tmp_path, changed_xml), progress=False)
@@ -58,15 +64,21 @@ def test_changed_source_reuses_vectors_and_counts_changes(tmp_path: Path, small_
     assert second.updated >= 1 and second.removed == 0
     store = IndexStore(s)
     names = {c.name for c in store.client.list_collections()}
-    assert not any(first.generation in n for n in names), "the old generation is dropped after the switch"
+    assert not any(first.generation in n for n in names), (
+        "the old generation is dropped after the switch"
+    )
 
 
-def test_malformed_source_names_file_and_line_and_keeps_serving(tmp_path: Path, small_xml: Path) -> None:
+def test_malformed_source_names_file_and_line_and_keeps_serving(
+    tmp_path: Path, small_xml: Path
+) -> None:
     s = _settings(tmp_path, small_xml)
     first = ingest(s, progress=False)
     bad = tmp_path / "broken.xml"
     lines = small_xml.read_text(encoding="utf-8").splitlines()
-    bad.write_text("\n".join(lines[:200] + ["<diag><name>E11.9</name>"] + lines[200:400]), encoding="utf-8")
+    bad.write_text(
+        "\n".join(lines[:200] + ["<diag><name>E11.9</name>"] + lines[200:400]), encoding="utf-8"
+    )
     with pytest.raises(SourceError) as err:
         ingest(_settings(tmp_path, bad), progress=False)
     assert "broken.xml" in str(err.value) and "line" in str(err.value)
@@ -79,11 +91,22 @@ def test_killed_ingest_leaves_previous_index_serving(tmp_path: Path, small_xml: 
     s = _settings(tmp_path, small_xml)
     first = ingest(s, progress=False)
     changed = tmp_path / "other.xml"
-    changed.write_text(small_xml.read_text(encoding="utf-8").replace("diabetes", "diabetes (x)"), encoding="utf-8")
-    env = {**os.environ, "CODEDESK_HOME": str(tmp_path), "CODEDESK_TABULAR_XML": str(changed),
-           "CODEDESK_CMS_DATA_DIR": ""}
-    proc = subprocess.Popen([sys.executable, "-m", "codedesk", "ingest", "--force", "-q"], env=env, cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    changed.write_text(
+        small_xml.read_text(encoding="utf-8").replace("diabetes", "diabetes (x)"), encoding="utf-8"
+    )
+    env = {
+        **os.environ,
+        "CODEDESK_HOME": str(tmp_path),
+        "CODEDESK_TABULAR_XML": str(changed),
+        "CODEDESK_CMS_DATA_DIR": "",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "codedesk", "ingest", "--force", "-q"],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     store = IndexStore(s)
     deadline = time.time() + 120
     while time.time() < deadline:  # kill it once it has started writing a new generation
@@ -97,7 +120,9 @@ def test_killed_ingest_leaves_previous_index_serving(tmp_path: Path, small_xml: 
     proc.wait()
     assert store.active().gen == first.generation
     assert build_answerer(s).answer("E11.22").codes[0].code == "E11.22"
-    again = ingest(s, progress=False)  # the original source again: nothing to do, stale collections dropped
+    again = ingest(
+        s, progress=False
+    )  # the original source again: nothing to do, stale collections dropped
     assert not again.changed
     names = [c.name for c in IndexStore(s).client.list_collections()]
     assert sum(1 for n in names if n.startswith("codedesk-txt-")) == 1
@@ -112,8 +137,20 @@ def test_model_mismatch_is_a_clear_error(tmp_path: Path, small_xml: Path) -> Non
 def test_chroma_server(tmp_path: Path, small_xml: Path) -> None:
     port = free_port()
     chroma = Path(sys.executable).parent / "chroma"
-    server = subprocess.Popen([str(chroma), "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1",
-                               "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            str(chroma),
+            "run",
+            "--path",
+            str(tmp_path / "server"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         for _ in range(100):
             with socket.socket() as sock:

@@ -7,8 +7,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from codedesk.review.log import QueryLogger
 from codedesk.settings import Settings
-from review.log import QueryLogger
 
 
 def _race(claimers: list[QueryLogger], event_id: str) -> list[bool]:
@@ -27,7 +27,9 @@ def _race(claimers: list[QueryLogger], event_id: str) -> list[bool]:
     return results
 
 
-def test_an_event_and_its_retry_claimed_at_once_are_answered_exactly_once(tmp_path: Path, pg_url: str) -> None:
+def test_an_event_and_its_retry_claimed_at_once_are_answered_exactly_once(
+    tmp_path: Path, pg_url: str
+) -> None:
     settings = Settings(_env_file=None, home=tmp_path, database_url=pg_url)
     one_worker = QueryLogger(settings)
     other_worker = QueryLogger(settings, queue_path=tmp_path / "other-queue.sqlite3")

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from codedesk.cms.addenda import Addenda, dotted, parse_addenda
 from codedesk.errors import SourceError
-from ingest.addenda import Addenda, dotted, parse_addenda, to_docs
+from codedesk.ingest.documents import addenda_docs
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +27,12 @@ def test_order_layout_counts_and_headers(order: Addenda) -> None:
     assert order.counts() == {"add": 324, "delete": 36, "revise": 14}
     assert sum(1 for c in order.changes if c.action == "add" and c.header) == 72
     deleted, added = [c for c in order.changes if c.code == "C83.39"]
-    assert (deleted.action, deleted.header, added.action, added.header) == ("delete", False, "add", True)
+    assert (deleted.action, deleted.header, added.action, added.header) == (
+        "delete",
+        False,
+        "add",
+        True,
+    )
 
 
 def test_order_layout_revision_titles(order: Addenda) -> None:
@@ -43,7 +49,11 @@ def test_codes_layout(codes: Addenda) -> None:
     assert codes.counts() == {"add": 252, "delete": 36, "revise": 13}
     first = codes.changes[0]
     assert (first.action, first.code, first.old_title, first.title) == (
-        "revise", "A77.41", "Ehrlichiosis chafeensis [E. chafeensis]", "Ehrlichiosis chaffeensis [E. chaffeensis]")
+        "revise",
+        "A77.41",
+        "Ehrlichiosis chafeensis [E. chafeensis]",
+        "Ehrlichiosis chaffeensis [E. chaffeensis]",
+    )
     assert first.header is None and first.short_title is None
     added = next(c for c in codes.changes if c.code == "C81.0A")
     assert added.title == "Nodular lymphocyte predominant Hodgkin lymphoma, in remission"
@@ -55,7 +65,7 @@ def test_both_layouts_agree_on_codes(order: Addenda, codes: Addenda) -> None:
 
 
 def test_docs(order: Addenda) -> None:
-    docs = to_docs(order, "2025")
+    docs = addenda_docs(order, "2025")
     assert len({d.id for d in docs}) == len(docs) == 374
     doc = next(d for d in docs if d.id == "ICD-10-CM:2025:addenda:add:C81.0A")
     assert doc.metadata["source_type"] == "addenda" and doc.metadata["action"] == "add"
@@ -73,16 +83,44 @@ def _copy_with(path: Path, tmp_path: Path, edit) -> Path:
     return out
 
 
-@pytest.mark.parametrize(("name", "edit", "message", "line"), [
-    ("icd10cm_codes_addenda_2025.txt", lambda ls: [*ls[:5], "Ad d:        C810A   Broken", *ls[5:]],
-     "malformed line before|neither a change", 6),
-    ("icd10cm_codes_addenda_2025.txt", lambda ls: [*ls[:9], ls[9][:13] + "c81!    Bad code", *ls[10:]],
-     "not an ICD-10-CM code", 10),
-    ("icd10cm_order_addenda_2025.txt", lambda ls: [*ls[:3], ls[3][:40], *ls[4:]], "malformed order-layout line", 4),
-    ("icd10cm_codes_addenda_2025.txt", lambda ls: ls[1:], "without a matching 'Revise from:'", 1),
-    ("icd10cm_codes_addenda_2025.txt", lambda ls: [*ls[:50], *ls[60:]], "the summary counts 252 add changes", None),
-])
-def test_malformed_files_name_the_place(fy2025_dir: Path, tmp_path: Path, name, edit, message, line) -> None:
+@pytest.mark.parametrize(
+    ("name", "edit", "message", "line"),
+    [
+        (
+            "icd10cm_codes_addenda_2025.txt",
+            lambda ls: [*ls[:5], "Ad d:        C810A   Broken", *ls[5:]],
+            "malformed line before|neither a change",
+            6,
+        ),
+        (
+            "icd10cm_codes_addenda_2025.txt",
+            lambda ls: [*ls[:9], ls[9][:13] + "c81!    Bad code", *ls[10:]],
+            "not an ICD-10-CM code",
+            10,
+        ),
+        (
+            "icd10cm_order_addenda_2025.txt",
+            lambda ls: [*ls[:3], ls[3][:40], *ls[4:]],
+            "malformed order-layout line",
+            4,
+        ),
+        (
+            "icd10cm_codes_addenda_2025.txt",
+            lambda ls: ls[1:],
+            "without a matching 'Revise from:'",
+            1,
+        ),
+        (
+            "icd10cm_codes_addenda_2025.txt",
+            lambda ls: [*ls[:50], *ls[60:]],
+            "the summary counts 252 add changes",
+            None,
+        ),
+    ],
+)
+def test_malformed_files_name_the_place(
+    fy2025_dir: Path, tmp_path: Path, name, edit, message, line
+) -> None:
     bad = _copy_with(fy2025_dir / name, tmp_path, edit)
     with pytest.raises(SourceError, match=message) as err:
         parse_addenda(bad)

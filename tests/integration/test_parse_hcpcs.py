@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from codedesk.cms.hcpcs import ACTION_CODES, HcpcsCode, parse_hcpcs
 from codedesk.errors import SourceError
-from ingest.hcpcs import ACTION_CODES, HcpcsCode, parse_hcpcs, to_docs
+from codedesk.ingest.documents import hcpcs_docs
 
 FILE = "HCPC2020_ANWEB_w_disclaimer.txt"
 
@@ -34,12 +35,23 @@ def test_counts_and_preamble_skipped(codes: dict[str, HcpcsCode]) -> None:
 
 def test_fields_at_their_columns(codes: dict[str, HcpcsCode]) -> None:
     a0021 = codes["A0021"]
-    assert a0021.long_description == "Ambulance service, outside state per mile, transport (medicaid only)"
+    assert (
+        a0021.long_description
+        == "Ambulance service, outside state per mile, transport (medicaid only)"
+    )
     assert a0021.short_description == "Outside state ambulance serv"
     assert (a0021.add_date, a0021.action_effective_date, a0021.termination_date) == (
-        date(1985, 1, 1), date(1996, 9, 10), None)
-    assert (a0021.action_code, a0021.coverage, a0021.betos, a0021.pricing, a0021.type_of_service) == (
-        "N", "I", "O1A", ["00"], ["D"])
+        date(1985, 1, 1),
+        date(1996, 9, 10),
+        None,
+    )
+    assert (
+        a0021.action_code,
+        a0021.coverage,
+        a0021.betos,
+        a0021.pricing,
+        a0021.type_of_service,
+    ) == ("N", "I", "O1A", ["00"], ["D"])
     assert codes["G0504"].termination_date == date(2017, 12, 31)
     assert codes["J0121"].asc_group == "YY"
 
@@ -47,15 +59,20 @@ def test_fields_at_their_columns(codes: dict[str, HcpcsCode]) -> None:
 def test_long_descriptions_continue_over_records(codes: dict[str, HcpcsCode]) -> None:
     ad = codes["AD"]  # a modifier: right-aligned code field "   AD"
     assert ad.kind == "modifier"
-    assert ad.long_description == "Medical supervision by a physician: more than four concurrent anesthesia procedures"
+    assert (
+        ad.long_description
+        == "Medical supervision by a physician: more than four concurrent anesthesia procedures"
+    )
     g0503 = codes["G0503"]  # 17 records
-    assert g0503.long_description.startswith("Subsequent psychiatric collaborative care management, first 60")
+    assert g0503.long_description.startswith(
+        "Subsequent psychiatric collaborative care management, first 60"
+    )
     assert g0503.long_description.endswith("are prepared for discharge from active treatment")
     assert "  " not in g0503.long_description
 
 
 def test_docs(codes: dict[str, HcpcsCode]) -> None:
-    docs = to_docs(codes.values(), "2020")
+    docs = hcpcs_docs(codes.values(), "2020")
     assert len({d.id for d in docs}) == len(docs) == 7079
     doc = next(d for d in docs if d.id == "HCPCS:2020:code:A0021")
     assert doc.metadata["source_type"] == "hcpcs" and doc.metadata["code"] == "A0021"

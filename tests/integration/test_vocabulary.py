@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest.index_xml import parse_index_xml
-from retrieval.synonyms import VOCABULARY, load_vocabulary
-from retrieval.text import tokens
+from codedesk.cms.index_xml import parse_index_xml
+from codedesk.retrieval.text import tokens
+from codedesk.vocabulary import VOCABULARY, load_vocabulary
 
 
 def test_every_entry_names_its_source_and_compiles() -> None:
@@ -38,7 +38,11 @@ def test_index_sources_are_in_the_index(index_terms: dict[str, object]) -> None:
     cited = [e for e in VOCABULARY if e.source.startswith("Index: ")]
     assert len(cited) >= 10
     for e in cited:
-        path = re.split(r",? see\b| [A-Z]\d", e.source.removeprefix("Index: "))[0].split(" / ")[0].strip()
+        path = (
+            re.split(r",? see\b| [A-Z]\d", e.source.removeprefix("Index: "))[0]
+            .split(" / ")[0]
+            .strip()
+        )
         assert path in index_terms, (e.key, path)
 
 
@@ -48,7 +52,11 @@ def test_no_rewrite_contradicts_an_index_code(index_terms: dict[str, object], co
     for e in VOCABULARY:
         if e.kind not in ("phrase", "fold"):
             continue
-        term = e.key if e.kind == "fold" else re.sub(r"\\b|\(\?:.*|[^a-z ]", "", e.key.split("|")[0]).strip()
+        term = (
+            e.key
+            if e.kind == "fold"
+            else re.sub(r"\\b|\(\?:.*|[^a-z ]", "", e.key.split("|")[0]).strip()
+        )
         entry = index_terms.get(term.capitalize())
         if entry is None or not entry.codes or entry.see:
             continue

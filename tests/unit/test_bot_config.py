@@ -1,15 +1,22 @@
-"""bot.config: Slack's variable names, comma lists, and a fail-fast message naming every missing one."""
+"""codedesk.bot.config: Slack's variable names, comma lists, and a fail-fast message naming every missing one."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.config import BotSettings
+from codedesk.bot.config import BotSettings
 from codedesk.errors import ConfigError
 
-VARS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "CODEDESK_ESCALATION_CHANNEL",
-        "CODEDESK_ESCALATION_USERGROUP", "CODEDESK_ALLOWED_CHANNELS", "CODEDESK_RATE_LIMIT_PER_MINUTE",
-        "CODEDESK_TEAM_LEADS")
+VARS = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "CODEDESK_ESCALATION_CHANNEL",
+    "CODEDESK_ESCALATION_USERGROUP",
+    "CODEDESK_ALLOWED_CHANNELS",
+    "CODEDESK_RATE_LIMIT_PER_MINUTE",
+    "CODEDESK_TEAM_LEADS",
+)
 
 
 @pytest.fixture(autouse=True)

@@ -1,18 +1,24 @@
-"""bot.text: Slack markup cleaned before retrieval, huge messages cut with a notice."""
+"""codedesk.bot.text: Slack markup cleaned before retrieval, huge messages cut with a notice."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.text import clean_slack_text, markdown_to_mrkdwn, shorten, truncate_question
+from codedesk.bot.text import clean_slack_text, markdown_to_mrkdwn, shorten, truncate_question
 
 
 @pytest.mark.parametrize(
     ("raw", "clean"),
     [
-        ("<@UCODEDESK> code for type 2 diabetes with CKD stage 3?", "code for type 2 diabetes with CKD stage 3?"),
+        (
+            "<@UCODEDESK> code for type 2 diabetes with CKD stage 3?",
+            "code for type 2 diabetes with CKD stage 3?",
+        ),
         ("<@UCODEDESK|codedesk> what is E11.22", "what is E11.22"),
-        ("see <https://www.cms.gov/medicare/icd-10|the CMS page> for N18", "see the CMS page for N18"),
+        (
+            "see <https://www.cms.gov/medicare/icd-10|the CMS page> for N18",
+            "see the CMS page for N18",
+        ),
         ("see <https://www.cms.gov/icd10>", "see https://www.cms.gov/icd10"),
         ("asked in <#C0CODING|coding> and <#C0OTHER>", "asked in #coding and"),
         ("<!here> is `E11.22` right?", "is E11.22 right?"),
@@ -55,5 +61,9 @@ def test_shorten() -> None:
 def test_markdown_to_mrkdwn() -> None:
     md = "## Answer\n**E11.22** is <reportable> & [cited](https://www.cms.gov/x)\n- one\n* two"
     out = markdown_to_mrkdwn(md)
-    assert out.splitlines() == ["*Answer*", "*E11.22* is &lt;reportable&gt; &amp; <https://www.cms.gov/x|cited>",
-                                "• one", "• two"]
+    assert out.splitlines() == [
+        "*Answer*",
+        "*E11.22* is &lt;reportable&gt; &amp; <https://www.cms.gov/x|cited>",
+        "• one",
+        "• two",
+    ]

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.codebook import CodeBook, normalize_code
+from codedesk.cms.codebook import CodeBook, normalize_code
 
 
-@pytest.mark.parametrize("raw, expected", [("e1122", "E11.22"), ("E11.22", "E11.22"), (" t391x1a ", "T39.1X1A"),
-                                           ("N18", "N18"), ("e11.2-", "E11.2"), ("e08-e13", "E08-E13")])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("e1122", "E11.22"),
+        ("E11.22", "E11.22"),
+        (" t391x1a ", "T39.1X1A"),
+        ("N18", "N18"),
+        ("e11.2-", "E11.2"),
+        ("e08-e13", "E08-E13"),
+    ],
+)
 def test_normalize(raw: str, expected: str) -> None:
     assert normalize_code(raw) == expected
 
@@ -26,11 +35,14 @@ def test_header_is_not_reportable_and_lists_children(codebook: CodeBook) -> None
     assert codebook.reportable_under("E11.2") == ["E11.21", "E11.22", "E11.29"]
 
 
-@pytest.mark.parametrize("code, title_end", [
-    ("T39.1X1A", "accidental (unintentional), initial encounter"),
-    ("S72.001A", "neck of right femur, initial encounter for closed fracture"),
-    ("S30.0XXA", "Contusion of lower back and pelvis, initial encounter"),
-])
+@pytest.mark.parametrize(
+    "code, title_end",
+    [
+        ("T39.1X1A", "accidental (unintentional), initial encounter"),
+        ("S72.001A", "neck of right femur, initial encounter for closed fracture"),
+        ("S30.0XXA", "Contusion of lower back and pelvis, initial encounter"),
+    ],
+)
 def test_seventh_character_codes_are_derived(codebook: CodeBook, code: str, title_end: str) -> None:
     info = codebook.lookup(code)
     assert info.exists and info.reportable, info.reason
@@ -44,13 +56,16 @@ def test_base_code_needing_seventh_is_not_reportable(codebook: CodeBook) -> None
     assert "T39.1X1A" in info.reason
 
 
-@pytest.mark.parametrize("code, why", [
-    ("E99.99", "does not exist"),
-    ("T39.1X1Z", "not a valid 7th character"),
-    ("S30.0XA", "does not exist"),
-    ("S30.0A", "does not exist"),
-    ("ABC", "not in the form"),
-])
+@pytest.mark.parametrize(
+    "code, why",
+    [
+        ("E99.99", "does not exist"),
+        ("T39.1X1Z", "not a valid 7th character"),
+        ("S30.0XA", "does not exist"),
+        ("S30.0A", "does not exist"),
+        ("ABC", "not in the form"),
+    ],
+)
 def test_invalid_codes_say_why(codebook: CodeBook, code: str, why: str) -> None:
     info = codebook.lookup(code)
     assert not info.reportable
@@ -88,7 +103,14 @@ def test_block_and_chapter(codebook: CodeBook) -> None:
     assert codebook.lookup("E08-E13").kind == "block"
     assert codebook.lookup("4").kind == "chapter"
     assert codebook.codes_in_range("E08", "E13") == ["E08", "E09", "E10", "E11", "E13"]
-    assert codebook.codes_in_range("N18.1", "N18.6") == ["N18.1", "N18.2", "N18.3", "N18.4", "N18.5", "N18.6"]
+    assert codebook.codes_in_range("N18.1", "N18.6") == [
+        "N18.1",
+        "N18.2",
+        "N18.3",
+        "N18.4",
+        "N18.5",
+        "N18.6",
+    ]
 
 
 def test_one_category_block_does_not_shadow_its_category(codebook: CodeBook) -> None:
@@ -107,10 +129,18 @@ def test_all_reportable_codes_match_the_official_code_list(codebook: CodeBook) -
     """Every code the book derives (7th characters included) is on CMS's FY2026 code list, and back."""
     from importlib import resources
 
-    listed = {line.strip() for line in resources.files("simple_icd_10_cm.data")
-              .joinpath("code-list-April-2026.txt").read_text().splitlines() if line.strip()}
+    listed = {
+        line.strip()
+        for line in resources.files("simple_icd_10_cm.data")
+        .joinpath("code-list-April-2026.txt")
+        .read_text()
+        .splitlines()
+        if line.strip()
+    }
     mine = {c.replace(".", "") for c in codebook.reportable_codes()}
-    headers = {c.replace(".", "") for c, n in codebook.nodes.items() if n.kind not in ("chapter", "block")}
+    headers = {
+        c.replace(".", "") for c, n in codebook.nodes.items() if n.kind not in ("chapter", "block")
+    }
     official_codes = {c for c in listed if c[0].isalpha() and "-" not in c}
     assert mine | headers == official_codes
     assert len(mine) > 74_000

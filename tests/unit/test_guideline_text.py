@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.guidelines import (
+from codedesk.retrieval.guidelines import (
     MAX_QUOTE,
     clip_quote,
     doc_terms,
@@ -17,8 +17,10 @@ from retrieval.guidelines import (
 
 
 def test_sentences_keep_abbreviations_and_section_references_whole() -> None:
-    text = ("Assign the code for the condition, e.g. pneumonia. See Section I.B.18. Use of Signs/Symptom/"
-            "Unspecified Codes. Do not code it vs. the symptom.")
+    text = (
+        "Assign the code for the condition, e.g. pneumonia. See Section I.B.18. Use of Signs/Symptom/"
+        "Unspecified Codes. Do not code it vs. the symptom."
+    )
     assert split_sentences(text) == [
         "Assign the code for the condition, e.g. pneumonia.",
         "See Section I.B.18. Use of Signs/Symptom/Unspecified Codes.",
@@ -27,28 +29,42 @@ def test_sentences_keep_abbreviations_and_section_references_whole() -> None:
 
 
 def test_soft_line_breaks_join_and_list_lines_stay_apart() -> None:
-    text = ("These exceptions include codes for:\n• Body Mass Index (BMI)\n• Laterality\n"
-            "The BMI should only\nbe secondary.")
-    assert split_sentences(text) == ["These exceptions include codes for:", "• Body Mass Index (BMI)",
-                                     "• Laterality", "The BMI should only be secondary."]
+    text = (
+        "These exceptions include codes for:\n• Body Mass Index (BMI)\n• Laterality\n"
+        "The BMI should only\nbe secondary."
+    )
+    assert split_sentences(text) == [
+        "These exceptions include codes for:",
+        "• Body Mass Index (BMI)",
+        "• Laterality",
+        "The BMI should only be secondary.",
+    ]
 
 
 def test_pdf_line_breaks_end_headings_but_not_wrapped_words() -> None:
     text = "Acute and Chronic Conditions\nAssign Y for acute conditions that are present at admission.\nN - No"
     assert split_sentences(text, hard_breaks=True) == [
-        "Acute and Chronic Conditions", "Assign Y for acute conditions that are present at admission.", "N - No"]
-    assert split_sentences("should never be assigned to R75 or Z21, Asymptomatic human\nimmunodeficiency virus.",
-                           hard_breaks=True) == ["should never be assigned to R75 or Z21, Asymptomatic human "
-                                                 "immunodeficiency virus."]
+        "Acute and Chronic Conditions",
+        "Assign Y for acute conditions that are present at admission.",
+        "N - No",
+    ]
+    assert split_sentences(
+        "should never be assigned to R75 or Z21, Asymptomatic human\nimmunodeficiency virus.",
+        hard_breaks=True,
+    ) == ["should never be assigned to R75 or Z21, Asymptomatic human immunodeficiency virus."]
     markdown = "4. A nonspecific term has no code of its own and the provider must choose\n   (urosepsis).\n5. Next."
     assert split_sentences(markdown) == [
-        "4. A nonspecific term has no code of its own and the provider must choose (urosepsis).", "5. Next."]
+        "4. A nonspecific term has no code of its own and the provider must choose (urosepsis).",
+        "5. Next.",
+    ]
 
 
 def test_quotes_are_at_most_300_characters_and_cut_at_a_boundary() -> None:
     short = "Code only confirmed cases."
     assert clip_quote(short) == short
-    long = "If the diagnosis is uncertain, " + ", ".join(f"clause number {i}" for i in range(40)) + "."
+    long = (
+        "If the diagnosis is uncertain, " + ", ".join(f"clause number {i}" for i in range(40)) + "."
+    )
     quote = clip_quote(long)
     assert len(quote) <= MAX_QUOTE and quote.endswith("…")
     assert long.startswith(quote[:-1])
@@ -67,27 +83,35 @@ def test_coding_vocabulary_widens_the_question_not_beyond_its_own_words() -> Non
     assert terms["pneumonia"] >= 1.0
     first = question_terms("is the late effect listed first?")
     assert "sequela" in first and "princip" in first
-    assert "instead" not in question_terms("a symptom code instead of a diagnosis")  # filler words dropped
+    assert "instead" not in question_terms(
+        "a symptom code instead of a diagnosis"
+    )  # filler words dropped
 
 
-@pytest.mark.parametrize("question", [
-    "Can I code a symptom when the diagnosis is confirmed?",
-    "Office note says probable strep throat - is it appropriate to code strep?",
-    "Which diagnosis is sequenced first when both are treated?",
-    "What does the guideline say about borderline diagnoses?",
-    "Is postoperative ileus always coded as a complication?",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Can I code a symptom when the diagnosis is confirmed?",
+        "Office note says probable strep throat - is it appropriate to code strep?",
+        "Which diagnosis is sequenced first when both are treated?",
+        "What does the guideline say about borderline diagnoses?",
+        "Is postoperative ileus always coded as a complication?",
+    ],
+)
 def test_rule_questions_have_high_intent(question: str) -> None:
     assert guideline_intent(question) >= 0.5
 
 
-@pytest.mark.parametrize("question", [
-    "code for type 2 diabetes with CKD stage 3?",
-    "E11.22?",
-    "What is the ICD-10-CM code for acute appendicitis with perforation",
-    "Neoplasm of uncertain behavior of the left kidney",
-    "left femoral neck fracture, initial encounter",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "code for type 2 diabetes with CKD stage 3?",
+        "E11.22?",
+        "What is the ICD-10-CM code for acute appendicitis with perforation",
+        "Neoplasm of uncertain behavior of the left kidney",
+        "left femoral neck fracture, initial encounter",
+    ],
+)
 def test_code_requests_have_low_intent(question: str) -> None:
     assert guideline_intent(question) <= 0.3
 

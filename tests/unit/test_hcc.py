@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from retrieval.hcc import hcc_data, hccs, model_table, payment_year_for
+from codedesk.retrieval.hcc import hcc_data, hccs, model_table, payment_year_for
 
 
 def _model(results, name):
@@ -21,8 +21,12 @@ def test_e1122_maps_to_v28_hcc_37_in_2026_and_2027() -> None:
         assert v28.name == "CMS-HCC V28" and v28.share == 1.0 and v28.payment_year == year
         [cat] = v28.kept
         assert (cat.cc, cat.label) == ("37", "Diabetes with Chronic Complications")
-        assert v28.lines() == [f"E11.22 → HCC 37 Diabetes with Chronic Complications (CMS-HCC V28, payment year {year})"]
-        assert v28.citation().title.startswith(f"CMS-HCC V28 diagnosis-to-HCC mapping (CMS), payment year {year}")
+        assert v28.lines() == [
+            f"E11.22 → HCC 37 Diabetes with Chronic Complications (CMS-HCC V28, payment year {year})"
+        ]
+        assert v28.citation().title.startswith(
+            f"CMS-HCC V28 diagnosis-to-HCC mapping (CMS), payment year {year}"
+        )
 
 
 def test_hierarchies_drop_the_lower_category() -> None:
@@ -42,11 +46,18 @@ def test_2025_is_the_v24_v28_blend() -> None:
 
 def test_esrd_and_rxhcc_are_named_as_such_and_edited() -> None:
     results = hccs(["E11.22", "N18.4", "Z99.2"], 2026, esrd=True, rxhcc=True)
-    assert [r.name for r in results] == ["CMS-HCC V28", "CMS-HCC ESRD V24", "CMS-HCC ESRD V21", "RxHCC V08"]
+    assert [r.name for r in results] == [
+        "CMS-HCC V28",
+        "CMS-HCC ESRD V24",
+        "CMS-HCC ESRD V21",
+        "RxHCC V08",
+    ]
     esrd = _model(results, "CMS-HCC ESRD V24")
     assert set(esrd.edited) == {"134", "137"} and [c.cc for c in esrd.kept] == ["18"]
     rx = _model(results, "RxHCC V08")
-    assert "E11.22 → RxHCC 30 Diabetes with Complications (RxHCC V08, payment year 2026)" in rx.lines()
+    assert (
+        "E11.22 → RxHCC 30 Diabetes with Complications (RxHCC V08, payment year 2026)" in rx.lines()
+    )
 
 
 def test_payment_year_follows_the_date_of_service_year() -> None:

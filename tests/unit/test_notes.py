@@ -1,4 +1,4 @@
-from retrieval.notes import codes_in_note, note_covers, note_specs
+from codedesk.retrieval.notes import codes_in_note, note_covers, note_specs
 
 
 def test_specs_families_and_ranges() -> None:
@@ -17,11 +17,21 @@ def test_coverage_includes_the_middle_of_a_range() -> None:
 
 
 def test_codes_in_note_expands_ranges(codebook) -> None:
-    assert codes_in_note(codebook, "(N18.1-N18.6)") == ["N18.1", "N18.2", "N18.30", "N18.31", "N18.32", "N18.4",
-                                                         "N18.5", "N18.6"]
+    assert codes_in_note(codebook, "(N18.1-N18.6)") == [
+        "N18.1",
+        "N18.2",
+        "N18.30",
+        "N18.31",
+        "N18.32",
+        "N18.4",
+        "N18.5",
+        "N18.6",
+    ]
 
 
 def test_a_category_named_in_words_is_read() -> None:
-    text = "code, if applicable, from category Z3A, Weeks of gestation, to identify the specific week"
+    text = (
+        "code, if applicable, from category Z3A, Weeks of gestation, to identify the specific week"
+    )
     assert note_specs(text) == [("Z3A", None)]
     assert note_specs("from category Z3A (Z3A.-)") == [("Z3A", None)]  # once

@@ -2,33 +2,50 @@
 
 from __future__ import annotations
 
-from ingest.addenda import dotted
-from ingest.guidelines_pdf import GuidelineSection, Paragraph, _hyphen_joins, chunk_sections, to_docs
-from ingest.index_xml import column_key
+from codedesk.cms.addenda import dotted
+from codedesk.cms.guidelines_pdf import GuidelineSection, Paragraph, _hyphen_joins, chunk_sections
+from codedesk.cms.index_xml import column_key
+from codedesk.ingest.documents import guideline_docs
 
 
 def _section(sid: str, parent: str | None, paragraphs: list[tuple[int, str]]) -> GuidelineSection:
-    return GuidelineSection(sid, f"Title {sid}", sid.count(".") + 1, parent, paragraphs[0][0] if paragraphs else 1,
-                            paragraphs[-1][0] if paragraphs else 1, [Paragraph(p, t) for p, t in paragraphs])
+    return GuidelineSection(
+        sid,
+        f"Title {sid}",
+        sid.count(".") + 1,
+        parent,
+        paragraphs[0][0] if paragraphs else 1,
+        paragraphs[-1][0] if paragraphs else 1,
+        [Paragraph(p, t) for p, t in paragraphs],
+    )
 
 
 def test_chunks_never_cross_sections_and_carry_their_start_page() -> None:
     rule = "Assign the code for the condition. " * 8
     sections = [
         _section("I", None, [(7, "Intro of section one.")]),
-        _section("I.A", "I", [(7, rule), (8, "For example, code E11.9 is assigned here."), (8, rule), (9, rule)]),
+        _section(
+            "I.A",
+            "I",
+            [(7, rule), (8, "For example, code E11.9 is assigned here."), (8, rule), (9, rule)],
+        ),
         _section("I.B", "I", []),
         _section("II", None, [(20, "Second section text.")]),
     ]
     chunks = list(chunk_sections(sections, max_chars=300))
     assert [c.section_id for c in chunks] == ["I", "I.A", "I.A", "I.A", "II"]
     first_a = chunks[1]
-    assert first_a.page == 7 and "For example, code E11.9" in first_a.text  # example kept with its rule
+    assert (
+        first_a.page == 7 and "For example, code E11.9" in first_a.text
+    )  # example kept with its rule
     assert [c.page for c in chunks[2:4]] == [8, 9]
     assert [c.index for c in chunks[1:4]] == [0, 1, 2]
     assert chunks[1].path == ["Title I", "Title I.A"]
-    docs = to_docs(chunks, "2025")
-    assert [d.id for d in docs][:2] == ["ICD-10-CM:2025:guideline:I#0", "ICD-10-CM:2025:guideline:I.A#0"]
+    docs = guideline_docs(chunks, "2025")
+    assert [d.id for d in docs][:2] == [
+        "ICD-10-CM:2025:guideline:I#0",
+        "ICD-10-CM:2025:guideline:I.A#0",
+    ]
     assert docs[1].text.startswith("Section I.A. Title I > Title I.A\n")
 
 

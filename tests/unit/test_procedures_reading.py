@@ -3,7 +3,7 @@ Index subterm matching, intent, CPT redaction. Pure functions, no files."""
 
 from __future__ import annotations
 
-from retrieval.procedures import (
+from codedesk.retrieval.procedures import (
     _level_matches,
     _ranges,
     _split_approach,
@@ -13,9 +13,15 @@ from retrieval.procedures import (
     rewrite_question,
 )
 
-APPROACHES = ["Via Natural or Artificial Opening With Percutaneous Endoscopic Assistance",
-              "Via Natural or Artificial Opening Endoscopic", "Via Natural or Artificial Opening",
-              "Percutaneous Endoscopic", "Percutaneous", "Open", "External"]
+APPROACHES = [
+    "Via Natural or Artificial Opening With Percutaneous Endoscopic Assistance",
+    "Via Natural or Artificial Opening Endoscopic",
+    "Via Natural or Artificial Opening",
+    "Percutaneous Endoscopic",
+    "Percutaneous",
+    "Open",
+    "External",
+]
 
 
 def test_approach_words_become_axis_values() -> None:
@@ -40,8 +46,10 @@ def test_coder_words_in_pcs_vocabulary() -> None:
     text = rewrite_question("open inguinal hernia repair without mesh")[0]
     assert "synthetic" not in text and "mesh" not in text  # what was not used is not asked for
     assert "less than 6" in rewrite_question("dialysis under 6 hours")[0]
-    assert "excision diagnostic" in rewrite_question("needle biopsy of the liver")[0] or \
-        "biopsy diagnostic" in rewrite_question("needle biopsy of the liver")[0]
+    assert (
+        "excision diagnostic" in rewrite_question("needle biopsy of the liver")[0]
+        or "biopsy diagnostic" in rewrite_question("needle biopsy of the liver")[0]
+    )
     assert "excision" in rewrite_question("wedge resection of the lung")[0]
     assert "extirpation matter" in rewrite_question("removal of a kidney stone")[0]
     assert "excision resection" in rewrite_question("removal of the gallbladder")[0]
@@ -56,19 +64,24 @@ def test_hcpcs_questions_keep_their_words() -> None:
 
 def test_number_ranges_in_titles_and_questions() -> None:
     assert _ranges("Respiratory Ventilation, 24-96 Consecutive Hours") == [(24.0, 96.0, "hour")]
-    (lo, hi, unit), = _ranges("Intermittent, Less than 6 Hours Per Day")
+    ((lo, hi, unit),) = _ranges("Intermittent, Less than 6 Hours Per Day")
     assert lo == 0.0 and 5.9 < hi < 6 and unit == "hour"
-    (lo, hi, _), = _ranges("Continuous, Greater than 18 hours Per Day")
+    ((lo, hi, _),) = _ranges("Continuous, Greater than 18 hours Per Day")
     assert 18 < lo < 18.1 and hi == float("inf")
     assert _ranges("for 48 consecutive hours") == [(48.0, 48.0, "hour")]
 
 
 def test_titles_lose_their_approach_segment() -> None:
-    assert _split_approach("Resection of Appendix, Percutaneous Endoscopic Approach", APPROACHES) == (
-        "Resection of Appendix", True)
-    assert _split_approach("Excision of Stomach, Via Natural or Artificial Opening Endoscopic, Diagnostic",
-                           APPROACHES) == ("Excision of Stomach, Diagnostic", True)
-    assert _split_approach("Plain Radiography of Chest", APPROACHES) == ("Plain Radiography of Chest", False)
+    assert _split_approach(
+        "Resection of Appendix, Percutaneous Endoscopic Approach", APPROACHES
+    ) == ("Resection of Appendix", True)
+    assert _split_approach(
+        "Excision of Stomach, Via Natural or Artificial Opening Endoscopic, Diagnostic", APPROACHES
+    ) == ("Excision of Stomach, Diagnostic", True)
+    assert _split_approach("Plain Radiography of Chest", APPROACHES) == (
+        "Plain Radiography of Chest",
+        False,
+    )
 
 
 def test_index_subterms() -> None:
@@ -76,9 +89,14 @@ def test_index_subterms() -> None:
     assert _level_matches("Excisional", frozenset(doc_tokens("Excisional")), q)
     assert not _level_matches("Non-excisional", frozenset(doc_tokens("Non-excisional")), q)
     total = set(doc_tokens("total knee replacement"))
-    assert _level_matches("Partial or total", frozenset(doc_tokens("Partial or total")), total) == {"total"}
-    assert not _level_matches("Products of Conception", frozenset(doc_tokens("Products of Conception")),
-                              set(doc_tokens("manually assisted delivery")))
+    assert _level_matches("Partial or total", frozenset(doc_tokens("Partial or total")), total) == {
+        "total"
+    }
+    assert not _level_matches(
+        "Products of Conception",
+        frozenset(doc_tokens("Products of Conception")),
+        set(doc_tokens("manually assisted delivery")),
+    )
 
 
 def test_intent_without_data() -> None:
@@ -93,7 +111,15 @@ def test_intent_without_data() -> None:
 
 
 def test_cpt_numbers_are_not_shown() -> None:
-    assert redact_cpt("(list separately in addition to 77065 or 77066)") == \
-        "(list separately in addition to [CPT code] or [CPT code])"
-    assert redact_cpt("panel other than codes 80002-80019, g0058") == "panel other than codes [CPT code], g0058"
-    assert redact_cpt("Injection, heparin sodium, per 10000 units") == "Injection, heparin sodium, per 10000 units"
+    assert (
+        redact_cpt("(list separately in addition to 77065 or 77066)")
+        == "(list separately in addition to [CPT code] or [CPT code])"
+    )
+    assert (
+        redact_cpt("panel other than codes 80002-80019, g0058")
+        == "panel other than codes [CPT code], g0058"
+    )
+    assert (
+        redact_cpt("Injection, heparin sodium, per 10000 units")
+        == "Injection, heparin sodium, per 10000 units"
+    )

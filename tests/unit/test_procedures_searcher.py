@@ -7,9 +7,9 @@ from datetime import date
 
 import pytest
 
-from ingest.hcpcs import HcpcsCode
-from ingest.pcs import PcsAxisValue, PcsCode, PcsData
-from retrieval.procedures import IndexNode, ProcedureSearcher, doc_tokens
+from codedesk.cms.hcpcs import HcpcsCode
+from codedesk.cms.pcs import PcsAxisValue, PcsCode, PcsData
+from codedesk.retrieval.procedures import IndexNode, ProcedureSearcher, doc_tokens
 
 CODES = {
     "0DTJ0ZZ": "Resection of Appendix, Open Approach",
@@ -23,16 +23,57 @@ CODES = {
 AXES = [
     PcsAxisValue("0", 1, "Section", "0", "Medical and Surgical", ""),
     PcsAxisValue("0", 2, "Body System", "D", "Gastrointestinal System", "0"),
-    PcsAxisValue("0", 3, "Root Operation", "T", "Resection", "0",
-                 "Cutting out or off, without replacement, all of a body part", examples="Total nephrectomy"),
-    PcsAxisValue("0", 3, "Root Operation", "B", "Excision", "0",
-                 "Cutting out or off, without replacement, a portion of a body part"),
-    PcsAxisValue("0", 3, "Root Operation", "J", "Inspection", "0", "Visually and/or manually exploring a body part"),
+    PcsAxisValue(
+        "0",
+        3,
+        "Root Operation",
+        "T",
+        "Resection",
+        "0",
+        "Cutting out or off, without replacement, all of a body part",
+        examples="Total nephrectomy",
+    ),
+    PcsAxisValue(
+        "0",
+        3,
+        "Root Operation",
+        "B",
+        "Excision",
+        "0",
+        "Cutting out or off, without replacement, a portion of a body part",
+    ),
+    PcsAxisValue(
+        "0",
+        3,
+        "Root Operation",
+        "J",
+        "Inspection",
+        "0",
+        "Visually and/or manually exploring a body part",
+    ),
     PcsAxisValue("0", 4, "Body Part", "J", "Appendix", "0D"),
     PcsAxisValue("0", 4, "Body Part", "D", "Lower Intestinal Tract", "0D"),
-    PcsAxisValue("0", 5, "Approach", "0", "Open", "0", "Cutting through the skin or mucous membrane"),
-    PcsAxisValue("0", 5, "Approach", "4", "Percutaneous Endoscopic", "0", "Entry, by puncture or minor incision"),
-    PcsAxisValue("0", 5, "Approach", "8", "Via Natural or Artificial Opening Endoscopic", "0", "Entry, opening"),
+    PcsAxisValue(
+        "0", 5, "Approach", "0", "Open", "0", "Cutting through the skin or mucous membrane"
+    ),
+    PcsAxisValue(
+        "0",
+        5,
+        "Approach",
+        "4",
+        "Percutaneous Endoscopic",
+        "0",
+        "Entry, by puncture or minor incision",
+    ),
+    PcsAxisValue(
+        "0",
+        5,
+        "Approach",
+        "8",
+        "Via Natural or Artificial Opening Endoscopic",
+        "0",
+        "Entry, opening",
+    ),
     PcsAxisValue("0", 6, "Device", "Z", "No Device", "0DT"),
     PcsAxisValue("0", 7, "Qualifier", "Z", "No Qualifier", "0DT"),
     PcsAxisValue("0", 6, "Device", "Z", "No Device", "0DB"),
@@ -46,26 +87,53 @@ def _node(label: str, codes: list[str] | None = None) -> IndexNode:
     return IndexNode(label, toks, codes=codes or [], head=toks)
 
 
-def _hcpcs(code: str, long: str, short: str, end: date | None = None, kind: str = "procedure") -> HcpcsCode:
-    return HcpcsCode(code, kind, "00100", long, short, "D" if end else "N", date(2001, 1, 1), date(2001, 1, 1), end,
-                     "", "")
+def _hcpcs(
+    code: str, long: str, short: str, end: date | None = None, kind: str = "procedure"
+) -> HcpcsCode:
+    return HcpcsCode(
+        code,
+        kind,
+        "00100",
+        long,
+        short,
+        "D" if end else "N",
+        date(2001, 1, 1),
+        date(2001, 1, 1),
+        end,
+        "",
+        "",
+    )
 
 
 @pytest.fixture(scope="module")
 def searcher() -> ProcedureSearcher:
     pcs = PcsData([PcsCode(c, t, "2025") for c, t in CODES.items()], AXES, [])
     index = [_node("Appendectomy", ["0DBJ", "0DTJ"])]
-    affixes = [("-ectomy", "suffix", "root_op", "B/T", "Excision(B) or Resection(T)"),
-               ("-scopy", "suffix", "root_op", "J", "Inspection(J)")]
-    hcpcs = [
-        _hcpcs("E0601", "Continuous positive airway pressure (cpap) device", "Cont airway pressure device"),
-        _hcpcs("B9000", "Enteral nutrition infusion pump - without alarm", "Enteral infusion pump w/o",
-               date(2016, 12, 31)),
-        _hcpcs("B9002", "Enteral nutrition infusion pump, any type", "Enteral nutrition pump"),
-        _hcpcs("RT", "Right side (used to identify procedures performed on the right side of the body)", "Right side",
-               kind="modifier"),
+    affixes = [
+        ("-ectomy", "suffix", "root_op", "B/T", "Excision(B) or Resection(T)"),
+        ("-scopy", "suffix", "root_op", "J", "Inspection(J)"),
     ]
-    return ProcedureSearcher.build(pcs, hcpcs, "2020", index=index, affixes=affixes, gems=[])
+    hcpcs = [
+        _hcpcs(
+            "E0601",
+            "Continuous positive airway pressure (cpap) device",
+            "Cont airway pressure device",
+        ),
+        _hcpcs(
+            "B9000",
+            "Enteral nutrition infusion pump - without alarm",
+            "Enteral infusion pump w/o",
+            date(2016, 12, 31),
+        ),
+        _hcpcs("B9002", "Enteral nutrition infusion pump, any type", "Enteral nutrition pump"),
+        _hcpcs(
+            "RT",
+            "Right side (used to identify procedures performed on the right side of the body)",
+            "Right side",
+            kind="modifier",
+        ),
+    ]
+    return ProcedureSearcher.build(pcs, hcpcs, "2020", index=index, affixes=affixes)
 
 
 def test_coder_words_rank_by_axis(searcher: ProcedureSearcher) -> None:
@@ -77,10 +145,15 @@ def test_coder_words_rank_by_axis(searcher: ProcedureSearcher) -> None:
 
 def test_pcs_hit_as_answer_parts(searcher: ProcedureSearcher) -> None:
     hit = searcher.search("laparoscopic appendectomy", system="pcs")[0]
-    assert hit.axes[2] == ("Root Operation", "T",
-                           "Resection: Cutting out or off, without replacement, all of a body part")
-    assert hit.item().note == ("Medical and Surgical · Gastrointestinal System · Resection · Appendix · "
-                               "Percutaneous Endoscopic · No Device · No Qualifier")
+    assert hit.axes[2] == (
+        "Root Operation",
+        "T",
+        "Resection: Cutting out or off, without replacement, all of a body part",
+    )
+    assert hit.item().note == (
+        "Medical and Surgical · Gastrointestinal System · Resection · Appendix · "
+        "Percutaneous Endoscopic · No Device · No Qualifier"
+    )
     cite = hit.citation()
     assert (cite.source_type, cite.section, cite.code) == ("pcs", "Table 0DT", "0DTJ4ZZ")
 
@@ -103,7 +176,9 @@ def test_terminated_codes_rank_after_live_ones(searcher: ProcedureSearcher) -> N
     assert not hits[1].valid and not hits[1].item().billable
     assert "terminated 2016-12-31" in (hits[1].item().note or "")
     assert searcher.search("cpap device", system="hcpcs")[0].code == "E0601"
-    assert all(h.code != "RT" for h in searcher.search("right side", system="hcpcs"))  # modifiers: when asked
+    assert all(
+        h.code != "RT" for h in searcher.search("right side", system="hcpcs")
+    )  # modifiers: when asked
 
 
 def test_direct_codes_first(searcher: ProcedureSearcher) -> None:

@@ -1,6 +1,6 @@
 from datetime import date
 
-from retrieval.query import fiscal_year_of, parse_question
+from codedesk.retrieval.query import fiscal_year_of, parse_question
 
 
 def test_code_mentions_with_and_without_dot() -> None:
@@ -45,7 +45,11 @@ def test_pieces_of_identifiers_are_not_codes() -> None:
     assert parse_question("account # N18321 follow-up").mentions == []
     # ranges and "and below" still read
     q = parse_question("N18.1-N18.6 or E11.2-")
-    assert (q.mentions[0].first, q.mentions[0].last, q.mentions[1].and_below) == ("N18.1", "N18.6", True)
+    assert (q.mentions[0].first, q.mentions[0].last, q.mentions[1].and_below) == (
+        "N18.1",
+        "N18.6",
+        True,
+    )
 
 
 def test_a_plan_line_still_names_its_code() -> None:

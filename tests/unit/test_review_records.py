@@ -7,31 +7,61 @@ import hmac
 
 import pytest
 
-from retrieval.schema import Answer, Citation, CodeItem
-from review.cli import parse_duration
-from review.log import build_query_record, hash_user
-from review.models import QueryLogCreate
+from codedesk.retrieval.schema import Answer, Citation, CodeItem
+from codedesk.review.cli import parse_duration
+from codedesk.review.log import build_query_record, hash_user
+from codedesk.review.models import QueryLogCreate
 
-RAW = "My patient John Smith, DOB 03/14/1952, MRN 00482913: type 2 diabetes with CKD stage 3, E11.22?"
+RAW = (
+    "My patient John Smith, DOB 03/14/1952, MRN 00482913: type 2 diabetes with CKD stage 3, E11.22?"
+)
 
 
 def make_answer(question: str = RAW) -> Answer:
     return Answer(
-        id="q-1", question=question,
+        id="q-1",
+        question=question,
         answer="Use **E11.22** with N18.30 for Mr. Smith.\n\nMore detail follows.",
-        codes=[CodeItem(code="E11.22", description="Type 2 diabetes mellitus with diabetic CKD", billable=True),
-               CodeItem(code="N18.30", description="CKD stage 3 unspecified", billable=True)],
-        citations=[Citation(source_type="guideline", title="ICD-10-CM Official Guidelines FY2025",
-                            section="I.C.4.a.3", page=40, fiscal_year="2025", quote="long quote"),
-                   Citation(source_type="tabular", title="Tabular List", section="use_additional_code",
-                            code="E11.22", fiscal_year="2025")],
-        confidence="high", fiscal_year="2025",
+        codes=[
+            CodeItem(
+                code="E11.22",
+                description="Type 2 diabetes mellitus with diabetic CKD",
+                billable=True,
+            ),
+            CodeItem(code="N18.30", description="CKD stage 3 unspecified", billable=True),
+        ],
+        citations=[
+            Citation(
+                source_type="guideline",
+                title="ICD-10-CM Official Guidelines FY2025",
+                section="I.C.4.a.3",
+                page=40,
+                fiscal_year="2025",
+                quote="long quote",
+            ),
+            Citation(
+                source_type="tabular",
+                title="Tabular List",
+                section="use_additional_code",
+                code="E11.22",
+                fiscal_year="2025",
+            ),
+        ],
+        confidence="high",
+        fiscal_year="2025",
     )
 
 
 def test_record_is_scrubbed_and_shaped() -> None:
-    record = build_query_record(question=RAW, answer=make_answer(), surface="slack_dm", user_hash="h" * 64,
-                                channel="D123", latency_ms=812.5, index_version="fy2026-1")
+    record = build_query_record(
+        question=RAW,
+        answer=make_answer(),
+        surface="slack_dm",
+        user_hash="h" * 64,
+        channel="D123",
+        latency_ms=812.5,
+        index_version="fy2026-1",
+    )
     assert isinstance(record, QueryLogCreate)
     dumped = record.model_dump_json()
     for phi in ("John", "Smith", "03/14/1952", "00482913"):
@@ -44,15 +74,26 @@ def test_record_is_scrubbed_and_shaped() -> None:
     assert record.confidence == "high" and record.fiscal_year == "2025"
     assert record.phi_found == "date:1,mrn:1,name:1"
     assert [(c.source_type, c.section, c.page, c.code) for c in record.citations] == [
-        ("guideline", "I.C.4.a.3", 40, None), ("tabular", "use_additional_code", None, "E11.22")]
-    assert record.created_at.tzinfo is not None and record.created_at.utcoffset().total_seconds() == 0
+        ("guideline", "I.C.4.a.3", 40, None),
+        ("tabular", "use_additional_code", None, "E11.22"),
+    ]
+    assert (
+        record.created_at.tzinfo is not None and record.created_at.utcoffset().total_seconds() == 0
+    )
     assert len(record.uid) == 36
 
 
 def test_record_rejects_unknown_surface() -> None:
     with pytest.raises(ValueError, match="surface"):
-        build_query_record(question="x", answer=make_answer("x"), surface="email", user_hash=None, channel=None,
-                           latency_ms=1, index_version=None)
+        build_query_record(
+            question="x",
+            answer=make_answer("x"),
+            surface="email",
+            user_hash=None,
+            channel=None,
+            latency_ms=1,
+            index_version=None,
+        )
 
 
 def test_user_hash_is_hmac_sha256() -> None:

@@ -1,4 +1,4 @@
-"""Guideline sequencing rules (retrieval/data/sequencing.toml) on the real FY2026 code book.
+"""Guideline sequencing rules (codedesk/retrieval/data/sequencing.toml) on the real FY2026 code book.
 
 Every example comes from the wording or the example of the guideline section the rule cites (the
 section is named beside each), never from the gold set.
@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.sequencing import (
+from codedesk.retrieval.sequencing import (
     answer_order_question,
     check_order,
+    implied_codes,
     load_rules,
     never_first,
     order_items,
@@ -28,7 +29,11 @@ ORDER_EXAMPLES = [
     ("external-cause-never-first", ["W01.10XA", "S06.0X0A"], ["S06.0X0A", "W01.10XA"]),
     ("external-cause-after-condition", ["W01.10XA", "S06.0X0A"], ["S06.0X0A", "W01.10XA"]),
     # I.C.20.d: place of occurrence after the main external cause
-    ("place-activity-status-after-cause", ["S52.501A", "Y92.009", "W01.0XXA"], ["S52.501A", "W01.0XXA", "Y92.009"]),
+    (
+        "place-activity-status-after-cause",
+        ["S52.501A", "Y92.009", "W01.0XXA"],
+        ["S52.501A", "W01.0XXA", "Y92.009"],
+    ),
     # I.C.1.e: urinary tract infection due to MRSA, "along with code B95.62"
     ("organism-never-first", ["B95.62", "N39.0"], ["N39.0", "B95.62"]),
     # I.B.7: "a secondary code from category ... B96 ..."; the "use additional code" note is at the infection code
@@ -39,9 +44,17 @@ ORDER_EXAMPLES = [
     ("severe-sepsis-never-first", ["R65.20", "A41.9", "N17.9"], ["A41.9", "R65.20", "N17.9"]),
     ("severe-sepsis-after-infection", ["N17.9", "R65.20", "A41.9"], ["A41.9", "R65.20", "N17.9"]),
     # I.C.1.d.5.b / c: the site of the postprocedural infection, sepsis following a procedure, then T81.12-
-    ("septic-shock-never-first", ["T81.12XA", "T81.44XA", "T81.41XA"], ["T81.41XA", "T81.44XA", "T81.12XA"]),
+    (
+        "septic-shock-never-first",
+        ["T81.12XA", "T81.44XA", "T81.41XA"],
+        ["T81.41XA", "T81.44XA", "T81.12XA"],
+    ),
     ("postprocedural-infection-before-sepsis", ["T81.44XA", "T81.41XA"], ["T81.41XA", "T81.44XA"]),
-    ("postprocedural-septic-shock-last", ["T81.41XA", "T81.12XA", "T81.44XA"], ["T81.41XA", "T81.44XA", "T81.12XA"]),
+    (
+        "postprocedural-septic-shock-last",
+        ["T81.41XA", "T81.12XA", "T81.44XA"],
+        ["T81.41XA", "T81.44XA", "T81.12XA"],
+    ),
     # I.C.1.g.1.c: "For a patient with acute respiratory failure due to COVID-19, assign code U07.1, and code J96.0-"
     ("covid-before-manifestations", ["J96.00", "U07.1"], ["U07.1", "J96.00"]),
     # I.C.1.g.1.m: "a code(s) for the specific symptom(s) … related to the previous COVID-19 infection … and code
@@ -91,35 +104,86 @@ ORDER_EXAMPLES = [
     # I.C.9.a.2 / a.3 / a.1
     ("hypertensive-ckd-before-stage", ["N18.31", "I12.9"], ["I12.9", "N18.31"]),
     ("hypertensive-heart-ckd-before-stage", ["N18.4", "I13.0"], ["I13.0", "N18.4"]),
-    ("hypertensive-heart-ckd-before-heart-failure", ["I50.9", "I13.0", "N18.4"], ["I13.0", "I50.9", "N18.4"]),
+    (
+        "hypertensive-heart-ckd-before-heart-failure",
+        ["I50.9", "I13.0", "N18.4"],
+        ["I13.0", "I50.9", "N18.4"],
+    ),
     ("hypertensive-heart-before-heart-failure", ["I50.9", "I11.0"], ["I11.0", "I50.9"]),
     # I.C.4.a.3: Z79 codes are additional; insulin and oral drugs: both codes
     ("diabetes-before-drug-use", ["Z79.4", "E11.9", "Z79.84"], ["E11.9", "Z79.4", "Z79.84"]),
+    # I.B.8: the same condition described as both acute and chronic (acute and chronic kidney failure)
+    ("acute-before-chronic", ["N18.9", "N17.9"], ["N17.9", "N18.9"]),
 ]
 
 # (rule id, codes in the order given, finding kind on the code) for selection rules.
 FINDING_EXAMPLES = [
-    ("valid-code", ["S52.501", "W01.0XXA"], "invalid", "S52.501"),  # I.B.2: the 7th character is missing
+    (
+        "valid-code",
+        ["S52.501", "W01.0XXA"],
+        "invalid",
+        "S52.501",
+    ),  # I.B.2: the 7th character is missing
     ("valid-code", ["E11.2", "Z79.4"], "invalid", "E11.2"),  # I.B.2: a subcategory is not a code
     ("unique-code", ["E11.9", "E11.9"], "duplicate", "E11.9"),  # I.B.12
     ("manifestation-needs-etiology", ["F02.80"], "missing", "F02.80"),  # I.A.13
     ("weeks-of-gestation-needs-obstetric-code", ["Z3A.39"], "missing", "Z3A.39"),
-    ("normal-pregnancy-not-with-obstetric", ["Z34.01", "O09.511"], "not_together", "Z34.01"),  # I.C.15.b.1
-    ("incidental-pregnancy-not-with-obstetric", ["Z33.1", "O99.891"], "not_together", "Z33.1"),  # I.C.15.a.1
+    (
+        "normal-pregnancy-not-with-obstetric",
+        ["Z34.01", "O09.511"],
+        "not_together",
+        "Z34.01",
+    ),  # I.C.15.b.1
+    (
+        "incidental-pregnancy-not-with-obstetric",
+        ["Z33.1", "O99.891"],
+        "not_together",
+        "Z33.1",
+    ),  # I.C.15.a.1
     ("antineoplastic-therapy-needs-malignancy", ["Z51.11"], "missing", "Z51.11"),  # I.C.2.e.2
-    ("history-not-with-current-same-site", ["C50.911", "Z85.3"], "not_together", "Z85.3"),  # I.C.2.d
+    (
+        "history-not-with-current-same-site",
+        ["C50.911", "Z85.3"],
+        "not_together",
+        "Z85.3",
+    ),  # I.C.2.d
     ("follow-up-needs-history", ["Z08"], "missing", "Z08"),  # I.C.21.c.8
     ("recurrence-replaces-follow-up", ["Z08", "C18.9"], "not_together", "Z08"),  # I.C.21.c.8
-    ("aftercare-status-not-together", ["Z43.0", "Z93.0"], "not_together", "Z43.0"),  # I.C.21.c.7's own example
-    ("transplant-status-not-with-complication", ["T86.20", "Z94.1"], "not_together", "Z94.1"),  # I.C.21.c.3
+    (
+        "aftercare-status-not-together",
+        ["Z43.0", "Z93.0"],
+        "not_together",
+        "Z43.0",
+    ),  # I.C.21.c.7's own example
+    (
+        "transplant-status-not-with-complication",
+        ["T86.20", "Z94.1"],
+        "not_together",
+        "Z94.1",
+    ),  # I.C.21.c.3
     ("adverse-effect-needs-nature", ["T36.0X5A"], "missing", "T36.0X5A"),  # I.C.19.e.5.a
     ("underdosing-intent", ["E11.65", "T38.3X6A"], "missing", "T38.3X6A"),  # I.C.19.e.5.c
     ("severe-sepsis-needs-infection", ["R65.20", "N17.9"], "missing", "R65.20"),  # I.C.1.d.1.b
-    ("postprocedural-septic-shock-not-r65-21", ["T81.41XA", "T81.12XA", "R65.21"], "not_together", "T81.12XA"),
+    (
+        "postprocedural-septic-shock-not-r65-21",
+        ["T81.41XA", "T81.12XA", "R65.21"],
+        "not_together",
+        "T81.12XA",
+    ),
     ("hypertensive-ckd-needs-stage", ["I12.9"], "missing", "I12.9"),  # I.C.9.a.2
     ("hypertensive-heart-ckd-needs-stage", ["I13.0", "I50.9"], "missing", "I13.0"),  # I.C.9.a.3
-    ("hypertensive-heart-and-ckd-combination", ["I11.9", "I12.9", "N18.30"], "not_together", "I11.9"),  # I.C.9.a.3
-    ("hypertensive-combination-not-with-parts", ["I13.10", "I10"], "not_together", "I13.10"),  # I.C.9.a.3
+    (
+        "hypertensive-heart-and-ckd-combination",
+        ["I11.9", "I12.9", "N18.30"],
+        "not_together",
+        "I11.9",
+    ),  # I.C.9.a.3
+    (
+        "hypertensive-combination-not-with-parts",
+        ["I13.10", "I10"],
+        "not_together",
+        "I13.10",
+    ),  # I.C.9.a.3
     ("excludes1-note", ["F45.8", "G47.63"], "excludes1", "F45.8"),  # I.A.12.a's own example
 ]
 
@@ -128,21 +192,29 @@ def _finding(findings, kind, code, rule_id):
     return [f for f in findings if f.kind == kind and f.code == code and f.rule.id == rule_id]
 
 
-@pytest.mark.parametrize("rule_id, given, expected", ORDER_EXAMPLES,
-                         ids=[f"{r[0]}:{','.join(r[1])}" for r in ORDER_EXAMPLES])
+@pytest.mark.parametrize(
+    "rule_id, given, expected",
+    ORDER_EXAMPLES,
+    ids=[f"{r[0]}:{','.join(r[1])}" for r in ORDER_EXAMPLES],
+)
 def test_sequence_follows_the_guideline_example(codebook, rule_id, given, expected) -> None:
     for code in given:
         assert codebook.lookup(code).reportable, code
     result = sequence(codebook, given)
     assert result.codes == expected
-    cited = {m.rule.id for m in result.moves} | {r.id for c in given if (r := never_first(codebook, c))}
+    cited = {m.rule.id for m in result.moves} | {
+        r.id for c in given if (r := never_first(codebook, c))
+    }
     assert rule_id in cited
     # the list in the expected order breaks no order rule
     assert [f for f in check_order(codebook, expected) if f.kind in ("order", "never_first")] == []
 
 
-@pytest.mark.parametrize("rule_id, given, kind, code", FINDING_EXAMPLES,
-                         ids=[f"{r[0]}:{','.join(r[1])}" for r in FINDING_EXAMPLES])
+@pytest.mark.parametrize(
+    "rule_id, given, kind, code",
+    FINDING_EXAMPLES,
+    ids=[f"{r[0]}:{','.join(r[1])}" for r in FINDING_EXAMPLES],
+)
 def test_check_order_reports_the_guideline_example(codebook, rule_id, given, kind, code) -> None:
     found = _finding(check_order(codebook, given), kind, code, rule_id)
     assert found, check_order(codebook, given)
@@ -151,8 +223,83 @@ def test_check_order_reports_the_guideline_example(codebook, rule_id, given, kin
     assert citation.page and citation.quote and citation.fiscal_year == "2025"
 
 
+def test_acute_before_chronic_only_for_the_same_condition(codebook) -> None:
+    # I.B.8 speaks of "the same condition": chronic kidney disease with acute bronchitis keeps its order
+    assert sequence(codebook, ["N18.32", "J20.9"]).codes == ["N18.32", "J20.9"]
+    assert sequence(codebook, ["K86.1", "K85.90"]).codes == [
+        "K85.90",
+        "K86.1",
+    ]  # acute and chronic pancreatitis
+
+
+# I.C.6.b.1.a.ii's own example: "encounter for pain management for acute neck pain from trauma is assigned code
+# G89.11, Acute pain due to trauma, followed by code M54.2, Cervicalgia"
+PAIN_EXAMPLE = "encounter for pain management for acute neck pain from trauma"
+
+
+def test_pain_control_first_only_when_the_question_says_so(codebook) -> None:
+    result = sequence(codebook, ["M54.2", "G89.11"], question=PAIN_EXAMPLE)
+    assert result.codes == ["G89.11", "M54.2"]
+    assert [m.rule.id for m in result.moves] == ["pain-control-first"]
+    assert sequence(codebook, ["M54.2", "G89.11"]).codes == [
+        "M54.2",
+        "G89.11",
+    ]  # another reason: as given
+    found = check_order(codebook, ["M54.2", "G89.11"], question=PAIN_EXAMPLE)
+    assert [f.rule.id for f in found] == ["pain-control-first"]
+
+
+def test_sepsis_with_organ_dysfunction_adds_severe_sepsis(codebook) -> None:
+    q = "sepsis and associated acute organ dysfunction"  # I.C.1.d.1.a.iii's own words
+    assert [(c, a) for c, _, a in implied_codes(codebook, ["A41.9", "N17.9"], q)] == [
+        ("R65.20", "A41.9")
+    ]
+    assert implied_codes(codebook, ["A41.9", "N17.9"]) == []  # nothing links them: nothing added
+    assert (
+        implied_codes(codebook, ["A41.9", "N17.9", "R65.21"], q) == []
+    )  # septic shock says it already
+    assert implied_codes(codebook, ["J18.9", "N17.9"], q) == []  # no systemic infection
+    found = check_order(codebook, ["A41.9", "N17.9"], question=q)
+    assert [f.rule.id for f in found] == ["sepsis-with-organ-dysfunction-adds-severe-sepsis"]
+    # once added, I.C.1.d.1.b's order: the infection, R65.20, the organ dysfunction
+    assert sequence(codebook, ["N17.9", "A41.9", "R65.20"]).codes == ["A41.9", "R65.20", "N17.9"]
+    # the dysfunction due to another condition: nothing added (I.C.1.d.1.a.iv)
+    assert (
+        implied_codes(
+            codebook, ["A41.9", "N17.9"], "sepsis and acute kidney failure due to dehydration"
+        )
+        == []
+    )
+    assert [
+        c
+        for c, _, _ in implied_codes(
+            codebook, ["A41.9", "N17.9"], "acute kidney failure due to sepsis"
+        )
+    ] == ["R65.20"]
+
+
+def test_severe_sepsis_without_its_infection_adds_a41_9(codebook) -> None:
+    # I.C.1.d.1.b: "If the causal organism is not documented, assign code A41.9 … for the infection."
+    assert [(c, a) for c, _, a in implied_codes(codebook, ["R65.20", "N17.9"])] == [
+        ("A41.9", "R65.20")
+    ]
+    assert (
+        implied_codes(codebook, ["A40.0", "R65.21"]) == []
+    )  # streptococcal sepsis is the infection
+    assert implied_codes(codebook, ["T81.44XA", "R65.20"]) == []  # sepsis following a procedure
+
+
 def test_every_rule_has_an_example() -> None:
-    tested = {r[0] for r in ORDER_EXAMPLES} | {r[0] for r in FINDING_EXAMPLES} | {"insulin-and-oral-both"}
+    tested = (
+        {r[0] for r in ORDER_EXAMPLES}
+        | {r[0] for r in FINDING_EXAMPLES}
+        | {
+            "insulin-and-oral-both",
+            "pain-control-first",
+            "sepsis-with-organ-dysfunction-adds-severe-sepsis",
+            "severe-sepsis-adds-unspecified-organism",
+        }
+    )
     assert {r.id for r in rules().rules} - tested == set()
 
 
@@ -171,7 +318,9 @@ def test_pasted_list_order_question(codebook) -> None:
     check = answer_order_question("E11.22, N18.32, I12.9 — right order?", codebook)
     assert check is not None and check.codes == ["E11.22", "N18.32", "I12.9"]
     order = [f for f in check.findings if f.kind == "order"]
-    assert [(f.code, f.others, f.rule.section) for f in order] == [("I12.9", ("N18.32",), "I.C.9.a.2")]
+    assert [(f.code, f.others, f.rule.section) for f in order] == [
+        ("I12.9", ("N18.32",), "I.C.9.a.2")
+    ]
     assert check.suggested == ["E11.22", "I12.9", "N18.32"]
     assert "I.C.9.a.2" in check.text and "Suggested order: E11.22, I12.9, N18.32" in check.text
     assert any(c.section == "I.C.9.a.2" and c.page == 49 for c in check.citations())
@@ -189,7 +338,12 @@ def test_an_earlier_rule_wins_a_conflict(codebook) -> None:
 def test_usually_rules_can_be_left_out(codebook) -> None:
     # I.C.1.d.4: localized infection first when sepsis developed after admission
     assert sequence(codebook, ["J18.9", "A41.9"], strengths=("must",)).codes == ["J18.9", "A41.9"]
-    found = _finding(check_order(codebook, ["J18.9", "A41.9"]), "order", "A41.9", "sepsis-before-localized-infection")
+    found = _finding(
+        check_order(codebook, ["J18.9", "A41.9"]),
+        "order",
+        "A41.9",
+        "sepsis-before-localized-infection",
+    )
     assert found and found[0].severity == "check"
 
 
@@ -217,7 +371,9 @@ def test_selectors_agree_with_the_tabular(codebook) -> None:
     assert seen > 1000
     manifestation = table["manifestation-never-first"].subject
     assert manifestation.matches(codebook, "G63") and manifestation.matches(codebook, "M36.0")
-    assert not manifestation.matches(codebook, "B95.62") and not manifestation.matches(codebook, "G30.9")
+    assert not manifestation.matches(codebook, "B95.62") and not manifestation.matches(
+        codebook, "G30.9"
+    )
     additional = table["tabular-additional-only"].subject
     for code in ("B95.2", "Z16.11", "Z37.0", "W01.0XXA", "Y90.8"):
         assert additional.matches(codebook, code), code
@@ -231,35 +387,52 @@ def test_selectors_agree_with_the_tabular(codebook) -> None:
     assert first_only.matches(codebook, "Z52.3") and not first_only.matches(codebook, "Z52.9")
 
 
-@pytest.mark.parametrize("text, codes", [
-    ("E11.22, N18.32, I12.9 — right order?", ["E11.22", "N18.32", "I12.9"]),
-    ("e1122 n1832 i129", ["E11.22", "N18.32", "I12.9"]),
-    ("is Z51.11 then C50.911 the correct sequence", ["Z51.11", "C50.911"]),
-    ("QA171 and E11.9 - which is first?", ["QA1.71", "E11.9"]),  # FY2027's letter in the 2nd position
-    ("What is the code for E11.22?", None),
-    ("type 2 diabetes with CKD stage 3a and BMI 42", None),
-    ("patient with E11.22 who was seen last week for a review of glucose logs and N18.32", None),
-])
+@pytest.mark.parametrize(
+    "text, codes",
+    [
+        ("E11.22, N18.32, I12.9 — right order?", ["E11.22", "N18.32", "I12.9"]),
+        ("e1122 n1832 i129", ["E11.22", "N18.32", "I12.9"]),
+        ("is Z51.11 then C50.911 the correct sequence", ["Z51.11", "C50.911"]),
+        (
+            "QA171 and E11.9 - which is first?",
+            ["QA1.71", "E11.9"],
+        ),  # FY2027's letter in the 2nd position
+        ("What is the code for E11.22?", None),
+        ("type 2 diabetes with CKD stage 3a and BMI 42", None),
+        (
+            "patient with E11.22 who was seen last week for a review of glucose logs and N18.32",
+            None,
+        ),
+    ],
+)
 def test_parse_order_question(text, codes) -> None:
     assert parse_order_question(text) == codes
 
 
 def test_order_items_keeps_the_objects(codebook) -> None:
-    from retrieval.schema import CodeItem
+    from codedesk.retrieval.schema import CodeItem
 
-    items = [CodeItem(code=c, description=codebook.title(c), billable=True) for c in ("N18.31", "I12.9", "N18.31")]
+    items = [
+        CodeItem(code=c, description=codebook.title(c), billable=True)
+        for c in ("N18.31", "I12.9", "N18.31")
+    ]
     ordered, moves = order_items(codebook, items)
     assert [i.code for i in ordered] == ["I12.9", "N18.31"] and ordered[0] is items[1]
     assert [m.rule.section for m in moves] == ["I.C.9.a.2"]
 
 
 def test_not_an_order_question(codebook) -> None:
-    assert answer_order_question("What is the ICD-10-CM code for Other hydronephrosis?", codebook) is None
+    assert (
+        answer_order_question("What is the ICD-10-CM code for Other hydronephrosis?", codebook)
+        is None
+    )
 
 
 def test_rule_file_is_checked(tmp_path) -> None:
     bad = tmp_path / "rules.toml"
-    bad.write_text('[[rule]]\nid = "x"\nkind = "sideways"\nstrength = "must"\nsection = "I"\ntitle = "t"\n'
-                   'page = 1\nquote = "q"\nmessage = "m"\n')
+    bad.write_text(
+        '[[rule]]\nid = "x"\nkind = "sideways"\nstrength = "must"\nsection = "I"\ntitle = "t"\n'
+        'page = 1\nquote = "q"\nmessage = "m"\n'
+    )
     with pytest.raises(ValueError):
         load_rules(bad)

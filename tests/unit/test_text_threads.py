@@ -7,19 +7,22 @@ import random
 import string
 import threading
 
-from retrieval.text import stem
+from codedesk.retrieval.text import stem
 
 
 def test_stemming_in_parallel_threads_never_fails() -> None:
     rng = random.Random(1)
-    words = ["".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(3, 14))) for _ in range(200_000)]
+    words = [
+        "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(3, 14)))
+        for _ in range(200_000)
+    ]
     errors: list[BaseException] = []
 
     def run(chunk: list[str]) -> None:
         try:
             for w in chunk:
                 stem.__wrapped__(w)  # the uncached function: every call stems
-        except Exception as err:  # noqa: BLE001 - the failure under test
+        except Exception as err:
             errors.append(err)
 
     threads = [threading.Thread(target=run, args=(words[i::4],)) for i in range(4)]

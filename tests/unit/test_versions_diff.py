@@ -11,10 +11,18 @@ from datetime import date
 
 import pytest
 
-from ingest.addenda import Addenda, CodeChange
-from retrieval.changes import answer_changes
-from retrieval.query import parse_question
-from retrieval.versions import Version, VersionError, VersionSet, day_text, diff, fold, parse_prefix
+from codedesk.cms.addenda import Addenda, CodeChange
+from codedesk.retrieval.changes import answer_changes
+from codedesk.retrieval.query import parse_question
+from codedesk.retrieval.versions import (
+    Version,
+    VersionError,
+    VersionSet,
+    day_text,
+    diff,
+    fold,
+    parse_prefix,
+)
 
 FY2024 = {
     "C86.0": "Extranodal NK/T-cell lymphoma, nasal type",
@@ -39,27 +47,40 @@ FY2025 = {
 
 
 def addenda_2025(*extra: CodeChange) -> Addenda:
-    return Addenda("icd10cm_order_addenda_2025.txt", "order", [
-        CodeChange("add", "C86.00", FY2025["C86.00"], header=False),
-        CodeChange("add", "C86.01", FY2025["C86.01"], header=False),
-        CodeChange("delete", "C86.0", FY2024["C86.0"], header=False),
-        CodeChange("revise", "Q75.009", FY2025["Q75.009"], header=False, old_title=FY2024["Q75.009"]),
-        *extra,
-    ])
+    return Addenda(
+        "icd10cm_order_addenda_2025.txt",
+        "order",
+        [
+            CodeChange("add", "C86.00", FY2025["C86.00"], header=False),
+            CodeChange("add", "C86.01", FY2025["C86.01"], header=False),
+            CodeChange("delete", "C86.0", FY2024["C86.0"], header=False),
+            CodeChange(
+                "revise", "Q75.009", FY2025["Q75.009"], header=False, old_title=FY2024["Q75.009"]
+            ),
+            *extra,
+        ],
+    )
 
 
 @pytest.fixture()
 def versions() -> VersionSet:
     v24 = Version("2024", "icd10cm-codes-2024.txt", flat=dict(FY2024))
-    v25 = Version("2025", "icd10cm-tabular-April-2025.xml", flat=dict(FY2025), update_date=date(2025, 4, 1))
-    v26 = Version("2026", "icd10c-tabular-April-1-2026.xml", flat={
-        **{k: v for k, v in FY2025.items() if not k.startswith("S30.1")},
-        "E11.A": "Type 2 diabetes mellitus without complications in remission",
-        "S30.11XA": "Contusion of abdominal wall, initial encounter",
-        "S30.11XD": "Contusion of abdominal wall, subsequent encounter",
-        "S30.12XA": "Contusion of groin, initial encounter",
-        "S30.12XD": "Contusion of groin, subsequent encounter",
-    }, update_date=date(2026, 4, 1))
+    v25 = Version(
+        "2025", "icd10cm-tabular-April-2025.xml", flat=dict(FY2025), update_date=date(2025, 4, 1)
+    )
+    v26 = Version(
+        "2026",
+        "icd10c-tabular-April-1-2026.xml",
+        flat={
+            **{k: v for k, v in FY2025.items() if not k.startswith("S30.1")},
+            "E11.A": "Type 2 diabetes mellitus without complications in remission",
+            "S30.11XA": "Contusion of abdominal wall, initial encounter",
+            "S30.11XD": "Contusion of abdominal wall, subsequent encounter",
+            "S30.12XA": "Contusion of groin, initial encounter",
+            "S30.12XD": "Contusion of groin, subsequent encounter",
+        },
+        update_date=date(2026, 4, 1),
+    )
     return VersionSet([v26, v24, v25], addenda={"2025": addenda_2025()})
 
 
@@ -79,8 +100,10 @@ def test_unknown_year_is_a_clear_error(versions: VersionSet) -> None:
         versions.get("2023")
 
 
-@pytest.mark.parametrize("raw, expected", [("n18", "N18"), ("E11.A", "E11.A"), ("s301", "S30.1"), ("N18-", "N18"),
-                                           ("Z", "Z")])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [("n18", "N18"), ("E11.A", "E11.A"), ("s301", "S30.1"), ("N18-", "N18"), ("Z", "Z")],
+)
 def test_parse_prefix(raw: str, expected: str) -> None:
     assert parse_prefix(raw) == expected
 
@@ -96,10 +119,13 @@ def test_diff_flat_lists(versions: VersionSet) -> None:
     assert [a.code for a in d.added] == ["C86.00", "C86.01", "Z68.54"]
     assert [x.code for x in d.deleted] == ["C86.0"]
     # the accent is no revision; the comma is
-    assert [(r.code, r.new_title) for r in d.revised] == [("Q75.009", "Craniosynostosis, unspecified")]
+    assert [(r.code, r.new_title) for r in d.revised] == [
+        ("Q75.009", "Craniosynostosis, unspecified")
+    ]
     assert fold("Ménière's") == "Meniere's"
     assert [(e.code, e.no_longer_reportable, e.now_reportable) for e in d.became_header] == [
-        ("C86.0", ["C86.0"], ["C86.00", "C86.01"])]
+        ("C86.0", ["C86.0"], ["C86.00", "C86.01"])
+    ]
     assert not d.notes_compared
 
 
@@ -109,12 +135,22 @@ def test_seventh_character_codes_become_header(versions: VersionSet) -> None:
     assert exp["S30.1"].no_longer_reportable == ["S30.1XXA", "S30.1XXD"]
     assert exp["S30.1"].now_reportable == ["S30.11XA", "S30.11XD", "S30.12XA", "S30.12XD"]
     assert {"S30.1XXA", "S30.1XXD"} <= {x.code for x in d.deleted}  # also counted as deleted
-    assert d.to_json()["became_header"] == [{"code": "S30.1", "no_longer_reportable": ["S30.1XXA", "S30.1XXD"]}]
+    assert d.to_json()["became_header"] == [
+        {"code": "S30.1", "no_longer_reportable": ["S30.1XXA", "S30.1XXD"]}
+    ]
 
 
 def test_json_has_exactly_the_issue_keys(versions: VersionSet) -> None:
     data = versions.diff("2024", "2025").to_json()
-    assert list(data) == ["from", "to", "added", "deleted", "revised", "became_header", "notes_changed"]
+    assert list(data) == [
+        "from",
+        "to",
+        "added",
+        "deleted",
+        "revised",
+        "became_header",
+        "notes_changed",
+    ]
     assert (data["from"], data["to"]) == ("2024", "2025")
     assert set(data["added"][0]) == {"code", "title"}
     assert set(data["revised"][0]) == {"code", "old_title", "new_title"}
@@ -125,7 +161,8 @@ def test_prefix_filter(versions: VersionSet) -> None:
     assert d.prefix == "S30"
     assert {a.code for a in d.added} == {"S30.11XA", "S30.11XD", "S30.12XA", "S30.12XD"}
     assert versions.diff("2025", "2026", prefix="E11").to_json()["added"] == [
-        {"code": "E11.A", "title": "Type 2 diabetes mellitus without complications in remission"}]
+        {"code": "E11.A", "title": "Type 2 diabetes mellitus without complications in remission"}
+    ]
     with pytest.raises(VersionError, match="No code starts with N18"):
         versions.diff("2025", "2026", prefix="N18")
 
@@ -159,8 +196,12 @@ def test_cross_check_reports_what_the_diff_misses(versions: VersionSet) -> None:
 def test_validity_by_date_on_the_edges(versions: VersionSet) -> None:
     assert versions.valid_on("C86.0", date(2024, 9, 30))[0] is True
     ok, v, why = versions.valid_on("C86.0", date(2024, 10, 1))
-    assert not ok and v.fiscal_year == "2025" and "needs more characters (e.g. C86.00, C86.01)" in why
-    assert "not in the ICD-10-CM FY2025 code list" in versions.valid_on("Q99.9", date(2024, 10, 1))[2]
+    assert (
+        not ok and v.fiscal_year == "2025" and "needs more characters (e.g. C86.00, C86.01)" in why
+    )
+    assert (
+        "not in the ICD-10-CM FY2025 code list" in versions.valid_on("Q99.9", date(2024, 10, 1))[2]
+    )
     assert versions.valid_on("C86.00", date(2024, 9, 30))[0] is False
     assert versions.valid_on("c8600", date(2024, 10, 1))[0] is True
     ok, v, why = versions.valid_on("E11.9", date(2022, 1, 1))
@@ -173,8 +214,12 @@ def test_april_addition_valid_from_1_april_only(versions: VersionSet) -> None:
     ok, v, why = versions.valid_on("Z68.54", date(2025, 3, 31))
     assert not ok and v.fiscal_year == "2025" and "1 Apr 2025" in why
     assert versions.valid_on("Z68.54", date(2025, 4, 1))[0] is True
-    assert versions.valid_on("C86.00", date(2025, 3, 31))[0] is True  # an October code is unaffected
-    assert versions.april_additions("2026") == frozenset()  # no addenda to tell: all of FY2026 from 1 October
+    assert (
+        versions.valid_on("C86.00", date(2025, 3, 31))[0] is True
+    )  # an October code is unaffected
+    assert (
+        versions.april_additions("2026") == frozenset()
+    )  # no addenda to tell: all of FY2026 from 1 October
 
 
 def test_flat_header_status(versions: VersionSet) -> None:
@@ -188,11 +233,19 @@ def ask(versions: VersionSet, q: str, default: str = "2026"):
     return answer_changes(q, parse_question(q), versions, default)
 
 
-@pytest.mark.parametrize("q", ["code for type 2 diabetes with CKD stage 3", "is E11.9 billable?",
-                               "code for change in mental status", "E11.9 with hypoglycemia, what else?",
-                               "should I use Z68.54 instead of E11.9?", "is E11.9 a valid principal diagnosis?",
-                               "code for hip replacement status with E11.9",
-                               "what's different between E11.9 and Z68.54?"])
+@pytest.mark.parametrize(
+    "q",
+    [
+        "code for type 2 diabetes with CKD stage 3",
+        "is E11.9 billable?",
+        "code for change in mental status",
+        "E11.9 with hypoglycemia, what else?",
+        "should I use Z68.54 instead of E11.9?",
+        "is E11.9 a valid principal diagnosis?",
+        "code for hip replacement status with E11.9",
+        "what's different between E11.9 and Z68.54?",
+    ],
+)
 def test_not_a_change_question(versions: VersionSet, q: str) -> None:
     assert ask(versions, q) is None
 
@@ -222,13 +275,18 @@ def test_expanded_code_is_not_valid_and_its_successors_are_offered(versions: Ver
     assert "no longer valid from FY2026 (1 Oct 2025)" in a.text
 
 
-@pytest.mark.parametrize("q, old, new", [
-    ("what changed this year?", "2025", "2026"),
-    ("what changed last year?", "2024", "2025"),
-    ("what changed in 2025 for C86?", "2024", "2025"),
-    ("what changed from FY2024 to FY2026?", "2024", "2026"),
-])
-def test_which_years_a_change_question_compares(versions: VersionSet, q: str, old: str, new: str) -> None:
+@pytest.mark.parametrize(
+    "q, old, new",
+    [
+        ("what changed this year?", "2025", "2026"),
+        ("what changed last year?", "2024", "2025"),
+        ("what changed in 2025 for C86?", "2024", "2025"),
+        ("what changed from FY2024 to FY2026?", "2024", "2026"),
+    ],
+)
+def test_which_years_a_change_question_compares(
+    versions: VersionSet, q: str, old: str, new: str
+) -> None:
     a = ask(versions, q)
     assert a.kind == "changes" and a.fiscal_year == new
     assert f"FY{old} → FY{new}" in a.text

@@ -1,0 +1,1072 @@
+"""The Alphabetic Index to Diseases and Injuries, read as a coder reads it.
+
+Find the main term(s) the question names (the condition, not the site), follow subterms with the
+question's words in any order (nonessential modifiers in parentheses never required, but counted
+when said), let subterms under "with" / "in" / "due to" be matched by a condition named anywhere
+(I.A.15), follow `see` / `see also` (two hops at most), take the main term's own code when no
+subterm fits, then complete dash codes and 7th characters in the Tabular List of the year answered
+and keep only codes that exist and are reportable there (the Index is FY2025; a code that became a
+header later is completed, one that was deleted is dropped).
+
+The year-independent part (the Index prepared for matching) is cached to `cache_dir`; completion
+runs against the `CodeBook` of the year asked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import re
+import time
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from codedesk.cache import Cache
+from codedesk.cms.codebook import CodeBook
+from codedesk.cms.index_xml import IndexFile, IndexTerm, parse_index_xml
+from codedesk.errors import SourceError
+from codedesk.retrieval.codesearch import trimester_terms
+from codedesk.retrieval.schema import Citation
+from codedesk.retrieval.text import FREE_WORDS, NOT, STOPWORDS, stem, tokens, words
+from codedesk.vocabulary import FOLDS, VOCABULARY_PATH
+
+log = logging.getLogger(__name__)
+
+DATA_PATH = Path(__file__).with_name("data") / "alpha_index.toml"
+MAX_HOPS = 2  # see / see also followed at most twice from one entry
+_CODE_REF = re.compile(r"\b(?:sub)?category\s+([A-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?)-?", re.I)
+_PARENS = re.compile(r"\([^)]*\)")
+_SEVENTH_WORDS = ("initial", "subsequent", "sequela", "encounter")
+# A subterm that is a range of values ("40.0-44.9", "70 or greater", "less than 20"): a number said in the
+# question inside it matches (Body, mass index > adult > 40.0-44.9)
+_NUM_RANGE = re.compile(
+    r"^(?:(?P<lo>\d+(?:\.\d+)?)\s*-\s*(?P<hi>\d+(?:\.\d+)?)"
+    r"|(?P<min>\d+(?:\.\d+)?) or (?:greater|more|over)"
+    r"|(?:less than|under) (?P<max>\d+(?:\.\d+)?))(?:\s|$|\()",
+    re.I,
+)
+OTHER = "<other>"  # stands for "other" / "specified" said in the question, matched by a "specified NEC" subterm
+# "other" as a kind ("other hydronephrosis"), not "no other details" or "other and unspecified"
+_OTHER_SAID = re.compile(r"(?<!\bno )(?<!\bnot )\b(?:other|specified)\b(?! and unspecified)", re.I)
+_OR_SPLIT = re.compile(r",\s*|\s+or\s+")
+_QNUM = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
+
+
+def _bounds(m: re.Match[str]) -> tuple[float, float]:
+    if m["lo"]:
+        return float(m["lo"]), float(m["hi"])
+    if m["min"]:
+        return float(m["min"]), float("inf")
+    return float("-inf"), float(m["max"]) - 1e-9
+
+
+@dataclass(slots=True, frozen=True)
+class Vocabulary:
+    """The contents of `data/alpha_index.toml`."""
+
+    connectors: frozenset[str]  # stems
+    negations: frozenset[str]  # stems
+    aliases: dict[str, str]  # question word -> Index words
+    implied: dict[
+        str, tuple[str, frozenset[str]]
+    ]  # main term (lower) -> (subterm title, unless stems)
+    filler: frozenset[str]  # stems
+    filler_re: re.Pattern[str] | None = None  # "52 year old"
+    # cue word -> (main term titles it enters, words after the cue a path must explain, the main term
+    # under which a drug may be read as its Table of Drugs class)
+    entries: dict[str, tuple[tuple[str, ...], int, str | None]] = field(default_factory=dict)
+    understood: re.Pattern[str] | None = (
+        None  # words of a subterm title read as nonessential ("encounter for")
+    )
+    lettered: frozenset[str] = (
+        frozenset()
+    )  # words after which a single letter is a name ("group A"), not "a"
+
+
+def load_vocabulary(path: Path = DATA_PATH) -> Vocabulary:
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    for kind in (
+        "connector",
+        "negation",
+        "alias",
+        "implied",
+        "filler",
+        "filler_pattern",
+        "entry",
+        "understood",
+        "lettered",
+    ):
+        for entry in data.get(kind, ()):
+            if not entry.get("source"):
+                raise SourceError(path, f"[[{kind}]] entry without a source: {entry}")
+    implied = {
+        e["path"].lower(): (e["subterm"].lower(), frozenset(stem(w) for w in e.get("unless", ())))
+        for e in data.get("implied", ())
+    }
+    return Vocabulary(
+        connectors=frozenset(stem(e["word"]) for e in data.get("connector", ())),
+        negations=frozenset(stem(e["word"]) for e in data.get("negation", ())),
+        aliases={e["term"]: e["means"] for e in data.get("alias", ())},
+        implied=implied,
+        filler=frozenset(stem(w) for e in data.get("filler", ()) for w in e["words"]),
+        filler_re=re.compile("|".join(f"(?:{e['pattern']})" for e in data["filler_pattern"]), re.I)
+        if data.get("filler_pattern")
+        else None,
+        entries={
+            w: (tuple(e["main_terms"]), int(e.get("window", 4)), e.get("drug_classes"))
+            for e in data.get("entry", ())
+            for w in e["words"]
+        },
+        understood=re.compile("|".join(f"(?:{e['pattern']})" for e in data["understood"]), re.I)
+        if data.get("understood")
+        else None,
+        lettered=frozenset(w for e in data.get("lettered", ()) for w in e["words"]),
+    )
+
+
+def _stems(text: str) -> list[str]:
+    """The words of an Index title or a question, normalised the same way on both sides."""
+    return [stem(FOLDS.get(w, w)) for w in words(text) if w not in STOPWORDS]
+
+
+_FREE = frozenset(stem(w) for w in FREE_WORDS)
+_LETTER = re.compile(r"[A-HJ-Za-hj-z]")  # a single letter (I aside: a pronoun, or a roman numeral)
+_WEEK_STEMS = frozenset(stem(w) for w in ("week", "weeks"))
+
+
+@dataclass(slots=True)
+class Entry:
+    """One Index term prepared for matching."""
+
+    parent: int  # -1 for a main term
+    level: int
+    printed: str  # as printed, nemod included: "Wuchereria (bancrofti)"
+    need: tuple[
+        frozenset[str], ...
+    ]  # essential words (alternative spellings of a main term: any one)
+    opt: frozenset[str]  # words of the nonessential modifiers
+    codes: tuple[str, ...]
+    see: str | None
+    see_also: str | None
+    manif: str | None
+    negated: bool  # "without …": only when the question says so
+    residual: bool  # "specified NEC", "other": no word of its own
+    specified: bool = False  # the title says "specified" / "other" ("specified ligament NEC")
+    surface: frozenset[str] = (
+        frozenset()
+    )  # the title's words as printed (lower-case), to break ties
+    negs: frozenset[str] = (
+        frozenset()
+    )  # words the title itself negates ("superficial, without open wound")
+    numbers: tuple[float, float] | None = (
+        None  # a range as title ("40.0-44.9"): a number of the question in it
+    )
+    understood: frozenset[str] = (
+        frozenset()
+    )  # title words the question need not say ("encounter for")
+    children: list[int] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class IndexHit:
+    """One Index path to one code, completed and verified in the Tabular List of the year answered."""
+
+    code: str  # reportable in the year answered
+    printed: str  # the code as the Index prints it ("E11.3-")
+    path: str  # "Chyluria > due to > Wuchereria (bancrofti)"
+    explained: list[str]  # question words the path (or the completed code's title) explained
+    unexplained: list[str]
+    assumed: list[str]  # defaults taken: a subterm not named, a 7th character, a child code
+    score: float
+    coverage: float  # share of the question's content words explained
+    fiscal_year: str
+    index_year: str
+    manifestation: str | None = None  # the bracketed code, reported after this one (I.A.13)
+    cued: bool = (
+        False  # a status / long-term drug path a cue word entered: reported after the conditions
+    )
+    # the code of its "as the cause of disease(s) classified elsewhere" subterm (MRSA > infection > as the
+    # cause … B95.62): the organism's code when the question names the disease it caused
+    as_cause: str | None = None
+    # words explained only by a nonessential modifier ("sepsis" by "Cellulitis (septic)"): a path whose own
+    # term says the word still codes it (Sepsis A41.9 beside the cellulitis)
+    modifier_only: list[str] = field(default_factory=list)
+
+    def citation(self) -> Citation:
+        return Citation(
+            source_type="index",
+            title=f"ICD-10-CM Alphabetic Index FY{self.index_year}",
+            section=self.path,
+            code=self.printed,
+            fiscal_year=self.index_year,
+            quote=f"{self.path} {self.printed}".strip(),
+        )
+
+
+DrugClass = Callable[
+    [str], "str | None"
+]  # a drug word -> the Tabular title of its Table of Drugs category
+# the words every T36-T50 category title starts with: they name the intents, not the class
+_POISONING_WORDS = frozenset(_stems("Poisoning by, adverse effect of and underdosing of"))
+
+
+@dataclass(slots=True, frozen=True)
+class _Q:
+    words: frozenset[str]  # stems said (connector "without" included when said)
+    negated: frozenset[str]  # stems said after "without" / "no"
+    numbers: tuple[tuple[str, float], ...]  # numbers said, as written and as values
+    other: bool = False  # the question says "other" or "specified" (not "unspecified")
+
+
+@dataclass(slots=True)
+class _Path:
+    end: int
+    explained: frozenset[str]
+    nodes: tuple[int, ...]
+    assumed: tuple[str, ...]
+    hops: int
+    score: float = 0.0
+    cued: bool = (
+        False  # entered through a cue word ("on tamoxifen"), not a main term the question names
+    )
+
+
+class AlphaIndex:
+    """The Index prepared for matching; `search(question, book)` gives verified codes, best first."""
+
+    def __init__(self, index: IndexFile, vocab: Vocabulary) -> None:
+        self.version = index.version or "2025"
+        self.vocab = vocab
+        self.entries: list[Entry] = []
+        self.mains: dict[str, list[int]] = {}  # stem -> main terms that need it
+        self.by_name: dict[
+            str, int
+        ] = {}  # main term title (and each spelling), lower-case -> entry
+        self.by_first: dict[
+            str, list[int]
+        ] = {}  # first name of a main term -> every main term so named
+        df: dict[str, int] = {}
+        for term in index.terms:
+            entry = self._entry(term)
+            self.entries.append(entry)
+            if entry.parent >= 0:
+                self.entries[entry.parent].children.append(len(self.entries) - 1)
+            else:
+                for name in _spellings(term.title)[0]:
+                    self.by_name.setdefault(name.lower(), term.ordinal)
+                    self.by_first.setdefault(name.lower(), []).append(term.ordinal)
+                self.by_name[term.title.lower()] = term.ordinal
+                for alt in entry.need:
+                    for s in alt:
+                        self.mains.setdefault(s, []).append(term.ordinal)
+            for s in set().union(*entry.need) if entry.need else ():
+                df[s] = df.get(s, 0) + 1
+        n = len(self.entries)
+        self.idf = {s: math.log(1 + n / c) for s, c in df.items()}
+        self.max_idf = math.log(1 + n)
+
+    def _entry(self, term: IndexTerm) -> Entry:
+        title, understood = term.title, ""
+        if (
+            term.level > 0 and self.vocab.understood is not None
+        ):  # "therapy, encounter for": "therapy" is needed
+            understood = " ".join(m.group(0) for m in self.vocab.understood.finditer(title))
+            title = self.vocab.understood.sub(" ", title)
+        stems = _stems(title)
+        if _LETTER.fullmatch(
+            title.strip()
+        ):  # "Sepsis > streptococcal > group > A": the letter is the subterm
+            stems = [title.strip().lower()]
+        negated = bool(stems) and stems[0] in self.vocab.negations
+        drop = _FREE | self.vocab.connectors
+        essential = frozenset(s for s in stems if s not in drop)
+        # a modifier that negates ("(without uterine prolapse)") explains nothing the question says
+        opt = frozenset(_stems(f"{term.nemod} {understood}")) - frozenset(
+            t.removeprefix(NOT) for t in tokens(term.nemod) if t.startswith(NOT)
+        )
+        names, rest = _spellings(title)
+        # "Disease, diseased" or a subterm "respiration, respiratory": either spelling; a main term's rest after
+        # the comma ("Fracture, traumatic") is a modifier
+        if term.level == 0 or len(names) > 1:
+            need = tuple(
+                x
+                for x in dict.fromkeys(
+                    frozenset(s for s in _stems(n) if s not in drop) for n in names
+                )
+                if x
+            )
+            opt |= frozenset(s for s in _stems(rest) if s not in drop)
+        elif re.search(
+            r"\bor\b", title
+        ):  # "disease or syndrome", "chemicals, gases, fumes or vapors": any one
+            alts = [
+                frozenset(s for s in _stems(part) if s not in drop)
+                for part in _OR_SPLIT.split(title)
+            ]
+            need = tuple(dict.fromkeys(a for a in alts if a)) or ((essential,) if essential else ())
+        else:
+            need = (essential,) if essential else ()
+        opt -= frozenset().union(*need) if need else frozenset()
+        residual = (
+            not essential
+            and any(s in _FREE for s in stems)
+            and not any(s in self.vocab.connectors for s in stems)
+        )
+        num = _NUM_RANGE.match(term.title.strip())
+        return Entry(
+            parent=term.parent if term.parent is not None else -1,
+            level=term.level,
+            printed=term.full_title,
+            need=need,
+            opt=opt,
+            codes=tuple(term.codes),
+            see=term.see
+            or (f"category {term.seecat}" if term.seecat else None)
+            or (f"subcategory {term.subcat}" if term.subcat else None),
+            see_also=term.see_also,
+            manif=term.manif,
+            negated=negated,
+            residual=residual and not num,
+            numbers=_bounds(num) if num else None,
+            understood=frozenset(_stems(understood)),
+            surface=frozenset(w.lower() for w in re.findall(r"[A-Za-z0-9]+", term.title)),
+            specified=term.level > 0 and bool(_OTHER_SAID.search(term.title)),
+            negs=frozenset(t.removeprefix(NOT) for t in tokens(term.title) if t.startswith(NOT)),
+        )
+
+    # ---- the question ---------------------------------------------------------------------------
+    def content(self, question: str) -> tuple[list[str], dict[str, str]]:
+        """The question's words to explain (stems, in order) and each stem's word as written."""
+        out, said = [], {}
+        if self.vocab.filler_re is not None:
+            question = self.vocab.filler_re.sub(" ", question)
+        prev = ""
+        for w in words(question):
+            letter = (
+                _LETTER.fullmatch(w) is not None and prev in self.vocab.lettered
+            )  # "group A": a name
+            prev = w
+            for part in self.vocab.aliases.get(w, w).split():
+                if part in STOPWORDS and not letter:
+                    continue
+                s = stem(FOLDS.get(part, part))
+                if s in _FREE or s in self.vocab.connectors or s in self.vocab.filler or s in out:
+                    continue
+                out.append(s)
+                said.setdefault(s, part)
+        return out, said
+
+    def _weight(self, s: str) -> float:
+        return self.idf.get(s, self.max_idf)
+
+    def _matches(self, entry: Entry, q: _Q) -> frozenset[str] | None:
+        """The question words an entry explains, or None when its essential words are not all said."""
+        if entry.negated and not (self.vocab.negations & q.words):
+            return None
+        if entry.numbers is not None:
+            inside = [n for n, v in q.numbers if entry.numbers[0] <= v <= entry.numbers[1]]
+            return frozenset(inside[:1]) or None
+        said = (
+            frozenset().union(*entry.need) & q.words if entry.need else frozenset()
+        )  # "Atresia, atretic": both
+        if entry.specified and not q.other:
+            return (
+                None  # "specified ligament NEC": only when the question says "other" / "specified"
+            )
+        for alt in entry.need:
+            # "without abnormal findings" is not "with abnormal findings"
+            if alt <= q.words and (entry.negated or not alt <= q.negated or alt <= entry.negs):
+                return alt | said | (entry.opt & q.words)
+        return None
+
+    # ---- paths ----------------------------------------------------------------------------------
+    def paths(
+        self, question: str, drug_class: DrugClass | None = None
+    ) -> tuple[list[_Path], list[str], dict[str, str]]:
+        """Every Index path the question's words lead to, best first."""
+        content, said = self.content(question)
+        q = frozenset(content)
+        qall = _Q(
+            q | (self.vocab.negations & frozenset(stem(w) for w in words(question))),
+            frozenset(t.removeprefix(NOT) for t in tokens(question) if t.startswith(NOT)),
+            tuple((n, float(n)) for n in _QNUM.findall(question.lower()) if n in q),
+            bool(_OTHER_SAID.search(question)),
+        )
+        starts = {i for s in content for i in self.mains.get(s, ())}
+        found: dict[int, _Path] = {}
+        for i in sorted(starts):
+            got = self._matches(self.entries[i], qall)
+            if got is not None:
+                self._walk(i, got, (i,), (), 0, qall, found)
+        paths = list(found.values())
+        paths += self._cued(question, qall, {p.end for p in paths}, drug_class)
+        raw = frozenset(w.lower() for w in re.findall(r"[A-Za-z0-9]+", question))
+        clauses = [
+            frozenset(self.content(part)[0])
+            for part in _CLAUSE_SPLIT.split(question)
+            if part.strip()
+        ]
+        for p in paths:
+            surface = sum(
+                len(self.entries[i].surface & raw) for i in p.nodes
+            )  # "pulmonic" over "pulmonary"
+            # a cross-reference taken when the entry has its own code is followed only for more words; a path
+            # takes its words from one of the conditions the question joins ("3rd degree burn L thigh + 2nd
+            # degree burn R forearm": third/left/thigh, not second/right/thigh)
+            p.score = (
+                sum(self._weight(s) for s in p.explained & q)
+                + (1.0 if OTHER in p.explained else 0.0)
+                + 0.01 * len(p.nodes)
+                - 0.5 * len(p.assumed)
+                + 0.005 * surface
+                - 0.1 * p.hops
+                - _spread(clauses, p.explained & q)
+            )
+        paths.sort(key=lambda p: (-p.score, p.end))
+        return paths, content, said
+
+    def _cued(
+        self, question: str, q: _Q, have: set[int], drug_class: DrugClass | None
+    ) -> list[_Path]:
+        """Paths from main terms a cue word enters though the question does not name them: "on tamoxifen"
+        is Long-term (current) drug therapy > tamoxifen, "on hemodialysis" Dependence > on > renal dialysis.
+        A path counts only when it explains a word said right after the cue. A drug the Index does not list
+        is read as its class from the Table of Drugs ("on metformin": T38.3 "… oral hypoglycemic …" ->
+        Long-term > oral > hypoglycemic), the best such path only."""
+        out: list[_Path] = []
+        if not self.vocab.entries:
+            return out
+        said = words(question)
+        for n, w in enumerate(said):
+            cue = self.vocab.entries.get(w)
+            if cue is None:
+                continue
+            titles, window, by_class = cue
+            near = said[n + 1 : n + 1 + window]
+            after = frozenset(_stems(" ".join(near))) & q.words
+            for title in titles:
+                start = self.by_name.get(title.lower())
+                if start is None or not after:
+                    continue
+                found: dict[int, _Path] = {}
+                self._walk(start, frozenset(), (start,), (), 0, q, found)
+                named = [p for p in found.values() if p.explained & after]
+                for p in named:
+                    if p.end not in have:
+                        have.add(p.end)
+                        p.cued = True
+                        out.append(p)
+                if drug_class is None or named or title != by_class:
+                    continue
+                for drug in near:
+                    best = self._by_class(start, drug, drug_class, q)
+                    if best is not None and best.end not in have:
+                        have.add(best.end)
+                        out.append(best)
+        return out
+
+    def _by_class(self, start: int, drug: str, drug_class: DrugClass, q: _Q) -> _Path | None:
+        """The best path below `start` the drug's Table of Drugs class explains, as if the drug were said."""
+        title = drug_class(drug)
+        own = stem(FOLDS.get(drug, drug))
+        if not title or own not in q.words:
+            return None
+        scored: list[tuple[float, _Path]] = []
+        # the class's own subterm, else "drug, specified NEC" (Long-term > drug, specified NEC: Z79.899)
+        for extra, other in (
+            (frozenset(_stems(title)) - _POISONING_WORDS, q.other),
+            (frozenset({stem("drug")}), True),
+        ):
+            found: dict[int, _Path] = {}
+            self._walk(
+                start,
+                frozenset(),
+                (start,),
+                (),
+                0,
+                _Q(q.words | extra, q.negated, q.numbers, other),
+                found,
+            )
+            scored = [
+                (sum(self._weight(s) for s in p.explained & extra), p)
+                for p in found.values()
+                if p.explained & extra
+            ]
+            if scored:
+                break
+        if not scored:
+            return None
+        _, best = max(scored, key=lambda sp: (sp[0], -sp[1].end))
+        best.explained = (best.explained - extra - {OTHER}) | {own}
+        best.assumed = (*best.assumed, f"{drug} read as its Table of Drugs class: {title}")
+        best.cued = True
+        return best
+
+    def _as_cause(self, end: int, question: str, content: list[str], completer: Any) -> str | None:
+        for c in self.entries[end].children:
+            child = self.entries[c]
+            if child.codes and _AS_CAUSE.match(_bare(child.printed)):
+                done = completer.complete(child.codes[0], question, content)
+                return done[0] if done else None
+        return None
+
+    def _walk(
+        self,
+        i: int,
+        explained: frozenset[str],
+        nodes: tuple[int, ...],
+        assumed: tuple[str, ...],
+        hops: int,
+        q: _Q,
+        found: dict[int, _Path],
+    ) -> None:
+        entry = self.entries[i]
+        # a place to stop: not a grouping subterm ("with"), not a "see" to another entry ("see category M00" is a code)
+        stop = entry.codes or (entry.need and (not entry.see or _CODE_REF.search(entry.see)))
+        if (
+            stop
+            and not entry.need
+            and entry.opt - entry.understood
+            and not (entry.opt & q.words) - self._core(nodes[:-1], q)
+        ):
+            stop = False  # "and (on) acute (congestive)": only when the question says what it adds
+        if stop:
+            self._keep(_Path(i, explained, nodes, assumed, hops), found)
+        matched_any = False
+        for c in entry.children:
+            child = self.entries[c]
+            if not child.need and child.numbers is None:
+                if (
+                    child.residual
+                ):  # "specified NEC", "other specified": only when the question says "other"
+                    if q.other and OTHER not in explained:
+                        self._walk(c, explained | {OTHER}, (*nodes, c), assumed, hops, q, found)
+                    continue
+                if child.negated and not (self.vocab.negations & q.words):
+                    continue
+                # "with", "due to": look below ("and (on) chronic": its modifiers still count)
+                self._walk(
+                    c, explained | (child.opt & q.words), (*nodes, c), assumed, hops, q, found
+                )
+                continue
+            got = self._matches(child, q)
+            # a subterm whose own words the path's terms already said adds nothing ("specified complication NEC"
+            # below "complication"); a word said only by a modifier above ("heart (acute)") can still lead
+            if got is not None and not got <= self._core(nodes, q):
+                matched_any = True
+                self._walk(c, explained | got, (*nodes, c), assumed, hops, q, found)
+        # "see" has to be followed; "see also" only when no subterm here takes the question further
+        for ref in (entry.see, None if matched_any else entry.see_also):
+            if ref and hops < MAX_HOPS:
+                target = self.resolve(ref)
+                if target is not None and target not in nodes:
+                    aim = self.entries[target]
+                    if (
+                        ref != entry.see
+                        and aim.level > 0
+                        and aim.need
+                        and not any(a <= q.words for a in aim.need)
+                    ):
+                        continue  # "History > personal, see also History, family": only when "family" is said
+                    got = self._matches(aim, q)
+                    self._walk(
+                        target,
+                        explained | (got or frozenset()),
+                        (*nodes, target),
+                        assumed,
+                        hops + 1,
+                        q,
+                        found,
+                    )
+        implied = self.vocab.implied.get(_bare(entry.printed)) if entry.level == 0 else None
+        if implied and not matched_any and not (implied[1] & q.words):
+            for c in entry.children:
+                if _bare(self.entries[c].printed) == implied[0]:
+                    self._walk(
+                        c,
+                        explained,
+                        (*nodes, c),
+                        (
+                            *assumed,
+                            f"“{implied[0]}” taken: the question does "
+                            f"not name another subterm of {_bare(entry.printed)}",
+                        ),
+                        hops,
+                        q,
+                        found,
+                    )
+
+    def _core(self, nodes: tuple[int, ...], q: _Q) -> frozenset[str]:
+        """The question words the essential titles of a path say (not its nonessential modifiers)."""
+        out: set[str] = set()
+        for i in nodes:
+            for alt in self.entries[i].need:
+                out |= alt & q.words
+        return frozenset(out)
+
+    @staticmethod
+    def _keep(path: _Path, found: dict[int, _Path]) -> None:
+        old = found.get(path.end)
+        if old is None or (len(path.explained), -len(path.assumed), -path.hops) > (
+            len(old.explained),
+            -len(old.assumed),
+            -old.hops,
+        ):
+            found[path.end] = path
+
+    def resolve(self, ref: str) -> int | None:
+        """The entry a cross-reference names: "Pain, abdominal" -> Pain > abdominal. None for
+        "condition", the Neoplasm Table, or a path the Index does not have."""
+        low = ref.strip().lower()
+        if low in ("condition", "") or "table of" in low:
+            return None
+        parts = [_bare(p) for p in _PARENS.sub(" ", ref).split(",") if _bare(p)]
+        if not parts:
+            return None
+        starts = [
+            (n, parts[2:])
+            for n in [self.by_name.get(", ".join(parts[:2]).lower())]
+            if n is not None
+        ]
+        starts += [(n, parts[1:]) for n in self.by_first.get(parts[0].lower(), ())]
+        best, best_depth = None, -1
+        for (
+            node,
+            rest,
+        ) in starts:  # "Fracture, femur, upper end": the main term under which most parts are found
+            depth, above, said = 0, node, ""
+            for part in rest:
+                if part in ("by site", "site"):
+                    continue
+                nxt = self._child_named(node, part)
+                if (
+                    nxt is None and said
+                ):  # "Diabetes, due to, drug or chemical": one subterm "due to drug or chemical"
+                    nxt = self._child_named(above, f"{said} {part}")
+                    if nxt is not None:
+                        node, depth = above, depth - 1
+                if nxt is None:
+                    break
+                above, said = node, part
+                node, depth = nxt, depth + 1
+            if depth > best_depth:
+                best, best_depth = node, depth
+        return best
+
+    def _child_named(self, i: int, name: str) -> int | None:
+        want = frozenset(_stems(name)) - _FREE
+        for c in self.entries[i].children:
+            child = self.entries[c]
+            if _bare(child.printed) == name or (want and child.need and child.need[0] == want):
+                return c
+        for c in self.entries[i].children:  # through a grouping subterm ("with", "in")
+            if not self.entries[c].need:
+                found = self._child_named(c, name)
+                if found is not None:
+                    return found
+        return None
+
+    def display(self, nodes: tuple[int, ...]) -> str:
+        """The path as printed; a cross-reference starts a new path after "→"."""
+        out: list[str] = []
+        for n, i in enumerate(nodes):
+            entry = self.entries[i]
+            jump = n > 0 and entry.parent != nodes[n - 1]
+            chain = []
+            if jump:  # print the target's own ancestors
+                j = entry.parent
+                while j >= 0:
+                    chain.append(self.entries[j].printed)
+                    j = self.entries[j].parent
+                out.append("→ " + " > ".join([*reversed(chain), entry.printed]))
+            elif out:
+                out[-1] += f" > {entry.printed}"
+            else:
+                out.append(entry.printed)
+        return " ".join(out)
+
+    def code_of(self, path: _Path) -> tuple[str | None, int, bool]:
+        """The code a path ends at: its own, else the nearest code above it on the path (the default)."""
+        for n in range(len(path.nodes) - 1, -1, -1):
+            entry = self.entries[path.nodes[n]]
+            if entry.codes:
+                return entry.codes[0], path.nodes[n], n != len(path.nodes) - 1
+            ref = entry.see or ""
+            m = _CODE_REF.search(ref) or _CODE_REF.search(entry.see_also or "")
+            if m:
+                return m.group(1) + "-", path.nodes[n], n != len(path.nodes) - 1
+            if n < len(path.nodes) - 1 and self.entries[path.nodes[n + 1]].parent != path.nodes[n]:
+                return None, -1, False  # a cross-reference led elsewhere: its code or nothing
+        return None, -1, False
+
+    def _titled_subterm(
+        self,
+        p: _Path,
+        code: str,
+        q: frozenset[str],
+        question: str,
+        content: list[str],
+        completer: Any,
+        book: CodeBook,
+    ) -> tuple[str, int, list[str]] | None:
+        """The path stops at a term whose subterms the question does not name, and the Tabular title of one
+        of their codes says question words the term's own code does not: the coder verifying in the Tabular
+        List takes it ("screening mammogram": Mammogram Z12.39 "… other screening …" > routine Z12.31
+        "Encounter for screening mammogram for malignant neoplasm of breast")."""
+        entry = self.entries[p.end]
+        if not entry.codes or not entry.children:
+            return None
+        own_title = frozenset(_stems(book.title(code)))
+        if q <= own_title:
+            return None  # no subterm's title can say more of the question
+        own = own_title & q
+        best: tuple[str, int, list[str]] | None = None
+        most = len(own)
+        for c in entry.children:
+            child = self.entries[c]
+            if (
+                not child.codes
+                or child.negated
+                or child.specified
+                or frozenset().union(*child.need) & q
+            ):
+                continue
+            done = completer.complete(child.codes[0], question, content)
+            if done is None or done[0] == code:
+                continue
+            title = frozenset(_stems(book.title(done[0])))
+            said = title & q
+            # more of the question, and nothing unsaid the term's own code does not say too ("diastolic")
+            if said > own and len(said) > most and title - q <= own_title:
+                best, most = (done[0], c, sorted(said - own)), len(said)
+        return best
+
+    # ---- search ---------------------------------------------------------------------------------
+    def search(
+        self, question: str, book: CodeBook, k: int = 5, drug_class: DrugClass | None = None
+    ) -> list[IndexHit]:
+        """Codes the Index leads to for a question, completed and verified in `book`, best first."""
+        from codedesk.retrieval.tables import TableSearcher  # completion is shared with the tables
+
+        paths, content, said = self.paths(question, drug_class)
+        if not content:
+            return []
+        q = frozenset(content)
+        negated = frozenset(t.removeprefix(NOT) for t in tokens(question) if t.startswith(NOT))
+        total = len(content)
+        completer = TableSearcher({}, book)
+        # weeks of gestation name the trimester an "unspecified trimester" default is completed with (I.C.15.a.3)
+        trimester = tuple(trimester_terms(question, content))
+        hits: list[IndexHit] = []
+        seen: set[str] = set()
+        for p in paths[: 6 * k]:
+            printed, where, default = self.code_of(p)
+            if printed is None:
+                continue
+            # the Tabular completes the code with the question's words and the path's own ("arm, see upper
+            # limb": L03.11- is completed as "right upper limb", not "right axilla")
+            path_words = frozenset(
+                w for n in p.nodes for alts in self.entries[n].need for w in alts
+            )
+            done = completer.complete(printed, question, [*content, *path_words])
+            if done is None:  # not in this year's Tabular List (deleted), or not a diagnosis code
+                continue
+            code, seventh_assumed, notes = done
+            sited = _named_site(book, code, q - p.explained, trimester)
+            if sited is not None:
+                notes = [
+                    *notes,
+                    f"{code} ({book.title(code)}) completed in the Tabular List as {sited}, which "
+                    "says what the question names",
+                ]
+                code = sited
+            titled = self._titled_subterm(p, code, q, question, content, completer, book)
+            if titled is not None:
+                notes = [
+                    *notes,
+                    f"subterm “{self.entries[titled[1]].printed}” taken: the Tabular title of "
+                    f"{titled[0]} says {', '.join(titled[2])} (that of {code} does not)",
+                ]
+                code = titled[0]
+            if (
+                code in seen
+            ):  # the same code by another path: it may know the organism's "as the cause" code
+                kept = next(h for h in hits if h.code == code)
+                kept.as_cause = kept.as_cause or self._as_cause(p.end, question, content, completer)
+                continue
+            seen.add(code)
+            info = book.lookup(code)
+            title_toks = tokens(
+                info.title
+            )  # "without abnormal findings" explains what the question negates too
+            title_words = frozenset(t for t in title_toks if not t.startswith(NOT)) | (
+                frozenset(t.removeprefix(NOT) for t in title_toks if t.startswith(NOT)) & negated
+            )
+            explained = (p.explained | title_words) & q
+            if trimester and set(trimester) <= title_words:  # the weeks said chose the trimester
+                explained |= _WEEK_STEMS & q
+            if seventh_assumed or not info.base:
+                explained -= {stem(w) for w in _SEVENTH_WORDS} - title_words
+            else:
+                explained |= {
+                    stem(w) for w in _SEVENTH_WORDS
+                } & q  # the encounter chose the 7th character
+            assumed = list(p.assumed)
+            if default:
+                assumed.append(
+                    f"no subterm fits below {self.entries[where].printed}: "
+                    f"its code {printed} is the default"
+                )
+            assumed.extend(notes)
+            manif = None
+            entry = self.entries[where] if where >= 0 else None
+            cause = self._as_cause(p.end, question, content, completer)
+            if entry is not None and entry.manif:
+                m = completer.complete(entry.manif, question, content)
+                manif = m[0] if m else None
+            unexplained = [said.get(s, s) for s in content if s not in explained]
+            # equal paths: the code whose Tabular title asserts fewer words the question did not say ("acute and
+            # (on) chronic" J96.20 against "acute" J96.00 for "acute respiratory failure")
+            unsaid = len(frozenset(t for t in title_toks if not t.startswith(NOT)) - q - _FREE)
+            core = path_words | title_words
+            hits.append(
+                IndexHit(
+                    code=code,
+                    printed=printed,
+                    path=self.display(p.nodes),
+                    explained=[said.get(s, s) for s in content if s in explained],
+                    unexplained=unexplained,
+                    assumed=assumed,
+                    score=round(p.score - 0.02 * unsaid, 3),
+                    coverage=round(len(explained) / total, 3),
+                    fiscal_year=book.fiscal_year,
+                    index_year=self.version,
+                    manifestation=manif,
+                    cued=p.cued,
+                    as_cause=cause,
+                    modifier_only=[said.get(s, s) for s in content if s in explained - core],
+                )
+            )
+            if len(hits) >= 3 * k:
+                break
+        hits.sort(key=lambda h: (-h.coverage, -h.score))
+        return hits[: 3 * k]
+
+
+_QUALIFIED = re.compile(
+    r"\b(?:with|without|due|in|not)\b", re.I
+)  # a rest that says more than a site
+
+
+_CLAUSE_SPLIT = re.compile(
+    r"\s*(?:\+|;|&|\band\b|\bplus\b)\s*", re.I
+)  # conditions joined in one question
+_ENCOUNTER_STEMS = frozenset(stem(w) for w in _SEVENTH_WORDS)
+
+
+def _spread(clauses: list[frozenset[str]], explained: frozenset[str]) -> int:
+    """How many of a path's words come from other joined conditions than the one that says most of them
+    (the encounter words aside: "…, initial" closes the whole question)."""
+    said = explained - _ENCOUNTER_STEMS
+    if len(clauses) < 2 or not said:
+        return 0
+    return min(len(said - c) for c in clauses)
+
+
+def _named_site(
+    book: CodeBook, code: str, left: frozenset[str], implied: tuple[str, ...] = ()
+) -> str | None:
+    """The Index prints a default that leaves the site or side unspecified ("Osteomyelitis > chronic M86.60:
+    Other chronic osteomyelitis, unspecified site"); the coder completes it in the Tabular List with the code of
+    the same subcategory whose title, the same up to its comma, names the site the question does ("…, left
+    ankle and foot" M86.672). `implied`: a phrase the question implies without saying it ("10 weeks": first
+    trimester), counted unless the code's own title says it. None when the title specifies nothing or no
+    sibling names a word left."""
+    info = book.lookup(code)
+    head, _, rest = info.title.partition(",")
+    own = _stems(info.title)
+    n = len(implied)
+    if n and any(tuple(own[i : i + n]) == implied for i in range(len(own) - n + 1)):
+        implied = ()  # the title already says it ("…, first trimester")
+    left = (left - frozenset(own)) | frozenset(
+        implied
+    )  # what the code's own title says is not left
+    if (
+        info.base
+        or not rest.strip().lower().startswith("unspecified")
+        or _QUALIFIED.search(rest)
+        or not left
+    ):
+        return None
+    family = code[:5] if len(code) >= 6 else code[:3]
+    best, best_key = None, (0, 0)
+    for other in book.reportable_under(family):
+        other_head, _, other_rest = book.title(other).partition(",")
+        if other == code or other_head != head or _QUALIFIED.search(other_rest):
+            continue
+        said = frozenset(_stems(other_rest))
+        named = len(said & left)
+        key = (named, -len(said - left))  # most words of the question, fewest it did not say
+        if named and key > best_key:
+            best, best_key = other, key
+    return best
+
+
+def cover(hits: list[IndexHit], limit: int = 3, book: CodeBook | None = None) -> list[IndexHit]:
+    """The first hit, then each further hit that explains a word the ones before it did not
+    (a multi-condition question: "ESRD on hemodialysis with hypertension"), and the code a wordless
+    "code also" note of the first asks for (below)."""
+    if not hits:
+        return []
+    out = [hits[0]]
+    done = set(hits[0].explained)
+    done_by_term = done - set(hits[0].modifier_only)
+    for h in hits[1:]:
+        if len(out) >= limit:
+            break
+        by_term = set(h.explained) - set(h.modifier_only)
+        new = (set(h.explained) - done) | (by_term - done_by_term)
+        if new and h.code[:3] != out[0].code[:3]:
+            out.append(h)
+            done |= new
+            done_by_term |= by_term
+    also = _coded_also(hits, out, book) if book is not None and len(out) < limit else None
+    if also is not None:
+        out.append(also)
+    if (
+        len(out) > 1
+    ):  # the organism of another condition named: its "as the cause of …" code (I.C.1.e.1.b)
+        for n, h in enumerate(out):
+            if h.as_cause and h.as_cause != h.code:
+                out[n] = dataclasses.replace(
+                    h,
+                    code=h.as_cause,
+                    assumed=[
+                        *h.assumed,
+                        f"{h.as_cause}: the Index's “as the cause of diseases classified elsewhere” below "
+                        f"{h.path}, as the question names the disease it caused",
+                    ],
+                )
+    # the conditions first, then what a cue word added ("on tamoxifen": Z79.810 after the cancer); a status
+    # code tells more about the patient, not the reason for the encounter (I.C.21.c.3)
+    return [h for h in out if not h.cued] + [h for h in out if h.cued]
+
+
+def _coded_also(hits: list[IndexHit], out: list[IndexHit], book: CodeBook) -> IndexHit | None:
+    """A "code also" / "use additional code" note that names no code ("J44.0: Code also to identify the
+    infection") asks for the code of a condition the first path explained only through the Index, not
+    through its code's title ("COPD with acute bronchitis": "bronchitis" -> Bronchitis > acute J20.9)."""
+    first = out[0]
+    wordless = [
+        n
+        for n in book.inherited_notes(first.code, ("code_also", "use_additional_code"))
+        if not _NOTE_CODE.search(n.text) and not n.text.rstrip().endswith(":")
+    ]
+    if not wordless:
+        return None
+    titled = set(tokens(book.title(first.code)))
+    path_only = {w for w in first.explained if not set(tokens(w)) <= titled}
+    taken = {h.code[:3] for h in out}
+    for h in hits[1:]:
+        if h.code[:3] not in taken and not h.cued and path_only & set(h.explained):
+            h.assumed = [
+                *h.assumed,
+                f"coded also: {first.code} “{wordless[0].label}: {wordless[0].text}”",
+            ]
+            return h
+    # "Use additional code to identify specific condition" (O99.0-, a condition complicating pregnancy): the
+    # code of that condition, from the path of its own main term ("anemia in pregnancy" -> Anemia D64.9)
+    specific = next((n for n in wordless if _SPECIFIC_CONDITION.search(n.text)), None)
+    named = {t for w in first.explained for t in tokens(w)}
+    own = set(tokens(_bare(first.path.split(">")[0])))
+    for h in hits[1:] if specific is not None else ():
+        main = set(tokens(_bare(h.path.split(">")[0]))) - _FREE
+        if h.code[0] != first.code[0] and not h.cued and main and main <= named and not main <= own:
+            h.assumed = [
+                *h.assumed,
+                f"coded also: {first.code} “{specific.label}: {specific.text}”",
+            ]
+            return h
+    return None
+
+
+_SPECIFIC_CONDITION = re.compile(r"\bidentify (?:the )?specific condition\b", re.I)
+
+
+_AS_CAUSE = re.compile(r"^as (?:the )?cause of diseases? classified elsewhere$")
+_NOTE_CODE = re.compile(r"\b[A-Z]\d[0-9A-Z](?:\.[0-9A-Z-]+)?\b|\([A-Z]\d")
+
+
+def joint_coverage(hits: list[IndexHit]) -> float:
+    """The share of the question's words the paths explain together ("ESRD on hemodialysis with
+    hypertension": I12.0 explains four words, Dependence > on > renal dialysis the rest)."""
+    if not hits:
+        return 0.0
+    total = len(hits[0].explained) + len(hits[0].unexplained)
+    return len({w for h in hits for w in h.explained}) / total if total else 0.0
+
+
+def _spellings(title: str) -> tuple[list[str], str]:
+    """A main term's names and the rest of its title: "Disease, diseased" -> (["Disease", "diseased"], "");
+    "Fracture, traumatic" -> (["Fracture"], "traumatic"): the part after the comma is a modifier."""
+    parts = [p.strip() for p in title.split(",") if p.strip()]
+    if not parts:
+        return [title], ""
+    names = [parts[0], *(p for p in parts[1:] if p[:4].lower() == parts[0][:4].lower())]
+    return names, ", ".join(p for p in parts[1:] if p not in names)
+
+
+def _bare(text: str) -> str:
+    return " ".join(_PARENS.sub(" ", text).split()).lower()
+
+
+# ------------------------------------------------------------------------------------------- loading
+# The code a cached Index depends on: its own, the tokenizer and vocabularies, the Index XML reader.
+_CODE = (
+    "codedesk.retrieval.alpha_index",
+    "codedesk.retrieval.text",
+    "codedesk.vocabulary",
+    "codedesk.cms.index_xml",
+    "codedesk.retrieval.codesearch",
+)
+
+
+def load_alpha_index(path: str | Path, cache_dir: str | Path | None = None) -> AlphaIndex:
+    """Parse and prepare the Index (or read it from a cache entry keyed on the file and this code)."""
+    path = Path(path)
+    start = time.perf_counter()
+
+    def build() -> AlphaIndex:
+        parsed = parse_index_xml(path)
+        if parsed.kind != "index":
+            raise SourceError(
+                path, f"not the Alphabetic Index to Diseases and Injuries (kind {parsed.kind})"
+            )
+        index = AlphaIndex(parsed, load_vocabulary())
+        log.info(
+            "alpha index built entries=%d seconds=%.2f",
+            len(index.entries),
+            time.perf_counter() - start,
+        )
+        return index
+
+    cache = Cache(
+        cache_dir, "alpha-index", inputs=[path], code=_CODE, data=[VOCABULARY_PATH, DATA_PATH]
+    )
+    index = cache.get(build, kind=AlphaIndex)
+    log.debug("alpha index ready seconds=%.3f", time.perf_counter() - start)
+    return index
+
+
+__all__ = [
+    "AlphaIndex",
+    "IndexHit",
+    "cover",
+    "joint_coverage",
+    "load_alpha_index",
+    "load_vocabulary",
+]
