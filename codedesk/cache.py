@@ -607,6 +607,23 @@ class Cache:
 
 
 # ---- values built on first use ---------------------------------------------------------------------
+# One object per distinct immutable value (a token set, a tuple of codes) across everything a process
+# loads: each cache entry is unpickled on its own, so the same words of FY2026 and FY2027 titles, or of
+# thousands of Index terms, would otherwise each hold their own copy (~200 MB over three years).
+_SHARED: dict[Hashable, Any] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared(value: K) -> K:
+    """The process's one object equal to `value` (frozensets, strings and tuples of them only:
+    values equal across types, 1 and 1.0, must not be mixed)."""
+    found = _SHARED.get(value)
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    with _SHARED_LOCK:
+        return _SHARED.setdefault(value, value)  # type: ignore[no-any-return]
+
+
 class LazyMap(Mapping[K, V], Generic[K, V]):
     """A read-only mapping whose keys are known up front and whose values are built on first access,
     once (thread-safe). `items()`/`values()` build every value: hot paths use `[key]`/`get`."""

@@ -10,7 +10,9 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import click
 import typer
+from typer.core import TyperGroup
 
 from codedesk.errors import CodeDeskError
 from codedesk.settings import Settings, fiscal_year_of
@@ -18,7 +20,28 @@ from codedesk.settings import Settings, fiscal_year_of
 if TYPE_CHECKING:
     from codedesk.review.port import ReviewService
 
+
+class _LazyGroup(TyperGroup):
+    """Click's lazy-loading group: the sub-apps of `_SUB_APPS` (defined at the end of this module) are
+    imported only when one is invoked or help lists them."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*super().list_commands(ctx), *sorted(_SUB_APPS)]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in _SUB_APPS:
+            return super().get_command(ctx, name)
+        try:
+            group = typer.main.get_group(_SUB_APPS[name]())
+        except ImportError as err:  # a broken optional package must not break the other commands
+            log.debug("%s commands unavailable: %s", name, err)
+            return None
+        group.name = name
+        return group
+
+
 app = typer.Typer(
+    cls=_LazyGroup,
     help="CodeDesk: exact ICD-10-CM, ICD-10-PCS and HCPCS codes with the rules behind them.",
     no_args_is_help=True,
     add_completion=False,
@@ -606,29 +629,42 @@ def eval_command(
     )
 
 
-def _mount() -> None:
-    """Sub-apps owned by their packages."""
-    try:
-        from codedesk.review.cli import db_app
+def _db_app() -> typer.Typer:
+    from codedesk.review.cli import db_app
 
-        app.add_typer(db_app, name="db")
-    except (
-        ImportError
-    ) as err:  # pragma: no cover - a broken optional package must not break the CLI
-        log.debug("db commands unavailable: %s", err)
-    from codedesk.retrieval.changes import changes_app
+    return db_app
+
+
+def _review_app() -> typer.Typer:
     from codedesk.review.cli import review_app
 
-    app.add_typer(changes_app, name="changes")
-    app.add_typer(review_app, name="review")
-    try:
-        from codedesk.bot.cli import make_serve_app
-        from codedesk.bot.digest import make_digest_app
-
-        app.add_typer(make_serve_app(review_port), name="serve")
-        app.add_typer(make_digest_app(_digest_review), name="digest")
-    except ImportError as err:  # pragma: no cover
-        log.debug("serve unavailable: %s", err)
+    return review_app
 
 
-_mount()
+def _changes_app() -> typer.Typer:
+    from codedesk.retrieval.changes import changes_app
+
+    return changes_app
+
+
+def _serve_app() -> typer.Typer:
+    from codedesk.bot.cli import make_serve_app
+
+    return make_serve_app(review_port)
+
+
+def _digest_app() -> typer.Typer:
+    from codedesk.bot.digest import make_digest_app
+
+    return make_digest_app(_digest_review)
+
+
+# Sub-apps owned by their packages, imported only when one is invoked (or for --help): `codedesk ask`
+# never imports SQLAlchemy's schema, Slack or the change reports (click's lazy-loading group pattern).
+_SUB_APPS = {
+    "changes": _changes_app,
+    "db": _db_app,
+    "digest": _digest_app,
+    "review": _review_app,
+    "serve": _serve_app,
+}

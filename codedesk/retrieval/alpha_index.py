@@ -20,16 +20,17 @@ import math
 import re
 import time
 import tomllib
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from codedesk.cache import Cache
+from codedesk.cache import Cache, shared
 from codedesk.cms.codebook import CodeBook
 from codedesk.cms.index_xml import IndexFile, IndexTerm, parse_index_xml
 from codedesk.errors import SourceError
-from codedesk.retrieval.codesearch import trimester_terms
+from codedesk.retrieval.codesearch import gestation_weeks, trimester_terms
 from codedesk.retrieval.schema import Citation
 from codedesk.retrieval.text import FREE_WORDS, NOT, STOPWORDS, stem, tokens, words
 from codedesk.vocabulary import FOLDS, VOCABULARY_PATH
@@ -268,6 +269,11 @@ class AlphaIndex:
         n = len(self.entries)
         self.idf = {s: math.log(1 + n / c) for s, c in df.items()}
         self.max_idf = math.log(1 + n)
+        for e in self.entries:  # 400k word sets, most repeated: one object each (~60 MB less)
+            e.need = tuple(shared(alt) for alt in e.need)
+            e.opt, e.surface = shared(e.opt), shared(e.surface)
+            e.negs, e.understood = shared(e.negs), shared(e.understood)
+            e.codes = shared(e.codes)
 
     def _entry(self, term: IndexTerm) -> Entry:
         title, understood = term.title, ""
@@ -310,6 +316,11 @@ class AlphaIndex:
             need = tuple(dict.fromkeys(a for a in alts if a)) or ((essential,) if essential else ())
         else:
             need = (essential,) if essential else ()
+        if term.nemod.strip() == "(o)":
+            # a combining vowel: the term is the first part of a compound word ("Cancer(o)phobia" F45.29,
+            # printed "Cancer (o)" in the FY2025 XML, the rest of the word lost); "cancer" alone must not
+            # lead to it, so its need is a word no question says
+            need = (frozenset({f"{title.strip().lower()}(o)"}),)
         opt -= frozenset().union(*need) if need else frozenset()
         residual = (
             not essential
@@ -513,6 +524,21 @@ class AlphaIndex:
                 done = completer.complete(child.codes[0], question, content)
                 return done[0] if done else None
         return None
+
+    def _organism_as_cause(self, end: int) -> str | None:
+        """An organism's main term with no code of its own whose subterms all send the organism, as the cause
+        of a disease named beside it, to one code ("Pseudomonas > aeruginosa, as cause of disease classified
+        elsewhere" B96.5, as the pseudomallei one): that code (the Tabular title of B96.5 names the species as
+        nonessential: "Pseudomonas (aeruginosa) (mallei) (pseudomallei) as the cause of …")."""
+        entry = self.entries[end]
+        if entry.level != 0 or entry.codes:
+            return None
+        codes = {
+            self.entries[c].codes[0]
+            for c in entry.children
+            if self.entries[c].codes and _AS_CAUSE_AFTER.search(_bare(self.entries[c].printed))
+        }
+        return codes.pop() if len(codes) == 1 else None
 
     def _walk(
         self,
@@ -761,10 +787,17 @@ class AlphaIndex:
         completer = TableSearcher({}, book)
         # weeks of gestation name the trimester an "unspecified trimester" default is completed with (I.C.15.a.3)
         trimester = tuple(trimester_terms(question, content))
+        in_pregnancy = tuple(trimester_terms(question, content, pregnant=True))
+        # the weeks said, explained by a code whose note asks for Z3A (chapter 15: "Use additional code
+        # from category Z3A, Weeks of gestation, to identify the specific week of the pregnancy")
+        weeks = gestation_weeks(question)
+        week_words = (_WEEK_STEMS | {weeks[1]}) & q if weeks else frozenset()
         hits: list[IndexHit] = []
         seen: set[str] = set()
         for p in paths[: 6 * k]:
             printed, where, default = self.code_of(p)
+            if printed is None and q - p.explained:
+                printed, where = self._organism_as_cause(p.end), p.end
             if printed is None:
                 continue
             # the Tabular completes the code with the question's words and the path's own ("arm, see upper
@@ -776,7 +809,19 @@ class AlphaIndex:
             if done is None:  # not in this year's Tabular List (deleted), or not a diagnosis code
                 continue
             code, seventh_assumed, notes = done
-            sited = _named_site(book, code, q - p.explained, trimester)
+            pregnancy_code = code.startswith("O")
+            sited = _named_site(
+                book, code, q - p.explained, in_pregnancy if pregnancy_code else trimester
+            )
+            classified = _classified_sibling(book, code, q - p.explained) if sited is None else None
+            if classified is not None:
+                notes = [
+                    *notes,
+                    f"{code} ({book.title(code)}) completed in the Tabular List as {classified[0]}, "
+                    f"whose note says “{classified[1]}”, a range that holds the site the question names",
+                ]
+                code = classified[0]
+            site_words = classified[2] if classified is not None else frozenset()
             if sited is not None:
                 notes = [
                     *notes,
@@ -806,9 +851,13 @@ class AlphaIndex:
             title_words = frozenset(t for t in title_toks if not t.startswith(NOT)) | (
                 frozenset(t.removeprefix(NOT) for t in title_toks if t.startswith(NOT)) & negated
             )
-            explained = (p.explained | title_words) & q
+            explained = (p.explained | title_words | site_words) & q
             if trimester and set(trimester) <= title_words:  # the weeks said chose the trimester
                 explained |= _WEEK_STEMS & q
+            if week_words and any(  # coded with Z3A beside it: the weeks are said for it
+                "Z3A" in n.text for n in book.inherited_notes(code, ("use_additional_code",))
+            ):
+                explained |= week_words
             if seventh_assumed or not info.base:
                 explained -= {stem(w) for w in _SEVENTH_WORDS} - title_words
             else:
@@ -916,6 +965,95 @@ def _named_site(
     return best
 
 
+_CLASSIFIABLE = re.compile(r"^Conditions classifiable to (.+)$")
+_CODE_BOUND = re.compile(r"([A-Z]\d[0-9A-Z](?:\.[0-9A-Z]{0,4})?)-?")
+_RANGE_PART = re.compile(
+    rf"{_CODE_BOUND.pattern}(?:\s*-\s*{_CODE_BOUND.pattern})?\s*(?:,|\band\b|$)\s*"
+)
+# (code without its dot, title stems) of every node of a book, by category, built on first use
+_CATEGORY_TITLES: weakref.WeakKeyDictionary[
+    CodeBook, dict[str, list[tuple[str, frozenset[str]]]]
+] = weakref.WeakKeyDictionary()
+
+
+def _classifiable(note: str) -> list[tuple[str, str]] | None:
+    """The code ranges of a "Conditions classifiable to C15-C26" note, bounds without dots or dashes
+    ([("C15", "C26")]; "C50.-": [("C50", "C50")]); None for any other note or a range not read whole."""
+    m = _CLASSIFIABLE.match(note.strip())
+    if m is None:
+        return None
+    text, out, at = m.group(1).strip(), [], 0
+    while at < len(text):
+        part = _RANGE_PART.match(text, at)
+        if part is None or part.end() == at:
+            return None  # "… except …", "… with fistula": not a plain list of ranges
+        lo = part.group(1).replace(".", "")
+        out.append((lo, (part.group(2) or part.group(1)).replace(".", "")))
+        at = part.end()
+    return out
+
+
+def _titles_in(book: CodeBook, ranges: list[tuple[str, str]]) -> list[frozenset[str]]:
+    """The title stems of every code in the ranges ("C7A092" is that code and the codes below it)."""
+    by_category = _CATEGORY_TITLES.get(book)
+    if by_category is None:
+        by_category = {}
+        for code, node in book.nodes.items():
+            if node.kind not in ("chapter", "block"):
+                plain = code.replace(".", "")
+                by_category.setdefault(plain[:3], []).append((plain, frozenset(_stems(node.title))))
+        _CATEGORY_TITLES[book] = by_category
+    return [
+        title
+        for lo, hi in ranges
+        for category, titles in by_category.items()
+        if lo[:3] <= category <= hi[:3]
+        for plain, title in titles
+        if plain[: len(lo)] >= lo and plain[: len(hi)] <= hi
+    ]
+
+
+def _classified_sibling(
+    book: CodeBook, code: str, left: frozenset[str]
+) -> tuple[str, str, frozenset[str]] | None:
+    """The Index ends at an unspecified history code ("History, family, malignant neoplasm" Z80.9) and
+    the question names a site no subterm lists ("colon"). The coder verifying in the Tabular List takes
+    the code of the same category whose note "Conditions classifiable to C15-C26" covers a code whose
+    title names it (C18 "Malignant neoplasm of colon": Z80.0). Returns (code, the note, the words of the
+    question it explains), else None."""
+    info = book.lookup(code)
+    rest = info.title.partition(",")[2].strip().lower()
+    left = left - _FREE - frozenset(_stems(info.title))
+    if info.base or not rest.startswith("unspecified") or not left:
+        return None
+    best: tuple[str, str, frozenset[str]] | None = None
+    best_key = (0, 0, 0)
+    for other in book.reportable_under(code[:3]):
+        node = book.nodes.get(other)
+        chain = [node, *book.ancestors(other)] if node is not None else []
+        for n in chain:
+            if n.kind in ("chapter", "block"):
+                break
+            said = [t for t in n.notes.get("inclusion_term", []) if _classifiable(t)]
+            if not said:
+                continue
+            ranges = [r for t in said for r in _classifiable(t) or []]
+            titles = _titles_in(book, ranges)
+            overlaps = [len(t & left) for t in titles]
+            named = max(overlaps, default=0)
+            own = len(frozenset(_stems(book.title(other))) & left)
+            # most words named, by the code's own title too, then by the most titles of the range (skin:
+            # C43-C44 "… of skin" many times, not one cutaneous lymphoma among C81-C96)
+            key = (named, own, overlaps.count(named))
+            if named and key > best_key:
+                words = frozenset().union(
+                    *(t & left for t, n in zip(titles, overlaps, strict=True) if n == named)
+                )
+                best, best_key = (other, said[0], words), key
+            break  # the nearest note is the one that applies
+    return best
+
+
 def cover(hits: list[IndexHit], limit: int = 3, book: CodeBook | None = None) -> list[IndexHit]:
     """The first hit, then each further hit that explains a word the ones before it did not
     (a multi-condition question: "ESRD on hemodialysis with hypertension"), and the code a wordless
@@ -998,6 +1136,7 @@ _SPECIFIC_CONDITION = re.compile(r"\bidentify (?:the )?specific condition\b", re
 
 
 _AS_CAUSE = re.compile(r"^as (?:the )?cause of diseases? classified elsewhere$")
+_AS_CAUSE_AFTER = re.compile(r"(?:^|, )as (?:the )?cause of diseases? classified elsewhere$")
 _NOTE_CODE = re.compile(r"\b[A-Z]\d[0-9A-Z](?:\.[0-9A-Z-]+)?\b|\([A-Z]\d")
 
 

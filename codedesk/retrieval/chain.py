@@ -30,7 +30,12 @@ from codedesk.retrieval.query import ParsedQuestion, parse_question
 from codedesk.retrieval.ranker import excludes1_conflicts, item_for, rank_search
 from codedesk.retrieval.routing import named_systems, route
 from codedesk.retrieval.schema import Answer, CodeItem
-from codedesk.retrieval.sequencing import answer_order_question, implied_codes, order_items
+from codedesk.retrieval.sequencing import (
+    answer_order_question,
+    implied_codes,
+    order_items,
+    replaced_codes,
+)
 from codedesk.retrieval.text import FREE_STEMS, NOT, tokens
 
 log = logging.getLogger(__name__)
@@ -444,6 +449,15 @@ class AnswerChain:
             draft.ranked.notes, draft.ranked.conflicts = {}, []
             draft.road, draft.index_hits = ("table" if table else "procedure"), []
         if draft.ranked is not None and draft.ranked.main:
+            # codes a guideline replaces (an examination that found a condition: "with abnormal findings")
+            for old, new, rule in replaced_codes(
+                book, [i.code for i in draft.ranked.main], state.question
+            ):
+                at = next(n for n, i in enumerate(draft.ranked.main) if i.code == old)
+                draft.ranked.main[at] = item_for(book, new, f"{rule.message} ({rule.section})")
+                draft.ranked.notes[new] = book.inherited_notes(new)
+                draft.ranked.alternatives = [a for a in draft.ranked.alternatives if a.code != new]
+                draft.extra_citations.append(rule.citation(new))
             # codes a guideline adds to the ones found (severe sepsis for sepsis with an organ dysfunction)
             for code, rule, _ in implied_codes(
                 book, [i.code for i in draft.ranked.main], state.question
@@ -705,14 +719,20 @@ def _confidence(draft: Draft, cands: list[Candidate]) -> tuple[str, str]:
 
 
 def _refines(book: CodeBook, code: str, hit: IndexHit) -> bool:
-    """A Tabular code that says a word the Index path left unexplained."""
-    said = {
+    """A Tabular code that says a word the Index path left unexplained and the hit's own code does not
+    (a sibling saying only what the hit's code says too is no refinement: "…, unspecified trimester"
+    against the "…, first trimester" the weeks chose)."""
+    said, own = _title_words(book, code), _title_words(book, hit.code)
+    return any(_said(w, said) and not _said(w, own) for w in hit.unexplained)
+
+
+def _title_words(book: CodeBook, code: str) -> set[str]:
+    return {
         t
         for text in (book.title(code), *(a.title for a in book.ancestors(code)[:2]))
         for t in tokens(text)
         if not t.startswith(NOT)
     }
-    return any(_said(w, said) for w in hit.unexplained)
 
 
 def _adverse_effect(code: str) -> bool:

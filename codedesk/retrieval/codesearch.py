@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from codedesk.cache import Cache
+from codedesk.cache import Cache, shared
 from codedesk.cms.codebook import CodeBook
 from codedesk.retrieval.lexical import LexicalIndex
 from codedesk.retrieval.text import (
@@ -89,9 +89,9 @@ class CodeSearcher:
                     "seventh": seventh,
                 }
             )
-            title_t = set(tokens(node.title))
+            title_t = frozenset(tokens(node.title))
             self._title_toks.append(title_t)
-            self._incl_toks.append([set(tokens(t)) for t in incl])
+            self._incl_toks.append(tuple(frozenset(tokens(t)) for t in incl))
             self._all_toks.append(
                 title_t.union(*self._incl_toks[-1], tokens(" ".join(parents)), tokens(seventh))
             )
@@ -240,16 +240,27 @@ _WEEKS = re.compile(
 _TRIMESTER = stem("trimester")
 
 
-def trimester_terms(question: str, q_toks: list[str]) -> list[str]:
+def gestation_weeks(question: str) -> tuple[int, str] | None:
+    """The weeks of gestation a question gives ("32 weeks", "10 wks", "34+2 weeks"): (weeks, the
+    number as written), or None."""
+    m = _WEEKS.search(question)
+    if m is None or not 1 <= int(m.group(1)) <= 45:
+        return None
+    return int(m.group(1)), m.group(1)
+
+
+def trimester_terms(question: str, q_toks: list[str], *, pregnant: bool = False) -> list[str]:
     """The trimester a pregnancy's weeks fall in, as the Tabular List words it (I.C.15.a.3: first
     before 14 weeks 0 days, second 14 to before 28, third from 28), when the question gives weeks
-    and names no trimester: "twin pregnancy at 32 weeks" is a third-trimester code."""
-    m = _WEEKS.search(question)
-    if m is None or _TRIMESTER in q_toks or not set(q_toks) & (_PREGNANCY - {stem("weeks")}):
+    and names no trimester: "twin pregnancy at 32 weeks" is a third-trimester code. `pregnant`: the
+    code at hand is a pregnancy code, so the question need not say "pregnancy" ("preeclampsia, 34
+    weeks")."""
+    found = gestation_weeks(question)
+    if found is None or _TRIMESTER in q_toks:
         return []
-    weeks = int(m.group(1))
-    if not 1 <= weeks <= 45:
+    if not pregnant and not set(q_toks) & (_PREGNANCY - {stem("weeks")}):
         return []
+    weeks = found[0]
     return tokens(("first" if weeks < 14 else "second" if weeks < 28 else "third") + " trimester")
 
 
@@ -329,4 +340,8 @@ def load_searcher(book: CodeBook, cache_dir: Path | None) -> CodeSearcher:
     )
     searcher = cache.get(build, kind=CodeSearcher)
     searcher.book = book
+    # The years' titles are nearly all the same: their token sets are shared (~90 MB for three years).
+    searcher._title_toks = [shared(t) for t in searcher._title_toks]
+    searcher._all_toks = [shared(t) for t in searcher._all_toks]
+    searcher._incl_toks = [tuple(shared(t) for t in incl) for incl in searcher._incl_toks]
     return searcher

@@ -43,6 +43,7 @@ KINDS = (
     "allow_together",
     "requires",
     "adds",
+    "becomes",
     "code_first_note",
     "use_additional_note",
     "excludes1_note",
@@ -144,6 +145,9 @@ class Rule:
     )
     add: str = ""  # (adds) the code the guideline adds when subject and other are both listed
     unless: Selector | None = None  # (adds) not when a code this matches is listed already
+    # (becomes) the subject becomes the code of its subcategory whose title says becomes[1] where its own
+    # says becomes[0] ("… without abnormal findings" -> "… with abnormal findings")
+    becomes: tuple[str, ...] = ()
     edition: str = "FY2025"
 
     def holds_for(self, question: str | None) -> bool:
@@ -219,6 +223,7 @@ def load_rules(path: Path = RULES_PATH) -> Rules:
                 when=re.compile(row["when"], re.I) if row.get("when") else None,
                 add=row.get("add", ""),
                 unless=Selector.parse(row.get("unless")),
+                becomes=tuple(row.get("becomes", ())),
                 edition=edition,
             )
         )
@@ -524,6 +529,34 @@ def implied_codes(
             rule.other is None or any(rule.other.matches(book, c) for c in listed if c != subject)
         ):
             out.append((rule.add, rule, subject))
+    return out
+
+
+def replaced_codes(
+    book: CodeBook, codes: list[str], question: str | None = None
+) -> list[tuple[str, str, Rule]]:
+    """Codes a guideline replaces by another of their subcategory (a general examination "without abnormal
+    findings" that found a condition is the one "with abnormal findings", IV.P): (listed code, its
+    replacement, the rule), when the replacement is reportable in the book."""
+    listed = _clean(codes)
+    out: list[tuple[str, str, Rule]] = []
+    for rule in rules().of_kind("becomes"):
+        if not rule.holds_for(question) or len(rule.becomes) != 2:
+            continue
+        for code in listed:
+            if rule.subject is None or not rule.subject.matches(book, code):
+                continue
+            if rule.other is not None and not any(
+                rule.other.matches(book, c) for c in listed if c != code
+            ):
+                continue
+            wanted = book.title(code).replace(rule.becomes[0], rule.becomes[1])
+            parent = book.nodes[code].parent if code in book.nodes else None
+            new = next(
+                (c for c in book.reportable_under(parent or code) if book.title(c) == wanted), None
+            )
+            if new is not None and new != code and new not in listed:
+                out.append((code, new, rule))
     return out
 
 

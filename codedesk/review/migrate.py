@@ -3,6 +3,10 @@
 Several bot workers may start at once against one database: the upgrade runs under a lock
 (a PostgreSQL advisory lock, or a lock file beside the SQLite database) so only one of them
 migrates and the others find the schema at head.
+
+Alembic itself (~0.3 s to import) is imported only to migrate or to read the migrations folder: a
+process that finds its database at `HEAD` (every `codedesk ask` after the first) never loads it.
+`tests/integration/test_review_db.py` keeps `HEAD` equal to the folder's head.
 """
 
 from __future__ import annotations
@@ -15,10 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
 from codedesk.review.db import engine_for
@@ -26,28 +26,40 @@ from codedesk.review.db import engine_for
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+HEAD = "0003"  # the newest revision in migrations/versions
 _PG_LOCK_KEY = 0x636F6465  # "code": any constant shared by every CodeDesk process
 
 
-def alembic_config() -> Config:
+def alembic_config() -> Any:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     return cfg
 
 
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     assert head is not None
     return head
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The revision stamped in the database (None before the first migration), read as Alembic
+    stores it: one row of `alembic_version`."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        if not sa.inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def upgrade_engine(engine: Engine, revision: str = "head") -> str | None:
     """Bring the database behind `engine` to `revision`; returns the revision it is at."""
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
     with _migration_lock(engine), engine.begin() as conn:
         cfg = alembic_config()
         cfg.attributes["connection"] = conn
@@ -68,9 +80,11 @@ def ensure_schema(engine: Engine) -> None:
     """Upgrade to head unless already there (cheap: one query when nothing is to do). A database
     at a revision this code does not know (a newer release migrated it) is left alone."""
     current = current_revision(engine)
-    if current == head_revision():
+    if current == HEAD:
         return
     if current is not None:
+        from alembic.script import ScriptDirectory
+
         try:
             ScriptDirectory.from_config(alembic_config()).get_revision(current)
         except Exception:

@@ -332,3 +332,43 @@ def test_pain_control_encounter_puts_the_pain_code_first(answerer) -> None:
         ).codes
     ]
     assert codes[0] == "G89.3"
+
+
+def test_a_history_code_is_completed_by_its_conditions_classifiable_note(answerer) -> None:
+    # History > family > malignant neoplasm lists no colon: Z80.9's siblings say which cancers they hold
+    # (Z80.0 "Conditions classifiable to C15-C26"; C18 "Malignant neoplasm of colon" is among them)
+    a = answerer.answer("family history of colon cancer")
+    assert a.codes[0].code == "Z80.0"
+    assert "Conditions classifiable to C15-C26" in a.answer
+    # a range below a category is read to the character (Z85.020 "C7A.092" is no appendix tumour):
+    # C18.1 "Malignant neoplasm of appendix" is in Z85.038's C18
+    assert answerer.answer("personal history of appendix cancer").codes[0].code == "Z85.038"
+    # skin: C43-C44 titles say it many times, one cutaneous lymphoma of C81-C96 does not make it Z80.7
+    assert answerer.answer("family history of skin cancer").codes[0].code == "Z80.8"
+    assert answerer.answer("family history of cancer").codes[0].code == "Z80.9"
+
+
+def test_a_cut_compound_index_term_is_not_reached_by_its_first_half(answerer) -> None:
+    # "Cancer(o)phobia" F45.29 is printed "Cancer (o)" in the FY2025 XML: "cancer" alone is no phobia
+    for question in ("family history of breast cancer", "history of colon cancer", "breast cancer"):
+        assert "F45.29" not in [c.code for c in answerer.answer(question).codes]
+
+
+def test_a_condition_in_pregnancy_is_found_below_complicated_by(answerer) -> None:
+    # Index: Pregnancy > complicated by (care of) (management affected by) > anemia O99.01-; O99's "Use
+    # additional code to identify specific condition" adds the anemia's own code; the weeks choose the
+    # trimester (I.C.15.a.3) and are coded with Z3A (chapter 15's "use additional code" note)
+    codes = [c.code for c in answerer.answer("anemia in pregnancy, 28 weeks").codes]
+    assert codes[0] == "O99.013"
+    assert {"D64.9", "Z3A.28"} <= set(codes[:4])
+    # only the two words together link: "complicated" alone still names a kind (Grief > complicated)
+    assert answerer.answer("complicated grief").codes[0].code == "F43.81"
+
+
+def test_weeks_choose_the_trimester_of_a_pregnancy_code_without_the_word_pregnancy(
+    answerer,
+) -> None:
+    # Pre-eclampsia O14.9-: 34 weeks is the third trimester (I.C.15.a.3), the weeks coded with Z3A.34
+    a = answerer.answer("preeclampsia, 34 weeks")
+    assert [c.code for c in a.codes[:2]] == ["O14.93", "Z3A.34"]
+    assert a.confidence == "high"

@@ -24,7 +24,7 @@ from codedesk.retrieval.schema import Answer, Citation, CodeItem
 from codedesk.review import log as qlog
 from codedesk.review.cli import db_app
 from codedesk.review.db import make_engine, session_scope
-from codedesk.review.migrate import current_revision, head_revision, upgrade_engine
+from codedesk.review.migrate import HEAD, current_revision, head_revision, upgrade_engine
 from codedesk.review.models import QueryCitation, QueryCitationBase, QueryLog, QueryLogCreate
 from codedesk.review.retention import purge
 from codedesk.settings import Settings
@@ -113,6 +113,7 @@ def record(
 
 
 def test_migrations_match_models_and_downgrade(engine: sa.Engine) -> None:
+    assert HEAD == head_revision()  # the constant the fast schema check compares with
     assert current_revision(engine) == head_revision()
     with engine.connect() as conn:
         assert (
@@ -132,6 +133,7 @@ def test_migrations_match_models_and_downgrade(engine: sa.Engine) -> None:
         command.downgrade(cfg, "base")
     with engine.connect() as conn:
         assert not set(TABLES) & set(sa.inspect(conn).get_table_names())
+    assert current_revision(engine) is None
     upgrade_engine(engine)
     assert current_revision(engine) == head_revision()
 

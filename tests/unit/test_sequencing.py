@@ -16,6 +16,7 @@ from codedesk.retrieval.sequencing import (
     never_first,
     order_items,
     parse_order_question,
+    replaced_codes,
     rules,
     sequence,
 )
@@ -289,6 +290,22 @@ def test_severe_sepsis_without_its_infection_adds_a41_9(codebook) -> None:
     assert implied_codes(codebook, ["T81.44XA", "R65.20"]) == []  # sepsis following a procedure
 
 
+def test_an_examination_that_found_a_condition_is_with_abnormal_findings(codebook) -> None:
+    # IV.P: "a condition/diagnosis that is newly identified or a change in severity of a chronic condition
+    # (such as uncontrolled hypertension …) during a routine physical examination"
+    q = "general medical examination, uncontrolled hypertension"
+    assert [(o, n) for o, n, _ in replaced_codes(codebook, ["Z00.00", "I10"], q)] == [
+        ("Z00.00", "Z00.01")
+    ]
+    q = "routine child health examination, 12 months, newly identified heart murmur"
+    assert [(o, n) for o, n, _ in replaced_codes(codebook, ["Z00.129", "R01.1"], q)] == [
+        ("Z00.129", "Z00.121")
+    ]
+    # a condition only noted (I.C.21.c.13: pre-existing conditions as additional codes) keeps "without"
+    assert replaced_codes(codebook, ["Z00.00", "I10"], "annual physical, history of HTN") == []
+    assert replaced_codes(codebook, ["Z00.00"], "annual physical, nothing new found") == []
+
+
 def test_every_rule_has_an_example() -> None:
     tested = (
         {r[0] for r in ORDER_EXAMPLES}
@@ -298,6 +315,7 @@ def test_every_rule_has_an_example() -> None:
             "pain-control-first",
             "sepsis-with-organ-dysfunction-adds-severe-sepsis",
             "severe-sepsis-adds-unspecified-organism",
+            "examination-with-abnormal-findings",
         }
     )
     assert {r.id for r in rules().rules} - tested == set()
