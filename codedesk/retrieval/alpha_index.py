@@ -525,6 +525,15 @@ class AlphaIndex:
                 return done[0] if done else None
         return None
 
+    def _term_path(self, i: int) -> str:
+        """The term's titles from its main term down, lower-case, without nonessential modifiers
+        ("body, bodies > mass index"): the key of `[[implied]]` subterms."""
+        names = []
+        while i >= 0:
+            names.append(_bare(self.entries[i].printed))
+            i = self.entries[i].parent
+        return " > ".join(reversed(names))
+
     def _organism_as_cause(self, end: int) -> str | None:
         """An organism's main term with no code of its own whose subterms all send the organism, as the cause
         of a disease named beside it, to one code ("Pseudomonas > aeruginosa, as cause of disease classified
@@ -608,7 +617,7 @@ class AlphaIndex:
                         q,
                         found,
                     )
-        implied = self.vocab.implied.get(_bare(entry.printed)) if entry.level == 0 else None
+        implied = self.vocab.implied.get(self._term_path(i))
         if implied and not matched_any and not (implied[1] & q.words):
             for c in entry.children:
                 if _bare(self.entries[c].printed) == implied[0]:
@@ -837,6 +846,14 @@ class AlphaIndex:
                     f"{titled[0]} says {', '.join(titled[2])} (that of {code} does not)",
                 ]
                 code = titled[0]
+            info = book.lookup(code)
+            title_toks = tokens(
+                info.title
+            )  # "without abnormal findings" explains what the question negates too
+            title_not = frozenset(t.removeprefix(NOT) for t in title_toks if t.startswith(NOT))
+            denied = title_not - _FREE
+            if denied and denied <= q - negated:
+                continue  # the title denies what the question says ("… without heart failure")
             if (
                 code in seen
             ):  # the same code by another path: it may know the organism's "as the cause" code
@@ -844,12 +861,8 @@ class AlphaIndex:
                 kept.as_cause = kept.as_cause or self._as_cause(p.end, question, content, completer)
                 continue
             seen.add(code)
-            info = book.lookup(code)
-            title_toks = tokens(
-                info.title
-            )  # "without abnormal findings" explains what the question negates too
             title_words = frozenset(t for t in title_toks if not t.startswith(NOT)) | (
-                frozenset(t.removeprefix(NOT) for t in title_toks if t.startswith(NOT)) & negated
+                title_not & negated
             )
             explained = (p.explained | title_words | site_words) & q
             if trimester and set(trimester) <= title_words:  # the weeks said chose the trimester

@@ -27,6 +27,7 @@ import math
 import re
 import sys
 import time
+import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -34,6 +35,7 @@ from pathlib import Path
 from codedesk.cache import Cache, file_stamp
 from codedesk.cms.codebook import CodeBook, normalize_code
 from codedesk.cms.index_xml import IndexFile, IndexTerm, parse_index_xml
+from codedesk.errors import SourceError
 from codedesk.retrieval.codesearch import trimester_terms
 from codedesk.retrieval.schema import Citation, CodeItem
 from codedesk.retrieval.text import FREE_STEMS, stem, tokens
@@ -115,372 +117,41 @@ _EXTRA_FREE = frozenset(
 FREE = FREE_STEMS | _EXTRA_FREE
 
 # ------------------------------------------------------------------------------- substance names
-# Brand or street names -> the generic or class words the Table of Drugs uses. General knowledge of
-# everyday drug names, written by the team; entries whose target is not a row of the loaded table
-# are dropped at build time (see `TableSearcher.hints`).
-BRANDS: dict[str, str] = {
-    "tylenol": "acetaminophen",
-    "paracetamol": "acetaminophen",
-    "panadol": "acetaminophen",
-    "advil": "ibuprofen",
-    "motrin": "ibuprofen",
-    "aleve": "naproxen",
-    "naprosyn": "naproxen",
-    "bayer": "aspirin",
-    "ecotrin": "aspirin",
-    "asa": "aspirin",
-    "excedrin": "acetaminophen aspirin caffeine",
-    "coumadin": "warfarin",
-    "jantoven": "warfarin",
-    "lasix": "furosemide",
-    "bumex": "bumetanide",
-    "synthroid": "levothyroxine",
-    "levoxyl": "levothyroxine",
-    "unithroid": "levothyroxine",
-    "lanoxin": "digoxin",
-    "cordarone": "amiodarone",
-    "pacerone": "amiodarone",
-    "lopressor": "metoprolol",
-    "toprol": "metoprolol",
-    "tenormin": "atenolol",
-    "inderal": "propranolol",
-    "zestril": "lisinopril",
-    "prinivil": "lisinopril",
-    "vasotec": "enalapril",
-    "norvasc": "amlodipine",
-    "cardizem": "diltiazem",
-    "calan": "verapamil",
-    "procardia": "nifedipine",
-    "catapres": "clonidine",
-    "glucophage": "metformin",
-    "lantus": "insulin",
-    "levemir": "insulin",
-    "humalog": "insulin",
-    "novolog": "insulin",
-    "tresiba": "insulin",
-    "humulin": "insulin",
-    "novolin": "insulin",
-    "glucotrol": "glipizide",
-    "micronase": "glyburide",
-    "diabeta": "glyburide",
-    "ozempic": "semaglutide",
-    "wegovy": "semaglutide",
-    "victoza": "liraglutide",
-    "trulicity": "dulaglutide",
-    "jardiance": "empagliflozin",
-    "farxiga": "dapagliflozin",
-    "januvia": "sitagliptin",
-    "actos": "pioglitazone",
-    "eliquis": "apixaban",
-    "xarelto": "rivaroxaban",
-    "pradaxa": "dabigatran",
-    "savaysa": "edoxaban",
-    "lovenox": "enoxaparin",
-    "plavix": "clopidogrel",
-    "brilinta": "ticagrelor",
-    "effient": "prasugrel",
-    "lipitor": "atorvastatin",
-    "crestor": "rosuvastatin",
-    "zocor": "simvastatin",
-    "pravachol": "pravastatin",
-    "mevacor": "lovastatin",
-    "cozaar": "losartan",
-    "diovan": "valsartan",
-    "benicar": "olmesartan",
-    "prozac": "fluoxetine",
-    "zoloft": "sertraline",
-    "paxil": "paroxetine",
-    "celexa": "citalopram",
-    "lexapro": "escitalopram",
-    "wellbutrin": "bupropion",
-    "zyban": "bupropion",
-    "effexor": "venlafaxine",
-    "cymbalta": "duloxetine",
-    "pristiq": "desvenlafaxine",
-    "desyrel": "trazodone",
-    "remeron": "mirtazapine",
-    "elavil": "amitriptyline",
-    "xanax": "alprazolam",
-    "valium": "diazepam",
-    "ativan": "lorazepam",
-    "klonopin": "clonazepam",
-    "restoril": "temazepam",
-    "ambien": "zolpidem",
-    "lunesta": "eszopiclone",
-    "seroquel": "quetiapine",
-    "risperdal": "risperidone",
-    "zyprexa": "olanzapine",
-    "haldol": "haloperidol",
-    "abilify": "aripiprazole",
-    "geodon": "ziprasidone",
-    "clozaril": "clozapine",
-    "lithobid": "lithium salts",
-    "eskalith": "lithium salts",
-    "depakote": "valproic acid",
-    "depakene": "valproic acid",
-    "tegretol": "carbamazepine",
-    "trileptal": "oxcarbazepine",
-    "dilantin": "phenytoin",
-    "keppra": "levetiracetam",
-    "lamictal": "lamotrigine",
-    "topamax": "topiramate",
-    "neurontin": "gabapentin",
-    "lyrica": "pregabalin",
-    "percocet": "oxycodone acetaminophen",
-    "oxycontin": "oxycodone",
-    "roxicodone": "oxycodone",
-    "vicodin": "hydrocodone acetaminophen",
-    "norco": "hydrocodone acetaminophen",
-    "dilaudid": "hydromorphone",
-    "ultram": "tramadol",
-    "demerol": "meperidine",
-    "duragesic": "fentanyl",
-    "ms contin": "morphine",
-    "narcan": "naloxone",
-    "suboxone": "buprenorphine",
-    "subutex": "buprenorphine",
-    "methadose": "methadone",
-    "adderall": "amphetamine",
-    "ritalin": "methylphenidate",
-    "concerta": "methylphenidate",
-    "vyvanse": "lisdexamfetamine",
-    "benadryl": "diphenhydramine",
-    "zyrtec": "cetirizine",
-    "claritin": "loratadine",
-    "allegra": "fexofenadine",
-    "phenergan": "promethazine",
-    "zofran": "ondansetron",
-    "reglan": "metoclopramide",
-    "prilosec": "omeprazole",
-    "nexium": "esomeprazole",
-    "protonix": "pantoprazole",
-    "prevacid": "lansoprazole",
-    "pepcid": "famotidine",
-    "zantac": "ranitidine",
-    "tagamet": "cimetidine",
-    "imodium": "loperamide",
-    "tums": "calcium carbonate",
-    "deltasone": "prednisone",
-    "medrol": "methylprednisolone",
-    "solu medrol": "methylprednisolone",
-    "decadron": "dexamethasone",
-    "augmentin": "amoxicillin",
-    "amoxil": "amoxicillin",
-    "keflex": "cephalexin",
-    "zithromax": "azithromycin",
-    "z pak": "azithromycin",
-    "zpak": "azithromycin",
-    "cipro": "ciprofloxacin",
-    "levaquin": "levofloxacin",
-    "bactrim": "sulfamethoxazole",
-    "septra": "sulfamethoxazole",
-    "flagyl": "metronidazole",
-    "vancocin": "vancomycin",
-    "diflucan": "fluconazole",
-    "valtrex": "valacyclovir",
-    "zovirax": "acyclovir",
-    "tamiflu": "oseltamivir",
-    "viagra": "sildenafil",
-    "flomax": "tamsulosin",
-    "flexeril": "cyclobenzaprine",
-    "robaxin": "methocarbamol",
-    "soma": "carisoprodol",
-    "zanaflex": "tizanidine",
-    "proventil": "albuterol",
-    "ventolin": "albuterol",
-    "salbutamol": "albuterol",
-    "singulair": "montelukast",
-    "zyloprim": "allopurinol",
-    "plaquenil": "hydroxychloroquine",
-    "trexall": "methotrexate",
-    "prograf": "tacrolimus",
-    "neoral": "cyclosporine",
-    "sandimmune": "cyclosporine",
-    "fosamax": "alendronate",
-    "sudafed": "pseudoephedrine",
-    "robitussin": "guaifenesin",
-    "clorox": "bleach",
-    "drano": "lye",
-    "roundup": "glyphosate",
-    # street names
-    "meth": "methamphetamine",
-    "crystal meth": "methamphetamine",
-    "crack cocaine": "cocaine",
-    "k2": "cannabinoids synthetic",
-    "benzos": "benzodiazepine",
-    "acid trip": "lysergide",
-    "lsd": "lysergide",
-    "pcp": "phencyclidine",
-    "angel dust": "phencyclidine",
-}
-# Generic drugs newer than the table's rows -> the class row a coder uses for them (a term path).
-_CLASS_ROWS: dict[str, tuple[str, ...]] = {
-    "Anticoagulant NEC": ("apixaban", "rivaroxaban", "edoxaban", "dabigatran", "betrixaban"),
-    "Antithrombotic": ("clopidogrel", "prasugrel", "ticagrelor", "cilostazol", "antiplatelet"),
-    "Antihyperlipidemic drug": (
-        "atorvastatin",
-        "rosuvastatin",
-        "pravastatin",
-        "pitavastatin",
-        "ezetimibe",
-        "statin",
-    ),
-    "Blockers, calcium channel": ("amlodipine", "felodipine", "nicardipine"),
-    "Antidepressant > selective serotonin reuptake inhibitor": (
-        "sertraline",
-        "paroxetine",
-        "escitalopram",
-        "fluvoxamine",
-        "ssri",
-    ),
-    "Antidepressant > selective serotonin norepinephrine reuptake inhibitor": (
-        "duloxetine",
-        "desvenlafaxine",
-        "levomilnacipran",
-        "snri",
-    ),
-    "Antipsychotic drug > specified NEC": (
-        "quetiapine",
-        "risperidone",
-        "aripiprazole",
-        "ziprasidone",
-        "lurasidone",
-        "paliperidone",
-        "brexpiprazole",
-        "cariprazine",
-    ),
-    "Anticonvulsant > specified NEC": (
-        "levetiracetam",
-        "lamotrigine",
-        "topiramate",
-        "gabapentin",
-        "pregabalin",
-        "lacosamide",
-        "oxcarbazepine",
-        "zonisamide",
-    ),
-    "Antihistamine": ("loratadine", "fexofenadine", "desloratadine", "levocetirizine"),
-    "Anti-gastric-secretion drug NEC": (
-        "esomeprazole",
-        "pantoprazole",
-        "lansoprazole",
-        "rabeprazole",
-        "dexlansoprazole",
-        "proton pump inhibitor",
-        "ppi",
-    ),
-    "Antidiabetic NEC": (
-        "semaglutide",
-        "liraglutide",
-        "dulaglutide",
-        "exenatide",
-        "tirzepatide",
-        "empagliflozin",
-        "dapagliflozin",
-        "canagliflozin",
-        "sitagliptin",
-        "linagliptin",
-        "saxagliptin",
-        "pioglitazone",
-    ),
-    "Antiviral drug NEC": ("valacyclovir", "oseltamivir", "famciclovir"),
-    "Immunosuppressive drug": ("tacrolimus", "mycophenolate", "sirolimus"),
-    "Antagonist > beta-adrenoreceptor": (
-        "carvedilol",
-        "bisoprolol",
-        "nebivolol",
-        "beta blocker",
-        "beta blockers",
-    ),
-    "Hypnotic > specified NEC": ("eszopiclone", "zaleplon", "suvorexant"),
-    "Antiasthmatic drug NEC": ("montelukast", "zafirlukast"),
-    "Amphetamine NEC": ("lisdexamfetamine",),
-    "Antihypertensive drug NEC": (
-        "losartan",
-        "valsartan",
-        "olmesartan",
-        "irbesartan",
-        "telmisartan",
-        "candesartan",
-    ),
-}
-DRUG_CLASSES: dict[str, str] = {name: path for path, names in _CLASS_ROWS.items() for name in names}
+TABLES_DATA_PATH = Path(__file__).with_name("data") / "tables.toml"
+
+
+def _load_drug_names(path: Path = TABLES_DATA_PATH) -> tuple[dict[str, str], dict[str, str]]:
+    """(brand or street name -> the generic or class words of a Table of Drugs row, generic newer than the
+    table -> the class row a coder uses for it) from `data/drugs.toml`, every entry with its source."""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    for kind in ("brand", "class_row"):
+        for entry in data.get(kind, ()):
+            if not entry.get("source"):
+                raise SourceError(path, f"[[{kind}]] entry without a source: {entry}")
+    brands = {e["name"]: e["means"] for e in data.get("brand", ())}
+    classes = {name: e["row"] for e in data.get("class_row", ()) for name in e["names"]}
+    return brands, classes
+
+
+def _load_phrases(kind: str, path: Path = TABLES_DATA_PATH) -> list[tuple[re.Pattern[str], str]]:
+    """The [[drug_phrase]] or [[neoplasm_phrase]] rewrites of `data/tables.toml`, in file order."""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    out = []
+    for entry in data.get(kind, ()):
+        if not entry.get("source"):
+            raise SourceError(path, f"[[{kind}]] entry without a source: {entry}")
+        out.append((re.compile(entry["pattern"]), entry["replace"]))
+    return out
+
+
+BRANDS, DRUG_CLASSES = _load_drug_names()
+# Everyday words for what the table calls something else (drug table and external causes); the Neoplasm
+# Table's and the Tabular List's words for sides, sexes and common shorthand.
+_TABLE_PHRASES = _load_phrases("drug_phrase")
+_NEO_PHRASES = _load_phrases("neoplasm_phrase")
 HINT_BONUS = (
     1.0  # a class row named through DRUG_CLASSES scores as the rarest word of the table, plus this
 )
-# Everyday words for what the table calls something else (drug table and external causes).
-_TABLE_PHRASES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(p), r)
-    for p, r in [
-        (r"\b(car|cars|automobile|auto|truck|van|suv)\b", " motor vehicle "),
-        (r"\bweed ?killer\b", " herbicide "),
-        (r"\bbug (spray|killer)\b", " insecticide "),
-        (r"\b(rat|mouse) (bait|killer)\b", " rodenticide "),
-        (r"\bdrain cleaner\b", " lye "),
-        (r"\bsleeping pills?\b|\bsleep aids?\b", " hypnotic "),
-        (r"\bwater pills?\b", " diuretic "),
-        (r"\bblood thinners?\b", " anticoagulant "),
-        (r"\bbirth control pills?\b", " contraceptive oral "),
-        (
-            r"\b(?:high )?blood pressure (?:medications?|medicines?|meds|pills?|drugs?|tablets?)\b",
-            " antihypertensive drug ",
-        ),
-        (
-            r"\b(?:seizure|epilepsy) (?:medications?|medicines?|meds|pills?|drugs?)\b",
-            " anticonvulsant ",
-        ),
-        (
-            r"\b(?:diabetes|diabetic|sugar) (?:medications?|medicines?|meds|pills?|drugs?)\b",
-            " antidiabetic ",
-        ),
-        (
-            r"\bcholesterol (?:medications?|medicines?|meds|pills?|drugs?)\b",
-            " antihyperlipidemic drug ",
-        ),
-        (r"\bthyroid (?:medications?|medicines?|meds|pills?|replacement)\b", " thyroid hormone "),
-        (r"\b(?:pain ?killers?|pain (?:medications?|medicines?|meds|pills?))\b", " analgesic "),
-        (r"\b(?:anxiety|nerve) (?:medications?|medicines?|meds|pills?)\b", " tranquilizer "),
-        (
-            r"\bantidepressants?\b|\bdepression (?:medications?|medicines?|meds|pills?)\b",
-            " antidepressant ",
-        ),
-        (r"\b(?:chemotherapy|chemo)(?: drugs?| agents?| medications?)?\b", " antineoplastic "),
-        (
-            r"\b(?:iv |intravenous |iodinated )?contrast(?: dye| agent| media| medium| material)?\b",
-            " contrast medium radiography ",
-        ),
-        (r"\bboth (\w+)", r" bilateral \1 "),
-    ]
-]
-# The Neoplasm Table's and the Tabular List's words for sides, sexes and common shorthand.
-_NEO_PHRASES: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(p), r)
-    for p, r in [
-        (r"\bboth (\w+)", r" bilateral \1 "),
-        (r"\b(?:man|men|gentleman|boy)\b", " male "),
-        (r"\b(?:woman|women|lady|girl)\b", " female "),
-        (r"\bdcis\b", " intraductal carcinoma in situ "),
-        (r"\blcis\b", " lobular carcinoma in situ "),
-        (r"\b(?<!intra)ductal carcinoma in situ\b", " intraductal carcinoma in situ "),
-        (r"\bmets\b", " metastases "),
-        # sites and histologies coders abbreviate
-        (r"\buoq\b", " upper outer quadrant "),
-        (r"\buiq\b", " upper inner quadrant "),
-        (r"\bloq\b", " lower outer quadrant "),
-        (r"\bliq\b", " lower inner quadrant "),
-        (r"\brul\b", " right upper lobe lung "),
-        (r"\brml\b", " right middle lobe lung "),
-        (r"\brll\b", " right lower lobe lung "),
-        (r"\blul\b", " left upper lobe lung "),
-        (r"\blll\b", " left lower lobe lung "),
-        (r"\bn?sclc\b", " lung carcinoma "),
-        (r"\bbcc\b", " basal cell carcinoma skin "),
-        (r"\bscc\b", " squamous cell carcinoma "),
-        (r"\brcc\b", " renal cell carcinoma "),
-        (r"\bgbm\b", " glioblastoma brain "),
-    ]
-]
-
 # ------------------------------------------------------------------------------------ the columns
 # Semantic roles -> a regex over the file's own column headings (the headings are not hard-coded).
 _DRUG_ROLES = {
@@ -1165,15 +836,21 @@ class TableSearcher:
         drug = self.tables.get("drug_table")
         if drug is None or self.book is None:
             return None
-        target = frozenset(tokens(self.hints.get(word, word)))
+        generic = self.hints.get(word, word)
+        target = frozenset(tokens(generic))
         if not target:
             return None
-        for i in drug.postings.get(next(iter(target)), ()):
-            row = drug.rows[i]
-            if len(row.levels) != 1 or target not in row.levels[0].alts[:1]:
-                continue
+        rows = [
+            i
+            for i in drug.postings.get(next(iter(target)), ())
+            if len(drug.rows[i].levels) == 1 and target in drug.rows[i].levels[0].alts[:1]
+        ]
+        if not rows and generic in self.class_rows:  # a generic newer than the table: its class row
+            rows = [self.class_rows[generic]]
+        for i in rows:
             code = next(
-                (normalize_code(c) for c in row.cells.values() if c and c.startswith("T")), None
+                (normalize_code(c) for c in drug.rows[i].cells.values() if c and c.startswith("T")),
+                None,
             )
             head = (
                 code[:-1].rstrip("X").rstrip(".") if code else ""
@@ -1820,7 +1497,7 @@ def _shared_tables(
         "tables",
         inputs=paths,
         code=_CODE,
-        data=[VOCABULARY_PATH],
+        data=[VOCABULARY_PATH, TABLES_DATA_PATH],
         extra="|".join(("drug" if drug_path else "-", "neoplasm" if neoplasm_path else "-")),
     )
     loaded = cache.load(TableSearcher)

@@ -372,3 +372,34 @@ def test_weeks_choose_the_trimester_of_a_pregnancy_code_without_the_word_pregnan
     a = answerer.answer("preeclampsia, 34 weeks")
     assert [c.code for c in a.codes[:2]] == ["O14.93", "Z3A.34"]
     assert a.confidence == "high"
+
+
+def test_a_bmi_given_as_a_number_is_the_adult_one(answerer) -> None:
+    # Z68: "BMI adult codes are for use for persons 20 years of age or older", the pediatric ones by
+    # percentile: Body > mass index (BMI) > adult > 45.0-49.9 without the word "adult"
+    codes = [c.code for c in answerer.answer("BMI 45 with morbid obesity").codes]
+    assert codes[:2] == ["E66.01", "Z68.42"]
+    assert answerer.answer("BMI less than 5th percentile, child").codes[0].code.startswith("Z68.5")
+
+
+def test_a_code_whose_title_denies_what_the_question_says_is_not_taken(answerer) -> None:
+    # the path Failure > heart > with hypertension > … > cardiorenal ends at I13.10 "… without heart failure";
+    # the question says heart failure: I13.0 (I.C.9.a.3)
+    codes = [
+        c.code
+        for c in answerer.answer(
+            "acute on chronic systolic heart failure with hypertension and CKD stage 4"
+        ).codes
+    ]
+    assert codes[0] == "I13.0" and "I13.10" not in codes
+    # a denied phrase the question says only in part is no denial ("… without rupture of ear drum", "ear")
+    assert (
+        answerer.answer("Otitis, media, suppurative, acute, right ear").codes[0].code == "H66.001"
+    )
+
+
+def test_a_generic_newer_than_the_table_of_drugs_is_read_as_its_class_row(answerer) -> None:
+    # apixaban is not in the FY2025 Table of Drugs; its class row "Anticoagulant NEC" (T45.51-) leads to
+    # Long-term (current) drug therapy > anticoagulants Z79.01, as warfarin's own row does
+    for question in ("history of DVT on long-term Eliquis", "atrial fibrillation on apixaban"):
+        assert "Z79.01" in [c.code for c in answerer.answer(question).codes[:3]]
