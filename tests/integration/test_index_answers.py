@@ -403,3 +403,12 @@ def test_a_generic_newer_than_the_table_of_drugs_is_read_as_its_class_row(answer
     # Long-term (current) drug therapy > anticoagulants Z79.01, as warfarin's own row does
     for question in ("history of DVT on long-term Eliquis", "atrial fibrillation on apixaban"):
         assert "Z79.01" in [c.code for c in answerer.answer(question).codes[:3]]
+
+
+def test_a_well_child_visit_is_the_routine_child_health_examination(answerer) -> None:
+    # Z00.12- "Health check (routine) for child over 28 days old"; a murmur found during it makes it
+    # "with abnormal findings", first-listed (IV.P)
+    assert answerer.answer("well child check 4 year old").codes[0].code == "Z00.129"
+    codes = [c.code for c in answerer.answer("well child visit, new heart murmur found").codes]
+    assert codes[:2] == ["Z00.121", "R01.1"]
+    assert answerer.answer("well woman exam").codes[0].code == "Z01.419"
