@@ -1047,10 +1047,11 @@ def _classified_sibling(
         for n in chain:
             if n.kind in ("chapter", "block"):
                 break
-            said = [t for t in n.notes.get("inclusion_term", []) if _classifiable(t)]
-            if not said:
+            read = [(t, r) for t in n.notes.get("inclusion_term", []) if (r := _classifiable(t))]
+            if not read:
                 continue
-            ranges = [r for t in said for r in _classifiable(t) or []]
+            said = [t for t, _ in read]
+            ranges = [r for _, rs in read for r in rs]
             titles = _titles_in(book, ranges)
             overlaps = [len(t & left) for t in titles]
             named = max(overlaps, default=0)

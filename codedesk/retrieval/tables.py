@@ -120,35 +120,35 @@ FREE = FREE_STEMS | _EXTRA_FREE
 TABLES_DATA_PATH = Path(__file__).with_name("data") / "tables.toml"
 
 
-def _load_drug_names(path: Path = TABLES_DATA_PATH) -> tuple[dict[str, str], dict[str, str]]:
-    """(brand or street name -> the generic or class words of a Table of Drugs row, generic newer than the
-    table -> the class row a coder uses for it) from `data/drugs.toml`, every entry with its source."""
+Rewrites = list[tuple[re.Pattern[str], str]]
+
+
+def _load_table_words(
+    path: Path = TABLES_DATA_PATH,
+) -> tuple[dict[str, str], dict[str, str], Rewrites, Rewrites]:
+    """`data/tables.toml`, read once, every entry with its source: (brand or street name -> the generic or
+    class words of a Table of Drugs row, generic newer than the table -> its class row, the
+    [[drug_phrase]] rewrites, the [[neoplasm_phrase]] rewrites, in file order)."""
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    for kind in ("brand", "class_row"):
+    for kind in ("brand", "class_row", "drug_phrase", "neoplasm_phrase"):
         for entry in data.get(kind, ()):
             if not entry.get("source"):
                 raise SourceError(path, f"[[{kind}]] entry without a source: {entry}")
-    brands = {e["name"]: e["means"] for e in data.get("brand", ())}
-    classes = {name: e["row"] for e in data.get("class_row", ()) for name in e["names"]}
-    return brands, classes
+
+    def rewrites(kind: str) -> Rewrites:
+        return [(re.compile(e["pattern"]), e["replace"]) for e in data.get(kind, ())]
+
+    return (
+        {e["name"]: e["means"] for e in data.get("brand", ())},
+        {name: e["row"] for e in data.get("class_row", ()) for name in e["names"]},
+        rewrites("drug_phrase"),
+        rewrites("neoplasm_phrase"),
+    )
 
 
-def _load_phrases(kind: str, path: Path = TABLES_DATA_PATH) -> list[tuple[re.Pattern[str], str]]:
-    """The [[drug_phrase]] or [[neoplasm_phrase]] rewrites of `data/tables.toml`, in file order."""
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    out = []
-    for entry in data.get(kind, ()):
-        if not entry.get("source"):
-            raise SourceError(path, f"[[{kind}]] entry without a source: {entry}")
-        out.append((re.compile(entry["pattern"]), entry["replace"]))
-    return out
-
-
-BRANDS, DRUG_CLASSES = _load_drug_names()
-# Everyday words for what the table calls something else (drug table and external causes); the Neoplasm
-# Table's and the Tabular List's words for sides, sexes and common shorthand.
-_TABLE_PHRASES = _load_phrases("drug_phrase")
-_NEO_PHRASES = _load_phrases("neoplasm_phrase")
+# Brand names, class rows of newer generics, everyday words for what the Table of Drugs (and the External
+# Cause Index) calls something else, and the Neoplasm Table's words for sides, sexes and shorthand.
+BRANDS, DRUG_CLASSES, _TABLE_PHRASES, _NEO_PHRASES = _load_table_words()
 HINT_BONUS = (
     1.0  # a class row named through DRUG_CLASSES scores as the rarest word of the table, plus this
 )

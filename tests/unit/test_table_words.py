@@ -14,8 +14,7 @@ from codedesk.retrieval.tables import (
     BRANDS,
     DRUG_CLASSES,
     TABLES_DATA_PATH,
-    _load_drug_names,
-    _load_phrases,
+    _load_table_words,
 )
 
 
@@ -36,7 +35,7 @@ def test_an_entry_without_a_source_is_refused(tmp_path: Path) -> None:
     bad = tmp_path / "drugs.toml"
     bad.write_text('[[brand]]\nname = "tylenol"\nmeans = "acetaminophen"\n', encoding="utf-8")
     with pytest.raises(SourceError, match="without a source"):
-        _load_drug_names(bad)
+        _load_table_words(bad)
     bad.write_text('[[drug_phrase]]\npattern = "x"\nreplace = "y"\n', encoding="utf-8")
     with pytest.raises(SourceError, match="without a source"):
-        _load_phrases("drug_phrase", bad)
+        _load_table_words(bad)
