@@ -150,6 +150,11 @@ def _detect_kind(title: str, columns: list[IndexColumn]) -> str:
     return "external_cause_index" if "external cause" in title.lower() else "index"
 
 
+def _is_note(el: ET._Element) -> bool:
+    """A `<term>` that is an instructional note ("Note: The Tabular must be reviewed …"), not a term."""
+    return _text(el.find("title")).lower().startswith("note:")
+
+
 def parse_index_xml(path: str | Path) -> IndexFile:
     """Parse one index-schema file; raise SourceError (file, line) for anything else."""
     path = Path(path)
@@ -190,7 +195,9 @@ def parse_index_xml(path: str | Path) -> IndexFile:
         )
     terms: list[IndexTerm] = []
 
-    def visit(el: ET._Element, letter: str, level: int, parent: IndexTerm | None) -> None:
+    def visit(
+        el: ET._Element, letter: str, level: int, parent: IndexTerm | None, shift: int = 0
+    ) -> IndexTerm:
         head = el.find("title")
         if head is None:
             head = el.find("diff")
@@ -198,7 +205,7 @@ def parse_index_xml(path: str | Path) -> IndexFile:
             raise SourceError(path, f"<{el.tag}> without a <title>", line=el.sourceline)
         if el.tag == "term":
             declared = el.get("level")
-            if declared != str(level):
+            if declared != str(level + shift):  # shift: below a note, one level deeper as printed
                 raise SourceError(
                     path, f"<term level={declared!r}> nested at level {level}", line=el.sourceline
                 )
@@ -231,8 +238,20 @@ def parse_index_xml(path: str | Path) -> IndexFile:
                 term.cells.append(_cell(path, child, by_col))
             elif child.tag == "term":
                 children.append(child)
+        previous: IndexTerm | None = None
         for child in children:
-            visit(child, letter, level + 1, term)
+            if not _is_note(child):
+                previous = visit(child, letter, level + 1, term, shift)
+                continue
+            # A printed note is no term: the FY2025 XML nests the subterms printed after "Failure, heart >
+            # Note: heart failure stages A, B, C, and D …" (stage A … systolic … valvular) under the note, one
+            # level up; they are the subterms of the term the note follows, as in the printed Index.
+            for grandchild in child.findall("term"):
+                if previous is None:
+                    visit(grandchild, letter, level + 1, term, shift + 1)
+                else:
+                    visit(grandchild, letter, level + 2, previous, shift)
+        return term
 
     for letter_el in letters:
         letter = _text(letter_el.find("title"))

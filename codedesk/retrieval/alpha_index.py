@@ -854,10 +854,9 @@ class AlphaIndex:
             denied = title_not - _FREE
             if denied and denied <= q - negated:
                 continue  # the title denies what the question says ("… without heart failure")
-            if (
-                code in seen
-            ):  # the same code by another path: it may know the organism's "as the cause" code
-                kept = next(h for h in hits if h.code == code)
+            # the same code by another path: it may know the organism's "as the cause" code
+            kept = next((h for h in hits if h.code == code), None) if code in seen else None
+            if kept is not None:
                 kept.as_cause = kept.as_cause or self._as_cause(p.end, question, content, completer)
                 continue
             seen.add(code)
@@ -873,10 +872,16 @@ class AlphaIndex:
                 explained |= week_words
             if seventh_assumed or not info.base:
                 explained -= {stem(w) for w in _SEVENTH_WORDS} - title_words
+                # "initial encounter" names a 7th character (I.C.19.a), no "Encounter for" code
+                # ("Persons encountering health services …" Z76.89)
+                if q & _EPISODE:
+                    explained -= _ENCOUNTER
             else:
                 explained |= {
                     stem(w) for w in _SEVENTH_WORDS
                 } & q  # the encounter chose the 7th character
+            if not explained:  # its path's words were all the encounter's
+                continue
             assumed = list(p.assumed)
             if default:
                 assumed.append(
@@ -928,6 +933,10 @@ _CLAUSE_SPLIT = re.compile(
     r"\s*(?:\+|;|&|\band\b|\bplus\b)\s*", re.I
 )  # conditions joined in one question
 _ENCOUNTER_STEMS = frozenset(stem(w) for w in _SEVENTH_WORDS)
+_EPISODE, _ENCOUNTER = (
+    frozenset({stem("initial"), stem("subsequent")}),
+    frozenset({stem("encounter")}),
+)
 
 
 def _spread(clauses: list[frozenset[str]], explained: frozenset[str]) -> int:

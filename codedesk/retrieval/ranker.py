@@ -135,7 +135,10 @@ def companions(
                 tokens(_PARENS.sub(" ", book.nodes[code].title))
             )  # "stage 4 (severe)": not needed
             if explains and ratio >= 0.25 and (ranged or words & own):
-                strict.append(((0, -hit, -ratio, rank.get(code, len(rank))), code, note))
+                # of codes explaining as many leftover words, the one whose title says more of the question
+                # (I50.23 "Acute on chronic systolic …" beside I13.0, whose own title already says "chronic")
+                said_all = len(title & q)
+                strict.append(((0, -hit, -said_all, -ratio, rank.get(code, len(rank))), code, note))
                 continue
             said = own - FREE_STEMS
             if (

@@ -125,12 +125,13 @@ Rewrites = list[tuple[re.Pattern[str], str]]
 
 def _load_table_words(
     path: Path = TABLES_DATA_PATH,
-) -> tuple[dict[str, str], dict[str, str], Rewrites, Rewrites]:
+) -> tuple[dict[str, str], dict[str, str], Rewrites, Rewrites, dict[str, str]]:
     """`data/tables.toml`, read once, every entry with its source: (brand or street name -> the generic or
     class words of a Table of Drugs row, generic newer than the table -> its class row, the
-    [[drug_phrase]] rewrites, the [[neoplasm_phrase]] rewrites, in file order)."""
+    [[drug_phrase]] rewrites, the [[neoplasm_phrase]] rewrites, in file order, generic the table has no
+    class row for -> the Index's class words)."""
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    for kind in ("brand", "class_row", "drug_phrase", "neoplasm_phrase"):
+    for kind in ("brand", "class_row", "drug_phrase", "neoplasm_phrase", "index_class"):
         for entry in data.get(kind, ()):
             if not entry.get("source"):
                 raise SourceError(path, f"[[{kind}]] entry without a source: {entry}")
@@ -143,12 +144,13 @@ def _load_table_words(
         {name: e["row"] for e in data.get("class_row", ()) for name in e["names"]},
         rewrites("drug_phrase"),
         rewrites("neoplasm_phrase"),
+        {name: e["index_class"] for e in data.get("index_class", ()) for name in e["names"]},
     )
 
 
 # Brand names, class rows of newer generics, everyday words for what the Table of Drugs (and the External
 # Cause Index) calls something else, and the Neoplasm Table's words for sides, sexes and shorthand.
-BRANDS, DRUG_CLASSES, _TABLE_PHRASES, _NEO_PHRASES = _load_table_words()
+BRANDS, DRUG_CLASSES, _TABLE_PHRASES, _NEO_PHRASES, INDEX_CLASSES = _load_table_words()
 HINT_BONUS = (
     1.0  # a class row named through DRUG_CLASSES scores as the rarest word of the table, plus this
 )
@@ -818,7 +820,7 @@ class TableSearcher:
         drug = tables.get("drug_table")
         if drug is not None:  # keep only hints that lead to a row of this table
             for name, target in BRANDS.items():
-                if _names_row(drug, target) or target in DRUG_CLASSES:
+                if _names_row(drug, target) or target in DRUG_CLASSES or target in INDEX_CLASSES:
                     self.hints[name] = target
             for name, path in DRUG_CLASSES.items():
                 row = _find_path(drug, path)
@@ -832,11 +834,14 @@ class TableSearcher:
     def drug_class(self, word: str) -> str | None:
         """The Tabular title of the T-code category the Table of Drugs gives a drug named by one word
         ("metformin" -> T38.3 "… insulin and oral hypoglycemic [antidiabetic] drugs"; a brand through
-        its generic name), or None. The class words lead to Long-term drug therapy subterms."""
+        its generic name), or None. The class words lead to Long-term drug therapy subterms; a generic the
+        table has no row for gives the class words of its `[[index_class]]` ("alendronate": bisphosphonates)."""
         drug = self.tables.get("drug_table")
         if drug is None or self.book is None:
             return None
         generic = self.hints.get(word, word)
+        if generic in INDEX_CLASSES and not _names_row(drug, generic):
+            return INDEX_CLASSES[generic]
         target = frozenset(tokens(generic))
         if not target:
             return None
@@ -1419,7 +1424,8 @@ def _demote(hit: TableHit) -> TableHit:
 
 def _pick_child(book: CodeBook, code: str, q: set[str], fallback: set[str]) -> tuple[str, str]:
     """The subcode whose distinguishing words (side, sex, type …) the question says; else the
-    unspecified one (else the first). Returns (code, why it was assumed, or "")."""
+    unspecified one, else the one "without" what the others add (M51.369 "… without mention of lumbar back
+    pain or lower extremity pain" below M51.36), else the first. Returns (code, why it was assumed, or "")."""
     parent = book.nodes[code]
     base = set(tokens(parent.title))
     kids = [c for c in parent.children if book.is_diag(c)]
@@ -1431,7 +1437,9 @@ def _pick_child(book: CodeBook, code: str, q: set[str], fallback: set[str]) -> t
             return best[3], ""
     n_unspec = parent.title.lower().count("unspecified")
     unspecified = [c for c in kids if book.nodes[c].title.lower().count("unspecified") > n_unspec]
-    pick = unspecified[0] if unspecified else kids[0]
+    n_without = len(_WITHOUT.findall(parent.title))
+    without = [c for c in kids if len(_WITHOUT.findall(book.nodes[c].title)) > n_without]
+    pick = (unspecified or without or kids)[0]
     raw_base = set(re.findall(r"[a-z]+", parent.title.lower()))
     options = sorted(
         {w for c in kids for w in re.findall(r"[a-z]+", book.nodes[c].title.lower())}
@@ -1439,10 +1447,20 @@ def _pick_child(book: CodeBook, code: str, q: set[str], fallback: set[str]) -> t
         - {"unspecified", "of", "and", "or", "the", "other", "specified"}
     )
     said = f" ({', '.join(options[:6])})" if options else ""
+    shown = (
+        "the unspecified code"
+        if unspecified
+        else "the code without them"
+        if without
+        else "the first subcode"
+    )
     return pick, (
         f"{pick} “{book.nodes[pick].title}”: the question does not say which{said} — "
-        f"{'the unspecified code' if unspecified else 'the first subcode'} is shown; check the record"
+        f"{shown} is shown; check the record"
     )
+
+
+_WITHOUT = re.compile(r"\bwithout\b", re.I)
 
 
 # ----------------------------------------------------------------------------------------- loading

@@ -72,7 +72,7 @@ def test_neoplasm_table_incomplete_codes_and_subterm_paths(neoplasm: IndexFile) 
     assert upper.level == 2
     wall = _term(neoplasm, "Neoplasm, neoplastic", "abdomen, abdominal", "wall")
     assert wall.see_also == "Neoplasm, abdomen, wall, skin"
-    assert len(neoplasm.terms) == 1939
+    assert len(neoplasm.terms) == 1937  # its two "Note: …" rows are notes, not terms
 
 
 def test_external_cause_index_terms(eindex: IndexFile) -> None:
@@ -139,6 +139,45 @@ def test_main_alphabetic_index_by_schema(tmp_path: Path) -> None:
     ids = [d.id for d in index_docs(index, "2025")]
     assert "ICD-10-CM:2025:index:Diabetes, diabetic > with > amyotrophy" in ids
     assert "ICD-10-CM:2025:index:Diabetes, diabetic > with" not in ids  # grouping subterm, no code
+
+
+def test_a_printed_note_is_no_term_and_its_subterms_belong_to_the_term_it_follows(
+    tmp_path: Path,
+) -> None:
+    """The FY2025 XML nests "Failure, heart > … systolic …" under "Note: heart failure stages A, B, C, and D
+    …", a level-1 sibling of "heart": in the printed Index they are subterms of "heart"."""
+    path = tmp_path / "icd10cm-index-2025.xml"
+    path.write_text(
+        """<?xml version="1.0" encoding="utf-8"?>
+<ICD10CM.index><version>2025</version><title>ICD-10-CM INDEX TO DISEASES and INJURIES</title>
+<letter><title>F</title>
+ <mainTerm><title>Failure, failed</title>
+  <term level="1"><title>heart</title><code>I50.9</code>
+   <term level="2"><title>specified NEC</title><code>I50.89</code></term>
+  </term>
+  <term level="1"><title>Note: heart failure stages A, B, C, and D are based on …</title>
+   <term level="2"><title>stage A</title><code>Z91.89</code></term>
+   <term level="2"><title>systolic</title><code>I50.20</code>
+    <term level="3"><title>acute</title><code>I50.21</code></term>
+   </term>
+  </term>
+  <term level="1"><title>kidney</title><code>N19</code></term>
+ </mainTerm>
+ <mainTerm><title>Pregnancy</title><code>Z33.1</code>
+  <term level="1"><title>Note: The Tabular must be reviewed for the trimester</title></term>
+  <term level="1"><title>abdominal</title><code>O00.00</code></term>
+ </mainTerm>
+</letter></ICD10CM.index>""",
+        encoding="utf-8",
+    )
+    index = parse_index_xml(path)
+    heart = _term(index, "Failure, failed", "heart")
+    acute = _term(index, "Failure, failed", "heart", "systolic", "acute")
+    assert acute.codes == ["I50.21"] and acute.level == 3
+    assert _term(index, "Failure, failed", "heart", "systolic").parent == heart.ordinal
+    assert _term(index, "Failure, failed", "kidney").level == 1
+    assert not any(t.title.lower().startswith("note") for t in index.terms)
+    assert _term(index, "Pregnancy", "abdominal").codes == ["O00.00"]
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from codedesk.retrieval.tables import (
     _TABLE_PHRASES,
     BRANDS,
     DRUG_CLASSES,
+    INDEX_CLASSES,
     TABLES_DATA_PATH,
     _load_table_words,
 )
@@ -20,7 +21,7 @@ from codedesk.retrieval.tables import (
 
 def test_every_entry_has_a_known_source_and_one_meaning() -> None:
     data = tomllib.loads(TABLES_DATA_PATH.read_text(encoding="utf-8"))
-    kinds = ("brand", "class_row", "drug_phrase", "neoplasm_phrase")
+    kinds = ("brand", "class_row", "drug_phrase", "neoplasm_phrase", "index_class")
     sources = {e["source"] for kind in kinds for e in data[kind]}
     assert all(s for s in sources)
     names = [e["name"] for e in data["brand"]]
@@ -29,6 +30,9 @@ def test_every_entry_has_a_known_source_and_one_meaning() -> None:
     assert len(generics) == len(set(generics)), "a generic in two class rows"
     assert BRANDS["coumadin"] == "warfarin" and DRUG_CLASSES["apixaban"] == "Anticoagulant NEC"
     assert len(_TABLE_PHRASES) == len(data["drug_phrase"]) and _NEO_PHRASES
+    assert INDEX_CLASSES["alendronate"] == "bisphosphonates" and not set(INDEX_CLASSES) & set(
+        DRUG_CLASSES
+    )
 
 
 def test_an_entry_without_a_source_is_refused(tmp_path: Path) -> None:
