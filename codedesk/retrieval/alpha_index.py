@@ -86,6 +86,9 @@ class Vocabulary:
     lettered: frozenset[str] = (
         frozenset()
     )  # words after which a single letter is a name ("group A"), not "a"
+    # a main term's first name (lower) -> the one of its same-named main terms the name alone means
+    # ("fracture" -> "fracture, traumatic"): the others need the words after their comma said
+    default_main: dict[str, str] = field(default_factory=dict)
 
 
 def load_vocabulary(path: Path = DATA_PATH) -> Vocabulary:
@@ -100,6 +103,7 @@ def load_vocabulary(path: Path = DATA_PATH) -> Vocabulary:
         "entry",
         "understood",
         "lettered",
+        "default_main",
     ):
         for entry in data.get(kind, ()):
             if not entry.get("source"):
@@ -126,6 +130,9 @@ def load_vocabulary(path: Path = DATA_PATH) -> Vocabulary:
         if data.get("understood")
         else None,
         lettered=frozenset(w for e in data.get("lettered", ()) for w in e["words"]),
+        default_main={
+            e["name"].lower(): e["main_term"].lower() for e in data.get("default_main", ())
+        },
     )
 
 
@@ -196,11 +203,15 @@ class IndexHit:
     # words explained only by a nonessential modifier ("sepsis" by "Cellulitis (septic)"): a path whose own
     # term says the word still codes it (Sepsis A41.9 beside the cellulitis)
     modifier_only: list[str] = field(default_factory=list)
+    external: bool = (
+        False  # a path of the Index to External Causes (how, where, doing what: I.C.20)
+    )
 
     def citation(self) -> Citation:
+        book = "Index to External Causes" if self.external else "Alphabetic Index"
         return Citation(
             source_type="index",
-            title=f"ICD-10-CM Alphabetic Index FY{self.index_year}",
+            title=f"ICD-10-CM {book} FY{self.index_year}",
             section=self.path,
             code=self.printed,
             fiscal_year=self.index_year,
@@ -241,6 +252,7 @@ class AlphaIndex:
 
     def __init__(self, index: IndexFile, vocab: Vocabulary) -> None:
         self.version = index.version or "2025"
+        self.external = index.kind == "external_cause_index"
         self.vocab = vocab
         self.entries: list[Entry] = []
         self.mains: dict[str, list[int]] = {}  # stem -> main terms that need it
@@ -305,7 +317,13 @@ class AlphaIndex:
                 )
                 if x
             )
-            opt |= frozenset(s for s in _stems(rest) if s not in drop)
+            rest_stems = frozenset(s for s in _stems(rest) if s not in drop)
+            default = self.vocab.default_main.get(names[0].lower())
+            if term.level == 0 and rest_stems and default not in (None, title.lower()):
+                # "Fracture, pathological" is not what "fracture" alone means ("Fracture, traumatic" is)
+                need = tuple(alt | rest_stems for alt in need)
+            else:
+                opt |= rest_stems
         elif re.search(
             r"\bor\b", title
         ):  # "disease or syndrome", "chemicals, gases, fumes or vapors": any one
@@ -912,6 +930,7 @@ class AlphaIndex:
                     coverage=round(len(explained) / total, 3),
                     fiscal_year=book.fiscal_year,
                     index_year=self.version,
+                    external=self.external,
                     manifestation=manif,
                     cued=p.cued,
                     as_cause=cause,
@@ -1079,10 +1098,26 @@ def _classified_sibling(
 
 def cover(hits: list[IndexHit], limit: int = 3, book: CodeBook | None = None) -> list[IndexHit]:
     """The first hit, then each further hit that explains a word the ones before it did not
-    (a multi-condition question: "ESRD on hemodialysis with hypertension"), and the code a wordless
-    "code also" note of the first asks for (below)."""
+    (a multi-condition question: "ESRD on hemodialysis with hypertension"), the code a wordless
+    "code also" note of the first asks for (below), and last the external causes of an injury."""
+    external = [h for h in hits if h.external]
+    hits = [h for h in hits if not h.external]
     if not hits:
         return []
+    out = _conditions(hits, limit, book)
+    causes = _external_causes(external, out) if takes_external_cause(out[0].code) else []
+    if causes:
+        # a further "condition" whose words the cause explains is the cause ("fall": Falling R29.6 beside a
+        # fracture from a fall is no condition of its own, I.C.20)
+        said = {w for h in causes for w in h.explained}
+        out = [
+            out[0],
+            *(h for h in out[1:] if not set(h.explained) <= said | set(out[0].explained)),
+        ]
+    return out + causes
+
+
+def _conditions(hits: list[IndexHit], limit: int, book: CodeBook | None) -> list[IndexHit]:
     out = [hits[0]]
     done = set(hits[0].explained)
     done_by_term = done - set(hits[0].modifier_only)
@@ -1115,6 +1150,38 @@ def cover(hits: list[IndexHit], limit: int = 3, book: CodeBook | None = None) ->
     # the conditions first, then what a cue word added ("on tamoxifen": Z79.810 after the cancer); a status
     # code tells more about the patient, not the reason for the encounter (I.C.21.c.3)
     return [h for h in out if not h.cued] + [h for h in out if h.cued]
+
+
+# I.C.20.a.1: an external cause code is used with a health condition due to an external cause, "most applicable
+# to injuries"; I.C.20.a.8: none when a code of another chapter includes the cause and intent (T36-T65 poisonings,
+# adverse effects, toxic effects), nor for complications of care (T80-T88, whose causes are Y62-Y84 by the
+# record, not the question's words). The injuries, burns, foreign bodies and effects of other external causes:
+_EXTERNAL_CAUSE_OF = (("S00", "T34"), ("T66", "T79"))
+# One cause (V00-Y38), one place (Y92) and one activity (Y93) at most, in that order (I.C.20.b, c: Y92 and Y93
+# follow the cause).
+_EXTERNAL_KINDS = (("V00", "Y38"), ("Y92", "Y92"), ("Y93", "Y93"))
+
+
+def takes_external_cause(code: str) -> bool:
+    return any(lo <= code[:3] <= hi for lo, hi in _EXTERNAL_CAUSE_OF)
+
+
+def _external_causes(external: list[IndexHit], out: list[IndexHit]) -> list[IndexHit]:
+    """Paths of the Index to External Causes that explain words of the question the injury's paths left:
+    how it happened ("fall from a ladder": Fall > from > ladder W11), where ("at the nursing home": Place of
+    occurrence > nursing home Y92.12-) and doing what ("while cooking": Activity > cooking Y93.G3)."""
+    done = set(
+        out[0].explained
+    )  # the injury's words; another "condition" may be the cause itself (R29.6)
+    taken: list[IndexHit] = []
+    for lo, hi in _EXTERNAL_KINDS:
+        for h in external:
+            new = set(h.explained) - done
+            if lo <= h.code[:3] <= hi and {w.lower() for w in new} - set(_SEVENTH_WORDS):
+                taken.append(h)
+                done |= new
+                break
+    return taken
 
 
 def _coded_also(hits: list[IndexHit], out: list[IndexHit], book: CodeBook) -> IndexHit | None:
@@ -1197,17 +1264,24 @@ _CODE = (
 )
 
 
-def load_alpha_index(path: str | Path, cache_dir: str | Path | None = None) -> AlphaIndex:
-    """Parse and prepare the Index (or read it from a cache entry keyed on the file and this code)."""
+_KIND_NAMES = {
+    "index": "the Alphabetic Index to Diseases and Injuries",
+    "external_cause_index": "the Index to External Causes",
+}
+
+
+def load_alpha_index(
+    path: str | Path, cache_dir: str | Path | None = None, kind: str = "index"
+) -> AlphaIndex:
+    """Parse and prepare the Index (`kind` "external_cause_index": the Index to External Causes), or read it
+    from a cache entry keyed on the file and this code."""
     path = Path(path)
     start = time.perf_counter()
 
     def build() -> AlphaIndex:
         parsed = parse_index_xml(path)
-        if parsed.kind != "index":
-            raise SourceError(
-                path, f"not the Alphabetic Index to Diseases and Injuries (kind {parsed.kind})"
-            )
+        if parsed.kind != kind:
+            raise SourceError(path, f"not {_KIND_NAMES[kind]} (kind {parsed.kind})")
         index = AlphaIndex(parsed, load_vocabulary())
         log.info(
             "alpha index built entries=%d seconds=%.2f",
@@ -1216,9 +1290,8 @@ def load_alpha_index(path: str | Path, cache_dir: str | Path | None = None) -> A
         )
         return index
 
-    cache = Cache(
-        cache_dir, "alpha-index", inputs=[path], code=_CODE, data=[VOCABULARY_PATH, DATA_PATH]
-    )
+    name = "alpha-index" if kind == "index" else "alpha-eindex"
+    cache = Cache(cache_dir, name, inputs=[path], code=_CODE, data=[VOCABULARY_PATH, DATA_PATH])
     index = cache.get(build, kind=AlphaIndex)
     log.debug("alpha index ready seconds=%.3f", time.perf_counter() - start)
     return index

@@ -325,6 +325,9 @@ class AnswerChain:
         extra, draft.extra_citations = found.get("extra") or ([], [])
         extra = list(extra)
         lead = cover(list(found.get("index") or []), book=book)
+        # the Index to External Causes adds to an injury only what `cover` took; its other paths are no
+        # alternatives ("Fracture (circumstances unknown)" X58 beside a fracture)
+        hits = [h for h in found.get("index") or [] if not h.external]
         both = self._route(state, draft, extra, lead)
         cands = _candidates(found.get("codes") or [])
         if cands and cands[0].exact and any(i.system == "ICD-10-CM" for i in extra):
@@ -400,12 +403,10 @@ class AnswerChain:
             # the table codes the drug or the site; another condition the question names is coded from its
             # own Index path ("angioedema due to lisinopril": T78.3XXA beside T46.4X5A), and the sequencing
             # rules order them (I.C.19.e.5.a: the nature of the adverse effect first)
-            hits = [
-                h
-                for h in found.get("index") or []
-                if not _table_domain(book, h.code, draft.extra_citations)
-            ]
-            leftover, more = _table_leftovers(state.search_text, extra, draft.extra_citations, hits)
+            others = [h for h in hits if not _table_domain(book, h.code, draft.extra_citations)]
+            leftover, more = _table_leftovers(
+                state.search_text, extra, draft.extra_citations, others
+            )
             for hit in more:
                 item = item_for(book, hit.code, f"Alphabetic Index: {hit.path} {hit.printed}")
                 draft.lookups.append(Lookup(hit.code, book.lookup(hit.code), [item]))
@@ -425,7 +426,7 @@ class AnswerChain:
         draft.reasons.extend(f"⚠️ {c}" for c in excludes1_conflicts(book, reportable))
         if road_index:
             draft.road, draft.index_hits = "index", lead
-            draft.ranked = self._index_ranked(state, lead, list(found.get("index") or []), cands)
+            draft.ranked = self._index_ranked(state, lead, hits, cands)
             for item in asked_for:
                 if item.code not in {i.code for i in draft.ranked.main}:
                     draft.ranked.report(item, book.inherited_notes(item.code))

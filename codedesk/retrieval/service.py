@@ -95,6 +95,7 @@ class Answerer:
             _OnFirstUse(self._load_guidelines) if "guidelines_pdf" in self._found else None
         )
         self._alpha = _OnFirstUse(self._load_alpha_index) if "index" in self._found else None
+        self._external = _OnFirstUse(self._load_external_index)
         self._procedures = _OnFirstUse(self._load_procedures)
         self.tables: Mapping[str, Any] = (
             LazyMap(sources, self._load_tables)
@@ -160,6 +161,11 @@ class Answerer:
         return self._alpha._resolve() if self._alpha is not None else None
 
     @property
+    def external(self) -> Any:
+        """The Index to External Causes as a road (None without it): how, where and doing what."""
+        return self._external._resolve()
+
+    @property
     def procedures(self) -> Any:
         return self._procedures._resolve()
 
@@ -170,7 +176,7 @@ class Answerer:
             self.searchers[fy]
             if fy in self.tables:
                 self.tables[fy]
-        _ = (self.guidelines, self.alpha)  # loading them is the point
+        _ = (self.guidelines, self.alpha, self.external)  # loading them is the point
         procedures = self.procedures
         if procedures is not None:
             procedures.load_deferred()
@@ -249,32 +255,44 @@ class Answerer:
             log.warning("guidelines unavailable: %s", err)
             return None
 
-    def _load_alpha_index(self) -> Any:
-        """The Alphabetic Index to Diseases and Injuries (CODEDESK_CMS_DATA_DIR), the first road to codes."""
+    def _load_alpha_index(self, kind: str = "index") -> Any:
+        """The Alphabetic Index to Diseases and Injuries (CODEDESK_CMS_DATA_DIR), the first road to codes;
+        `kind` "external_cause_index": the Index to External Causes."""
         from codedesk.retrieval.alpha_index import load_alpha_index
 
-        found = self._found.get("index")
+        found = self._found.get(kind)
         if found is None:
             return None
         try:
-            return load_alpha_index(found.path, self.settings.cache_dir)
+            return load_alpha_index(found.path, self.settings.cache_dir, kind)
         except CodeDeskError as err:
-            log.warning("alphabetic index unavailable: %s", err)
+            log.warning("%s unavailable: %s", kind.replace("_", " "), err)
             return None
 
+    def _load_external_index(self) -> Any:
+        return self._load_alpha_index("external_cause_index")
+
     def _index_search(self, state: Any) -> list[Any]:
-        """Codes the Alphabetic Index leads to, completed and verified in the Tabular List of the year asked."""
+        """Codes the Alphabetic Index leads to, completed and verified in the Tabular List of the year asked;
+        for an injury, the paths of the Index to External Causes too (`alpha_index.cover` keeps those that
+        explain words the injury's paths left)."""
         alpha = self.alpha
         if (
             state.book is None or alpha is None
         ):  # (None: the Index failed to load; the log says why)
             return []
         tables = self.tables.get(state.fiscal_year)
-        return alpha.search(
+        hits = alpha.search(
             state.search_text,
             state.book,
             drug_class=tables.drug_class if tables is not None else None,
         )
+        from codedesk.retrieval.alpha_index import takes_external_cause  # loaded with the Index
+
+        external = self.external if hits and takes_external_cause(hits[0].code) else None
+        if external is not None and any(h.unexplained for h in hits[:1]):
+            hits += external.search(state.search_text, state.book)
+        return hits
 
     def _load_tables(self, fiscal_year: str) -> Any:
         """The Table of Drugs and the Neoplasm Table (and external-cause index) for one code book, so every

@@ -475,3 +475,28 @@ def test_a_generic_the_table_of_drugs_does_not_list_is_read_as_its_index_class(a
     # Z79.83 ([[index_class]] in data/tables.toml), after the condition (I.C.21.c.3)
     codes = [c.code for c in answerer.answer("senile osteoporosis, on risedronate").codes]
     assert codes[0].startswith("M81") and "Z79.83" in codes[:3]
+
+
+def test_the_index_to_external_causes_says_how_and_where_an_injury_happened(answerer) -> None:
+    # I.C.20: the external cause after the injury (never first, I.C.20.a.6), then the place (Y92, I.C.20.b) and
+    # the activity (Y93, I.C.20.c); each from its own path of the Index to External Causes, cited as such
+    a = answerer.answer(
+        "closed fracture of left wrist after a fall from a ladder, initial encounter"
+    )
+    codes = [c.code for c in a.codes]
+    assert codes[0].startswith("S62") and codes[1] == "W11.XXXA"
+    assert "R29.6" not in codes[:3]  # the fall is the cause, not "repeated falls"
+    assert any(
+        c.title.startswith("ICD-10-CM Index to External Causes") and "ladder" in c.section
+        for c in a.citations
+    )
+    # "fracture" alone is a traumatic fracture ([[default_main]]); "fell" is the main term Fall
+    codes = [c.code for c in answerer.answer("fractured hip, fell at home").codes]
+    assert codes[:3] == ["S72.009A", "W19.XXXA", "Y92.009"]
+    codes = [c.code for c in answerer.answer("left ankle sprain playing basketball, initial").codes]
+    assert codes[0].startswith("S93") and "Y93.67" in codes[1:3]
+
+
+def test_a_condition_that_is_no_injury_gets_no_external_cause(answerer) -> None:
+    codes = [c.code for c in answerer.answer("COPD exacerbation at home").codes]
+    assert codes[0] == "J44.1" and not any(c[0] in "VWXY" for c in codes)
