@@ -612,6 +612,19 @@ class AlphaIndex:
             if got is not None and not got <= self._core(nodes, q):
                 matched_any = True
                 self._walk(c, explained | got, (*nodes, c), assumed, hops, q, found)
+            elif got is None and entry.level == 0 and child.codes and child.codes == entry.codes:
+                # the main term's own code is this subterm's: the subterm is what the main term means when
+                # nothing else is said (Pancreatitis K85.90 = "acute" K85.90), so its subterms are reached
+                # through it (Pancreatitis > acute > alcohol induced K85.20 for "alcoholic pancreatitis")
+                self._walk(
+                    c,
+                    explained,
+                    (*nodes, c),
+                    (*assumed, f"“{_bare(child.printed)}” taken: the main term's own code is its code"),
+                    hops,
+                    q,
+                    found,
+                )
         # "see" has to be followed; "see also" only when no subterm here takes the question further
         for ref in (entry.see, None if matched_any else entry.see_also):
             if ref and hops < MAX_HOPS:

@@ -112,6 +112,12 @@ def companions(
     strict: list[tuple[tuple[float, ...], str, Note]] = []
     relaxed: list[tuple[tuple[float, ...], str, Note]] = []
     for note in book.inherited_notes(base, COMPANION_KINDS):
+        named = _named_code(book, note.text)
+        if named is not None and named[0] not in used and named[0][:3] != base[:3]:
+            code, words = named
+            if words <= q and words & left:  # the question says what the note names: "… fever (R50.81)"
+                strict.append(((0, -len(words) - 10, 0, 0, 0), code, note))
+                continue
         for code in codes_in_note(book, note.text):
             if (
                 code in used
@@ -169,6 +175,21 @@ def companions(
         etiology = etiology or note.kind == "code_first"
         out.append((code, note))
     return out[:2]
+
+
+# the words every such note begins with ("code to identify", "code for any associated", "if applicable")
+_NOTE_WORDS = frozenset(tokens("use additional code to identify any associated if applicable where"))
+_ONE_CODE = re.compile(r"^(?P<words>[^()]*?)\s*\((?P<code>[A-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?)\)\s*$")
+
+
+def _named_code(book: CodeBook, text: str) -> tuple[str, frozenset[str]] | None:
+    """The one reportable code a note's list item names after its words, with those words: "fever
+    (R50.81)" below D70's "Use additional code for any associated:" -> (R50.81, {fever})."""
+    m = _ONE_CODE.match(text.strip().lstrip(",").strip())
+    if m is None or not book.lookup(m["code"]).reportable:
+        return None
+    words = frozenset(tokens(m["words"])) - _NOTE_WORDS - FREE_STEMS
+    return (book.lookup(m["code"]).code, words) if words else None
 
 
 def _lead_first(book: CodeBook, candidates: list[Candidate], question: str) -> list[Candidate]:

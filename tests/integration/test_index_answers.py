@@ -500,3 +500,22 @@ def test_the_index_to_external_causes_says_how_and_where_an_injury_happened(answ
 def test_a_condition_that_is_no_injury_gets_no_external_cause(answerer) -> None:
     codes = [c.code for c in answerer.answer("COPD exacerbation at home").codes]
     assert codes[0] == "J44.1" and not any(c[0] in "VWXY" for c in codes)
+
+
+def test_a_note_that_names_a_condition_in_the_questions_words_adds_its_code(answerer) -> None:
+    # D70 "Use additional code for any associated: fever (R50.81)": the question says fever
+    codes = [c.code for c in answerer.answer("neutropenia with fever").codes]
+    assert codes[:2] == ["D70.9", "R50.81"]
+    codes = [c.code for c in answerer.answer("neutropenia").codes]
+    assert codes[0] == "D70.9" and "R50.81" not in codes[:2]
+
+
+def test_the_subterm_a_main_term_means_by_default_leads_to_its_subterms(answerer) -> None:
+    # Pancreatitis K85.90 is also its subterm "acute" K85.90: "alcoholic pancreatitis" is Pancreatitis > acute >
+    # alcohol induced K85.20 (the agent's word explains "alcohol induced", [[understood]]); "chronic" still leads
+    # to Pancreatitis > chronic > alcohol-induced K86.0
+    a = answerer.answer("alcoholic pancreatitis")
+    assert a.codes[0].code == "K85.20"
+    assert any(c.source_type == "index" and "alcohol induced" in c.section for c in a.citations)
+    assert answerer.answer("chronic alcoholic pancreatitis").codes[0].code == "K86.0"
+    assert answerer.answer("pancreatitis").codes[0].code == "K85.90"
