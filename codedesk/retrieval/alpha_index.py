@@ -620,7 +620,10 @@ class AlphaIndex:
                     c,
                     explained,
                     (*nodes, c),
-                    (*assumed, f"“{_bare(child.printed)}” taken: the main term's own code is its code"),
+                    (
+                        *assumed,
+                        f"“{_bare(child.printed)}” taken: the main term's own code is its code",
+                    ),
                     hops,
                     q,
                     found,

@@ -27,6 +27,10 @@ _ID_LABEL_RE = re.compile(
     r"|#)\s*(?:no\.?|number|#)?\s*[:#]?\s*$",
     re.I,
 )
+# T10-T12 name thoracic vertebrae ("compression fracture of T12", "T12-L1 disc"), no ICD-10-CM category: in a
+# question about the spine they are words, not code mentions.
+_VERTEBRA_RE = re.compile(r"[Tt]1[0-2]")
+_SPINE_RE = re.compile(r"vertebr|spin[ae]|thoracic|lumbar|disc\b|disk\b|compression|kyphopl", re.I)
 _FY_RE = re.compile(r"\b(?:fy|fiscal year)\s*'?(20\d\d|\d\d)\b", re.I)
 _DOS_RE = re.compile(
     r"\b(?:dos|date of service|discharged?|admitted|service date|seen)\b[^0-9]{0,12}"
@@ -75,6 +79,8 @@ def parse_question(text: str) -> ParsedQuestion:
             and (len(first) <= 3 or any(c.isdigit() for c in first[3:]))
         )
         if not looks_typed or _ID_LABEL_RE.search(text[max(0, m.start() - 24) : m.start()]):
+            continue
+        if _VERTEBRA_RE.fullmatch(first) and last is None and _SPINE_RE.search(text):
             continue
         q.mentions.append(CodeMention(m.group(0).strip(), first, last, bool(dash)))
     fy = _FY_RE.search(text)

@@ -115,7 +115,9 @@ def companions(
         named = _named_code(book, note.text)
         if named is not None and named[0] not in used and named[0][:3] != base[:3]:
             code, words = named
-            if words <= q and words & left:  # the question says what the note names: "… fever (R50.81)"
+            if (
+                words <= q and words & left
+            ):  # the question says what the note names: "… fever (R50.81)"
                 strict.append(((0, -len(words) - 10, 0, 0, 0), code, note))
                 continue
         for code in codes_in_note(book, note.text):
@@ -140,7 +142,9 @@ def companions(
             own = set(
                 tokens(_PARENS.sub(" ", book.nodes[code].title))
             )  # "stage 4 (severe)": not needed
-            if explains and ratio >= 0.25 and (ranged or words & own):
+            # one word of a longer title is no companion ("history" of Z87.891 "Personal history of nicotine
+            # dependence" beside a stroke's sequela)
+            if explains and ratio >= 0.25 and (ranged or words & own) and (hit > 1 or ratio >= 0.5):
                 # of codes explaining as many leftover words, the one whose title says more of the question
                 # (I50.23 "Acute on chronic systolic …" beside I13.0, whose own title already says "chronic")
                 said_all = len(title & q)
@@ -178,8 +182,12 @@ def companions(
 
 
 # the words every such note begins with ("code to identify", "code for any associated", "if applicable")
-_NOTE_WORDS = frozenset(tokens("use additional code to identify any associated if applicable where"))
-_ONE_CODE = re.compile(r"^(?P<words>[^()]*?)\s*\((?P<code>[A-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?)\)\s*$")
+_NOTE_WORDS = frozenset(
+    tokens("use additional code to identify any associated if applicable where")
+)
+_ONE_CODE = re.compile(
+    r"^(?P<words>[^()]*?)\s*\((?P<code>[A-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?)\)\s*$"
+)
 
 
 def _named_code(book: CodeBook, text: str) -> tuple[str, frozenset[str]] | None:

@@ -20,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from pydantic import BaseModel, Field
@@ -56,6 +56,7 @@ from codedesk.review.models import (
 from codedesk.state import private_dir
 
 log = logging.getLogger(__name__)
+_Reaction = TypeVar("_Reaction", Feedback, Escalation)
 
 ANSWER_SUMMARY_CHARS = 500
 CODES_CHARS = 512
@@ -146,21 +147,18 @@ def add_feedback(
     """Record 👍 (+1) or 👎 (-1). The reason is scrubbed here. Idempotent on `uid`."""
     if value not in (1, -1):
         raise ValueError(f"feedback value must be +1 or -1, not {value!r}")
-    if uid is not None:
-        existing = session.exec(select(Feedback).where(Feedback.uid == uid)).first()
-        if existing is not None:
-            return existing
-    row = Feedback(
-        query_id=query_id,
-        value=value,
-        user_hash=user_hash,
-        reason=_scrubbed(reason),
-        uid=uid or new_uid(),
-        created_at=created_at or utcnow(),
+    return _add_once(
+        session,
+        Feedback(
+            query_id=query_id,
+            value=value,
+            user_hash=user_hash,
+            reason=_scrubbed(reason),
+            uid=uid or new_uid(),
+            created_at=created_at or utcnow(),
+        ),
+        uid,
     )
-    session.add(row)
-    session.flush()
-    return row
 
 
 def list_feedback(
@@ -171,13 +169,9 @@ def list_feedback(
     value: int | None = None,
 ) -> Sequence[Feedback]:
     stmt = select(Feedback)
-    if since is not None:
-        stmt = stmt.where(Feedback.created_at >= since)
-    if until is not None:
-        stmt = stmt.where(Feedback.created_at < until)
     if value is not None:
         stmt = stmt.where(Feedback.value == value)
-    return session.exec(stmt.order_by(col(Feedback.created_at), col(Feedback.id))).all()
+    return session.exec(_in_window(stmt, Feedback, since, until)).all()
 
 
 def add_escalation(
@@ -191,21 +185,18 @@ def add_escalation(
     created_at: datetime | None = None,
 ) -> Escalation:
     """Record an "Ask a team lead". The note is scrubbed here. Idempotent on `uid`."""
-    if uid is not None:
-        existing = session.exec(select(Escalation).where(Escalation.uid == uid)).first()
-        if existing is not None:
-            return existing
-    row = Escalation(
-        query_id=query_id,
-        user_hash=user_hash,
-        channel_id=channel_id,
-        note=_scrubbed(note),
-        uid=uid or new_uid(),
-        created_at=created_at or utcnow(),
+    return _add_once(
+        session,
+        Escalation(
+            query_id=query_id,
+            user_hash=user_hash,
+            channel_id=channel_id,
+            note=_scrubbed(note),
+            uid=uid or new_uid(),
+            created_at=created_at or utcnow(),
+        ),
+        uid,
     )
-    session.add(row)
-    session.flush()
-    return row
 
 
 def list_escalations(
@@ -218,11 +209,34 @@ def list_escalations(
     stmt = select(Escalation)
     if status is not None:
         stmt = stmt.where(Escalation.status == status)
+    return session.exec(_in_window(stmt, Escalation, since, until)).all()
+
+
+def _add_once(session: Session, row: _Reaction, uid: str | None) -> _Reaction:
+    """Add a feedback or escalation row, unless one with the caller's `uid` exists (a retried Slack action):
+    that one."""
+    if uid is not None:
+        model = type(row)
+        existing = session.exec(select(model).where(model.uid == uid)).first()
+        if existing is not None:
+            return existing
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _in_window(
+    stmt: Any,
+    model: type[Feedback] | type[Escalation],
+    since: datetime | None,
+    until: datetime | None,
+) -> Any:
+    """Rows created in [since, until), oldest first."""
     if since is not None:
-        stmt = stmt.where(Escalation.created_at >= since)
+        stmt = stmt.where(model.created_at >= since)
     if until is not None:
-        stmt = stmt.where(Escalation.created_at < until)
-    return session.exec(stmt.order_by(col(Escalation.created_at), col(Escalation.id))).all()
+        stmt = stmt.where(model.created_at < until)
+    return stmt.order_by(col(model.created_at), col(model.id))
 
 
 def resolve_escalation(session: Session, *, escalation_id: int) -> Escalation:

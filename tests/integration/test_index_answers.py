@@ -519,3 +519,15 @@ def test_the_subterm_a_main_term_means_by_default_leads_to_its_subterms(answerer
     assert any(c.source_type == "index" and "alcohol induced" in c.section for c in a.citations)
     assert answerer.answer("chronic alcoholic pancreatitis").codes[0].code == "K86.0"
     assert answerer.answer("pancreatitis").codes[0].code == "K85.90"
+
+
+def test_a_residual_deficit_of_a_stroke_is_its_sequela(answerer) -> None:
+    # I.C.9.d: I69 for the deficits that remain; I.C.21.c.4: Z86.73 only "without residual deficits".
+    # "residual" enters Sequelae (of); Hemiparesis, see Hemiplegia (the Index's own cross-reference)
+    codes = [
+        c.code
+        for c in answerer.answer("hx of CVA with residual right hemiparesis, right dominant").codes
+    ]
+    assert codes[0] == "I69.351" and "Z87.891" not in codes[:3]
+    assert answerer.answer("history of stroke with residual aphasia").codes[0].code == "I69.320"
+    assert answerer.answer("history of stroke without residual deficits").codes[0].code == "Z86.73"

@@ -54,3 +54,14 @@ def test_pieces_of_identifiers_are_not_codes() -> None:
 
 def test_a_plan_line_still_names_its_code() -> None:
     assert [m.first for m in parse_question("Plan: E11.9, recheck A1C").mentions] == ["E11.9"]
+
+
+def test_a_thoracic_vertebra_is_no_code_mention() -> None:
+    # T10-T12 are vertebrae in a spine question ("compression fracture of T12"); no ICD-10-CM category has
+    # that name, and a lookup of "T12" would answer "not a valid code"
+    assert parse_question("osteoporotic compression fracture of T12, initial").mentions == []
+    assert parse_question("T12-L1 disc herniation").mentions == []
+    assert [m.first for m in parse_question("is T12 a valid code").mentions] == ["T12"]
+    assert [m.first for m in parse_question("T14.8XXA for a thoracic spine injury?").mentions] == [
+        "T14.8XXA"
+    ]
