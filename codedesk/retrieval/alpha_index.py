@@ -203,9 +203,8 @@ class IndexHit:
     # words explained only by a nonessential modifier ("sepsis" by "Cellulitis (septic)"): a path whose own
     # term says the word still codes it (Sepsis A41.9 beside the cellulitis)
     modifier_only: list[str] = field(default_factory=list)
-    external: bool = (
-        False  # a path of the Index to External Causes (how, where, doing what: I.C.20)
-    )
+    # a path of the Index to External Causes (how, where, doing what: I.C.20)
+    external: bool = False
 
     def citation(self) -> Citation:
         book = "Index to External Causes" if self.external else "Alphabetic Index"
@@ -1186,9 +1185,8 @@ def _external_causes(external: list[IndexHit], out: list[IndexHit]) -> list[Inde
     """Paths of the Index to External Causes that explain words of the question the injury's paths left:
     how it happened ("fall from a ladder": Fall > from > ladder W11), where ("at the nursing home": Place of
     occurrence > nursing home Y92.12-) and doing what ("while cooking": Activity > cooking Y93.G3)."""
-    done = set(
-        out[0].explained
-    )  # the injury's words; another "condition" may be the cause itself (R29.6)
+    # the injury's words only: another "condition" may be the cause itself (Falling R29.6)
+    done = set(out[0].explained)
     taken: list[IndexHit] = []
     for lo, hi in _EXTERNAL_KINDS:
         for h in external:

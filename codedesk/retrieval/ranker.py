@@ -115,9 +115,8 @@ def companions(
         named = _named_code(book, note.text)
         if named is not None and named[0] not in used and named[0][:3] != base[:3]:
             code, words = named
-            if (
-                words <= q and words & left
-            ):  # the question says what the note names: "… fever (R50.81)"
+            # the question says what the note names: "… fever (R50.81)"
+            if words <= q and words & left:
                 strict.append(((0, -len(words) - 10, 0, 0, 0), code, note))
                 continue
         for code in codes_in_note(book, note.text):

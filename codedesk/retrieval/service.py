@@ -289,9 +289,10 @@ class Answerer:
         )
         from codedesk.retrieval.alpha_index import takes_external_cause  # loaded with the Index
 
-        external = self.external if hits and takes_external_cause(hits[0].code) else None
-        if external is not None and any(h.unexplained for h in hits[:1]):
-            hits += external.search(state.search_text, state.book)
+        if hits and hits[0].unexplained and takes_external_cause(hits[0].code):
+            external = self.external
+            if external is not None:
+                hits += external.search(state.search_text, state.book)
         return hits
 
     def _load_tables(self, fiscal_year: str) -> Any:
