@@ -149,6 +149,12 @@ FINDING_EXAMPLES = [
         "Z85.3",
     ),  # I.C.2.d
     ("follow-up-needs-history", ["Z08"], "missing", "Z08"),  # I.C.21.c.8
+    (
+        "hypertensive-heart-ckd-combination",
+        ["I13.0", "I50.22", "N18.4", "I12.9"],
+        "not_together",
+        "I12.9",
+    ),  # I.C.9.a.3: I13 includes the conditions of I11 and I12
     ("recurrence-replaces-follow-up", ["Z08", "C18.9"], "not_together", "Z08"),  # I.C.21.c.8
     (
         "aftercare-status-not-together",
