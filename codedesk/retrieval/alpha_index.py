@@ -1191,7 +1191,7 @@ def _external_causes(external: list[IndexHit], out: list[IndexHit]) -> list[Inde
     for lo, hi in _EXTERNAL_KINDS:
         for h in external:
             new = set(h.explained) - done
-            if lo <= h.code[:3] <= hi and {w.lower() for w in new} - set(_SEVENTH_WORDS):
+            if lo <= h.code[:3] <= hi and {stem(w) for w in new} - _ENCOUNTER_STEMS:
                 taken.append(h)
                 done |= new
                 break

@@ -193,10 +193,11 @@ def _named_code(book: CodeBook, text: str) -> tuple[str, frozenset[str]] | None:
     """The one reportable code a note's list item names after its words, with those words: "fever
     (R50.81)" below D70's "Use additional code for any associated:" -> (R50.81, {fever})."""
     m = _ONE_CODE.match(text.strip().lstrip(",").strip())
-    if m is None or not book.lookup(m["code"]).reportable:
+    info = book.lookup(m["code"]) if m is not None else None
+    if m is None or info is None or not info.reportable:
         return None
     words = frozenset(tokens(m["words"])) - _NOTE_WORDS - FREE_STEMS
-    return (book.lookup(m["code"]).code, words) if words else None
+    return (info.code, words) if words else None
 
 
 def _lead_first(book: CodeBook, candidates: list[Candidate], question: str) -> list[Candidate]:
