@@ -206,11 +206,14 @@ class IndexHit:
     # a path of the Index to External Causes (how, where, doing what: I.C.20)
     external: bool = False
 
+    @property
+    def book(self) -> str:
+        return "Index to External Causes" if self.external else "Alphabetic Index"
+
     def citation(self) -> Citation:
-        book = "Index to External Causes" if self.external else "Alphabetic Index"
         return Citation(
             source_type="index",
-            title=f"ICD-10-CM {book} FY{self.index_year}",
+            title=f"ICD-10-CM {self.book} FY{self.index_year}",
             section=self.path,
             code=self.printed,
             fiscal_year=self.index_year,

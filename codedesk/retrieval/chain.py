@@ -408,7 +408,7 @@ class AnswerChain:
                 state.search_text, extra, draft.extra_citations, others
             )
             for hit in more:
-                item = item_for(book, hit.code, f"Alphabetic Index: {hit.path} {hit.printed}")
+                item = item_for(book, hit.code, f"{hit.book}: {hit.path} {hit.printed}")
                 draft.lookups.append(Lookup(hit.code, book.lookup(hit.code), [item]))
                 draft.extra_citations.append(hit.citation())
             if len(draft.lookups) > 1:
@@ -601,7 +601,7 @@ class AnswerChain:
         have = {i.code for i in ranked.main} | {_base(book, i.code) for i in ranked.main}
         for hit in lead[1:]:  # a second condition the question names, from its own Index path
             if hit.code not in have and _base(book, hit.code) not in have:
-                item = item_for(book, hit.code, f"Alphabetic Index: {hit.path} {hit.printed}")
+                item = item_for(book, hit.code, f"{hit.book}: {hit.path} {hit.printed}")
                 ranked.report(item, book.inherited_notes(item.code))
                 have.add(item.code)
         ranked.conflicts = excludes1_conflicts(book, [i.code for i in ranked.main])
@@ -766,7 +766,11 @@ def _index_confidence(draft: Draft, lead: list[IndexHit]) -> tuple[str, str]:
     paths = "; ".join(f"{h.path} {h.printed}" for h in lead)
     unverified = [i.code for i in main if not i.billable]
     # a second condition from its own Index path: no Tabular note sets its order against the first
-    unordered = [i.code for i in main if (i.note or "").startswith("Alphabetic Index:")]
+    unordered = [
+        i.code
+        for i in main
+        if (i.note or "").startswith(("Alphabetic Index:", "Index to External Causes:"))
+    ]
     if (
         not missing
         and not assumed

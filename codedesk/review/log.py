@@ -39,6 +39,7 @@ from codedesk.review.db import (
 from codedesk.review.durable_queue import DurableQueue
 from codedesk.review.models import (
     DECISION_STATUSES,
+    SECTION_CHARS,
     SURFACES,
     Escalation,
     Feedback,
@@ -433,7 +434,7 @@ def build_query_record(
         QueryCitationBase(
             source_type=c.source_type,
             title=c.title[:512],
-            section=c.section,
+            section=_clip(c.section, SECTION_CHARS) if c.section else c.section,
             page=c.page,
             code=c.code,
             fiscal_year=c.fiscal_year,
@@ -459,8 +460,11 @@ def build_query_record(
 
 
 def _first_paragraph(markdown: str) -> str:
-    para = markdown.strip().split("\n\n", 1)[0]
-    return para if len(para) <= ANSWER_SUMMARY_CHARS else para[: ANSWER_SUMMARY_CHARS - 1] + "…"
+    return _clip(markdown.strip().split("\n\n", 1)[0], ANSWER_SUMMARY_CHARS)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _join_codes(codes: list[str]) -> str | None:

@@ -89,11 +89,15 @@ class QueryLog(QueryLogBase, table=True):
     )
 
 
+# an Alphabetic Index path through "see" references can run past it: the log cuts a section to this length
+SECTION_CHARS = 128
+
+
 class QueryCitationBase(SQLModel):
     rank: int = 0
     source_type: str = Field(max_length=32)
     title: str = Field(max_length=512)
-    section: str | None = Field(default=None, max_length=128)
+    section: str | None = Field(default=None, max_length=SECTION_CHARS)
     page: int | None = None
     code: str | None = Field(default=None, max_length=16, index=True)
     fiscal_year: str | None = Field(default=None, max_length=8)

@@ -485,6 +485,7 @@ def test_the_index_to_external_causes_says_how_and_where_an_injury_happened(answ
     )
     codes = [c.code for c in a.codes]
     assert codes[0].startswith("S62") and codes[1] == "W11.XXXA"
+    assert (a.codes[1].note or "").startswith("Index to External Causes: Fall")
     assert "R29.6" not in codes[:3]  # the fall is the cause, not "repeated falls"
     assert any(
         c.title.startswith("ICD-10-CM Index to External Causes") and "ladder" in c.section

@@ -112,3 +112,25 @@ def test_parse_duration(text: str, days: int) -> None:
 def test_parse_duration_rejects(text: str) -> None:
     with pytest.raises(ValueError, match=r"e\.g\. 365d"):
         parse_duration(text)
+
+
+def test_a_long_index_path_is_cut_to_its_column_not_lost() -> None:
+    # an Index path through "see" references ("Fracture, traumatic … > hip → … > femur, femoral > upper end > neck")
+    # is longer than the 128 characters the citation column holds: the record is built, the section cut
+    path = " > ".join(["Fracture, traumatic (abduction) (adduction) (separation)"] * 4)
+    answer = make_answer("hip fracture")
+    answer.citations.append(
+        Citation(source_type="index", title="ICD-10-CM Alphabetic Index FY2025", section=path)
+    )
+    record = build_query_record(
+        question="hip fracture",
+        answer=answer,
+        surface="cli",
+        user_hash=None,
+        channel=None,
+        latency_ms=1.0,
+        index_version=None,
+    )
+    section = record.citations[-1].section
+    assert section is not None and len(section) == 128 and section.endswith("…")
+    assert section[:-1] == path[:127]
