@@ -21,6 +21,7 @@ import re
 import time
 import tomllib
 import weakref
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +55,7 @@ OTHER = "<other>"  # stands for "other" / "specified" said in the question, matc
 # "other" as a kind ("other hydronephrosis"), not "no other details" or "other and unspecified"
 _OTHER_SAID = re.compile(r"(?<!\bno )(?<!\bnot )\b(?:other|specified)\b(?! and unspecified)", re.I)
 _OR_SPLIT = re.compile(r",\s*|\s+or\s+")
+_LIST_SPLIT = re.compile(r",\s*|\s+(?:and|or)\s+")
 _QNUM = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
 
 
@@ -78,8 +80,9 @@ class Vocabulary:
     filler: frozenset[str]  # stems
     filler_re: re.Pattern[str] | None = None  # "52 year old"
     # cue word -> (main term titles it enters, words after the cue a path must explain, the main term
-    # under which a drug may be read as its Table of Drugs class)
-    entries: dict[str, tuple[tuple[str, ...], int, str | None]] = field(default_factory=dict)
+    # under which a drug may be read as its Table of Drugs class, whether its codes are statuses reported
+    # after the conditions)
+    entries: dict[str, tuple[tuple[str, ...], int, str | None, bool]] = field(default_factory=dict)
     understood: re.Pattern[str] | None = (
         None  # words of a subterm title read as nonessential ("encounter for")
     )
@@ -89,6 +92,8 @@ class Vocabulary:
     # a main term's first name (lower) -> the one of its same-named main terms the name alone means
     # ("fracture" -> "fracture, traumatic"): the others need the words after their comma said
     default_main: dict[str, str] = field(default_factory=dict)
+    # main terms (lower) whose subterms list alternative kinds ("cooking and baking", "street and highway")
+    listed: frozenset[str] = frozenset()
 
 
 def load_vocabulary(path: Path = DATA_PATH) -> Vocabulary:
@@ -104,6 +109,7 @@ def load_vocabulary(path: Path = DATA_PATH) -> Vocabulary:
         "understood",
         "lettered",
         "default_main",
+        "listed",
     ):
         for entry in data.get(kind, ()):
             if not entry.get("source"):
@@ -122,7 +128,12 @@ def load_vocabulary(path: Path = DATA_PATH) -> Vocabulary:
         if data.get("filler_pattern")
         else None,
         entries={
-            w: (tuple(e["main_terms"]), int(e.get("window", 4)), e.get("drug_classes"))
+            w: (
+                tuple(e["main_terms"]),
+                int(e.get("window", 4)),
+                e.get("drug_classes"),
+                bool(e.get("status", False)),
+            )
             for e in data.get("entry", ())
             for w in e["words"]
         },
@@ -133,6 +144,7 @@ def load_vocabulary(path: Path = DATA_PATH) -> Vocabulary:
         default_main={
             e["name"].lower(): e["main_term"].lower() for e in data.get("default_main", ())
         },
+        listed=frozenset(e["main_term"].lower() for e in data.get("listed", ())),
     )
 
 
@@ -144,6 +156,7 @@ def _stems(text: str) -> list[str]:
 _FREE = frozenset(stem(w) for w in FREE_WORDS)
 _LETTER = re.compile(r"[A-HJ-Za-hj-z]")  # a single letter (I aside: a pronoun, or a roman numeral)
 _WEEK_STEMS = frozenset(stem(w) for w in ("week", "weeks"))
+_SIDES = frozenset(stem(w) for w in ("right", "left", "bilateral"))
 
 
 @dataclass(slots=True)
@@ -245,7 +258,7 @@ class _Path:
     hops: int
     score: float = 0.0
     cued: bool = (
-        False  # entered through a cue word ("on tamoxifen"), not a main term the question names
+        False  # a status a cue word entered ("on tamoxifen"): reported after the conditions
     )
 
 
@@ -308,6 +321,11 @@ class AlphaIndex:
         opt = frozenset(_stems(f"{term.nemod} {understood}")) - frozenset(
             t.removeprefix(NOT) for t in tokens(term.nemod) if t.startswith(NOT)
         )
+        top = term.parent if term.parent is not None else -1
+        while top >= 0 and self.entries[top].parent >= 0:
+            top = self.entries[top].parent
+        # "Activity > cooking and baking": a list of the kinds its Y93 category holds, any one said
+        listed = top >= 0 and _bare(self.entries[top].printed) in self.vocab.listed
         names, rest = _spellings(title)
         # "Disease, diseased" or a subterm "respiration, respiratory": either spelling; a main term's rest after
         # the comma ("Fracture, traumatic") is a modifier
@@ -321,17 +339,22 @@ class AlphaIndex:
             )
             rest_stems = frozenset(s for s in _stems(rest) if s not in drop)
             default = self.vocab.default_main.get(names[0].lower())
-            if term.level == 0 and rest_stems and default not in (None, title.lower()):
-                # "Fracture, pathological" is not what "fracture" alone means ("Fracture, traumatic" is)
+            # "Break, retina": the question's vocabulary reads "break" as "fracture"
+            folded = _stems(names[0]) != [
+                stem(w) for w in re.findall(r"[a-z0-9]+", names[0].lower())
+            ]
+            if term.level == 0 and rest_stems and (folded or default not in (None, title.lower())):
+                # "Fracture, pathological" is not what "fracture" alone means ("Fracture, traumatic" is); a
+                # word a fold reads as another ("break") names this term only with the rest of its title
                 need = tuple(alt | rest_stems for alt in need)
             else:
                 opt |= rest_stems
-        elif re.search(
+        elif listed or re.search(
             r"\bor\b", title
         ):  # "disease or syndrome", "chemicals, gases, fumes or vapors": any one
             alts = [
                 frozenset(s for s in _stems(part) if s not in drop)
-                for part in _OR_SPLIT.split(title)
+                for part in (_LIST_SPLIT if listed else _OR_SPLIT).split(title)
             ]
             need = tuple(dict.fromkeys(a for a in alts if a)) or ((essential,) if essential else ())
         else:
@@ -476,8 +499,10 @@ class AlphaIndex:
             cue = self.vocab.entries.get(w)
             if cue is None:
                 continue
-            titles, window, by_class = cue
+            titles, window, by_class, status = cue
             near = said[n + 1 : n + 1 + window]
+            # the cue names the main term, so a path it enters explains it ("residual" for Sequelae)
+            named_by = frozenset({stem(FOLDS.get(w, w))}) & q.words
             after = frozenset(_stems(" ".join(near))) & q.words
             for title in titles:
                 start = self.by_name.get(title.lower())
@@ -489,7 +514,8 @@ class AlphaIndex:
                 for p in named:
                     if p.end not in have:
                         have.add(p.end)
-                        p.cued = True
+                        p.cued = status
+                        p.explained |= named_by
                         out.append(p)
                 if drug_class is None or named or title != by_class:
                     continue
@@ -644,6 +670,10 @@ class AlphaIndex:
                     ):
                         continue  # "History > personal, see also History, family": only when "family" is said
                     got = self._matches(aim, q)
+                    if got is None and aim.need and not entry.need:
+                        # a grouping subterm's reference names the other condition ("in (due to), see Fracture,
+                        # pathological, due to neoplastic disease"): only when the question says it (I.A.15)
+                        continue
                     self._walk(
                         target,
                         explained | (got or frozenset()),
@@ -728,7 +758,7 @@ class AlphaIndex:
                 best, best_depth = node, depth
         return best
 
-    def _child_named(self, i: int, name: str) -> int | None:
+    def _child_named(self, i: int, name: str, wider: bool = True) -> int | None:
         want = frozenset(_stems(name)) - _FREE
         for c in self.entries[i].children:
             child = self.entries[c]
@@ -736,10 +766,17 @@ class AlphaIndex:
                 return c
         for c in self.entries[i].children:  # through a grouping subterm ("with", "in")
             if not self.entries[c].need:
-                found = self._child_named(c, name)
+                found = self._child_named(c, name, wider=False)
                 if found is not None:
                     return found
-        return None
+        # else the one subterm that says the reference's words and more ("see Osteoporosis, with fracture":
+        # "with current pathological fracture")
+        more = [
+            c
+            for c in self.entries[i].children
+            if want and any(want <= a for a in self.entries[c].need)
+        ]
+        return more[0] if wider and len(more) == 1 else None
 
     def display(self, nodes: tuple[int, ...]) -> str:
         """The path as printed; a cross-reference starts a new path after "→"."""
@@ -944,7 +981,8 @@ class AlphaIndex:
                     explained=[said.get(s, s) for s in content if s in explained],
                     unexplained=unexplained,
                     assumed=assumed,
-                    score=round(p.score - 0.02 * unsaid, 3),
+                    # a code taken from above the path's end is less specific than one its end prints
+                    score=round(p.score - 0.02 * unsaid - (0.1 if default else 0.0), 3),
                     coverage=round(len(explained) / total, 3),
                     fiscal_year=book.fiscal_year,
                     index_year=self.version,
@@ -995,20 +1033,24 @@ def _named_site(
     trimester), counted unless the code's own title says it. None when the title specifies nothing or no
     sibling names a word left."""
     info = book.lookup(code)
+    if info.base:  # a 7th character (M80.00XA): the site is the base code's, the character the same
+        sited = _named_site(book, info.base, left, implied)
+        if sited is None:
+            return None
+        full = book.with_seventh(book.lookup(sited).base or sited, code[-1])
+        return full if book.lookup(full).reportable else None
     head, _, rest = info.title.partition(",")
     own = _stems(info.title)
+    swapped = _side_said(book, code, own, left)
+    if swapped is not None:
+        return swapped
     n = len(implied)
     if n and any(tuple(own[i : i + n]) == implied for i in range(len(own) - n + 1)):
         implied = ()  # the title already says it ("…, first trimester")
     left = (left - frozenset(own)) | frozenset(
         implied
     )  # what the code's own title says is not left
-    if (
-        info.base
-        or not rest.strip().lower().startswith("unspecified")
-        or _QUALIFIED.search(rest)
-        or not left
-    ):
+    if not rest.strip().lower().startswith("unspecified") or _QUALIFIED.search(rest) or not left:
         return None
     family = code[:5] if len(code) >= 6 else code[:3]
     best, best_key = None, (0, 0)
@@ -1021,9 +1063,34 @@ def _named_site(
         key = (named, -len(said - left))  # most words of the question, fewest it did not say
         if named and key > best_key:
             best, best_key = other, key
+    if (
+        best is not None
+        and left - _SIDES
+        and not (frozenset(_stems(book.title(best))) & left) - _SIDES
+    ):
+        return None  # only the side matched, the site said ("right wrist") is none of the siblings'
     return best
 
 
+def _side_said(book: CodeBook, code: str, own: list[str], left: frozenset[str]) -> str | None:
+    """The sibling whose title is this one's with a word the question says in place of "unspecified" (the Index
+    prints "Fracture, traumatic > ankle S82.899", "Other fracture of unspecified lower leg": "right ankle" is
+    S82.891, "… of right lower leg")."""
+    if _UNSPECIFIED not in own or not left - set(own):
+        return None
+    family = code[:5] if len(code) >= 6 else code[:3]
+    if book.node(family) is None:
+        return None
+    mine = Counter(own)
+    for other in book.leaves_under(family):
+        theirs = Counter(_stems(book.title(other)))
+        added, lost = theirs - mine, mine - theirs
+        if lost == Counter({_UNSPECIFIED: 1}) and len(added) == 1 and set(added) <= left:
+            return other
+    return None
+
+
+_UNSPECIFIED = stem("unspecified")
 _CLASSIFIABLE = re.compile(r"^Conditions classifiable to (.+)$")
 _CODE_BOUND = re.compile(r"([A-Z]\d[0-9A-Z](?:\.[0-9A-Z]{0,4})?)-?")
 _RANGE_PART = re.compile(
@@ -1123,7 +1190,7 @@ def cover(hits: list[IndexHit], limit: int = 3, book: CodeBook | None = None) ->
     if not hits:
         return []
     out = _conditions(hits, limit, book)
-    causes = _external_causes(external, out) if takes_external_cause(out[0].code) else []
+    causes = _external_causes(external, out, book) if takes_external_cause(out[0].code) else []
     if causes:
         # a further "condition" whose words the cause explains is the cause ("fall": Falling R29.6 beside a
         # fracture from a fall is no condition of its own, I.C.20)
@@ -1184,12 +1251,20 @@ def takes_external_cause(code: str) -> bool:
     return any(lo <= code[:3] <= hi for lo, hi in _EXTERNAL_CAUSE_OF)
 
 
-def _external_causes(external: list[IndexHit], out: list[IndexHit]) -> list[IndexHit]:
+def _external_causes(
+    external: list[IndexHit], out: list[IndexHit], book: CodeBook | None
+) -> list[IndexHit]:
     """Paths of the Index to External Causes that explain words of the question the injury's paths left:
     how it happened ("fall from a ladder": Fall > from > ladder W11), where ("at the nursing home": Place of
     occurrence > nursing home Y92.12-) and doing what ("while cooking": Activity > cooking Y93.G3)."""
-    # the injury's words only: another "condition" may be the cause itself (Falling R29.6)
-    done = set(out[0].explained)
+    # the injury's words only: another "condition" may be the cause itself (Falling R29.6); and of those, what
+    # its own term and code say, not a main term that only sent it there ("Dog bite, see Bite": the dog is the
+    # cause, Bite > forearm the injury)
+    first = out[0]
+    own = set(_stems(first.path.split("→")[-1])) | set(
+        _stems(book.title(first.code) if book else "")
+    )
+    done = {w for w in first.explained if book is None or set(_stems(w)) <= own}
     taken: list[IndexHit] = []
     for lo, hi in _EXTERNAL_KINDS:
         for h in external:

@@ -289,7 +289,7 @@ class Answerer:
         )
         from codedesk.retrieval.alpha_index import takes_external_cause  # loaded with the Index
 
-        if hits and hits[0].unexplained and takes_external_cause(hits[0].code):
+        if hits and takes_external_cause(hits[0].code):
             external = self.external
             if external is not None:
                 hits += external.search(state.search_text, state.book)

@@ -532,3 +532,52 @@ def test_a_residual_deficit_of_a_stroke_is_its_sequela(answerer) -> None:
     assert codes[0] == "I69.351" and "Z87.891" not in codes[:3]
     assert answerer.answer("history of stroke with residual aphasia").codes[0].code == "I69.320"
     assert answerer.answer("history of stroke without residual deficits").codes[0].code == "Z86.73"
+
+
+def test_the_cause_a_main_term_sent_to_the_injury_is_its_external_cause(answerer) -> None:
+    # "Dog bite, see Bite": Bite > hand is the injury, the dog is its cause (Index to External Causes: Bite,
+    # bitten by > dog W54.0; I.C.20.a.1), though the injury's path already used the word
+    codes = [c.code for c in answerer.answer("dog bite of left hand, initial encounter").codes]
+    assert codes[0].startswith("S61") and codes[1] == "W54.0XXA"
+
+
+def test_an_activity_subterm_lists_the_activities_its_code_holds(answerer) -> None:
+    # Activity > cooking and baking Y93.G3 ([[listed]]): "cooking" alone is one of them; the knife is the cause
+    codes = [c.code for c in answerer.answer("cut finger with kitchen knife while cooking").codes]
+    assert codes[0].startswith("S61") and codes[1:3] == ["W26.0XXA", "Y93.G3"]
+
+
+def test_the_side_said_completes_a_code_the_index_prints_unspecified(answerer) -> None:
+    # Fracture, traumatic > ankle S82.899 "Other fracture of unspecified lower leg": "right" is S82.891; Fall >
+    # down > stairs (the default W19 of "Fall > down" is less specific); neither "Break, retina" (the question's
+    # "break" is a fracture, the Index's is not) nor "bone NEC > in (due to), see Fracture, pathological, due to
+    # neoplastic disease" (a grouping subterm's reference needs its words said)
+    codes = [c.code for c in answerer.answer("fell down the stairs, fractured right ankle").codes]
+    assert codes[:2] == ["S82.891A", "W10.9XXA"]
+    assert not any(c.startswith(("H33", "M84")) for c in codes[:4])
+
+
+def test_a_residual_deficit_a_cue_enters_is_a_condition_not_a_status(answerer) -> None:
+    # "residual" enters Sequelae (of) and is explained by it; only the status cue "on" puts its codes last
+    codes = [
+        c.code for c in answerer.answer("old cerebral infarction with residual dysphagia").codes
+    ]
+    assert codes[0] == "I69.391"
+
+
+def test_a_routine_prenatal_visit_is_the_supervision_of_a_normal_pregnancy(answerer) -> None:
+    # I.C.15.b.1: Z34 for routine outpatient prenatal visits; the weeks choose the trimester
+    codes = [
+        c.code for c in answerer.answer("routine prenatal care, first pregnancy, 9 weeks").codes
+    ]
+    assert codes[0] == "Z34.01"
+
+
+def test_a_reference_lands_on_the_one_subterm_that_says_its_words_and_more(answerer) -> None:
+    # Fracture, traumatic > due to > osteoporosis, see Osteoporosis, with fracture: the Index has "with current
+    # pathological fracture" M80.00, completed with the site said (M80.08 "vertebra(e)"); a side alone chooses
+    # no site ("right wrist" is none of M80.0's sites: not M80.011A, the right shoulder)
+    codes = [c.code for c in answerer.answer("osteoporotic fracture of vertebra").codes]
+    assert codes[0] == "M80.08XA"
+    codes = [c.code for c in answerer.answer("osteoporotic fracture of the right wrist").codes]
+    assert "M80.011A" not in codes
