@@ -55,6 +55,7 @@ OTHER = "<other>"  # stands for "other" / "specified" said in the question, matc
 # "other" as a kind ("other hydronephrosis"), not "no other details" or "other and unspecified"
 _OTHER_SAID = re.compile(r"(?<!\bno )(?<!\bnot )\b(?:other|specified)\b(?! and unspecified)", re.I)
 _OR_SPLIT = re.compile(r",\s*|\s+or\s+")
+_NOT_SPECIFIED = re.compile(r"^not specified as (.+)$")
 _LIST_SPLIT = re.compile(r",\s*|\s+(?:and|or)\s+")
 _QNUM = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
 
@@ -78,6 +79,7 @@ class Vocabulary:
         str, tuple[str, frozenset[str]]
     ]  # main term (lower) -> (subterm title, unless stems)
     filler: frozenset[str]  # stems
+    filler_exact: frozenset[str] = frozenset()  # words, as written ("currently", not "current")
     filler_re: re.Pattern[str] | None = None  # "52 year old"
     # cue word -> (main term titles it enters, words after the cue a path must explain, the main term
     # under which a drug may be read as its Table of Drugs class, whether its codes are statuses reported
@@ -123,7 +125,12 @@ def load_vocabulary(path: Path = DATA_PATH) -> Vocabulary:
         negations=frozenset(stem(e["word"]) for e in data.get("negation", ())),
         aliases={e["term"]: e["means"] for e in data.get("alias", ())},
         implied=implied,
-        filler=frozenset(stem(w) for e in data.get("filler", ()) for w in e["words"]),
+        filler=frozenset(
+            stem(w) for e in data.get("filler", ()) if not e.get("exact") for w in e["words"]
+        ),
+        filler_exact=frozenset(
+            w for e in data.get("filler", ()) if e.get("exact") for w in e["words"]
+        ),
         filler_re=re.compile("|".join(f"(?:{e['pattern']})" for e in data["filler_pattern"]), re.I)
         if data.get("filler_pattern")
         else None,
@@ -151,6 +158,11 @@ def load_vocabulary(path: Path = DATA_PATH) -> Vocabulary:
 def _stems(text: str) -> list[str]:
     """The words of an Index title or a question, normalised the same way on both sides."""
     return [stem(FOLDS.get(w, w)) for w in words(text) if w not in STOPWORDS]
+
+
+def _plain_stems(text: str) -> frozenset[str]:
+    """The words of a title as printed, folded and stemmed but not rewritten by the vocabulary's phrases."""
+    return frozenset(stem(FOLDS.get(w, w)) for w in re.findall(r"[a-z0-9]+", text.lower()))
 
 
 _FREE = frozenset(stem(w) for w in FREE_WORDS)
@@ -189,6 +201,8 @@ class Entry:
     understood: frozenset[str] = (
         frozenset()
     )  # title words the question need not say ("encounter for")
+    # essential words the question vocabulary put in the title ("manic-depressive" read as "bipolar")
+    read_as: frozenset[str] = frozenset()
     children: list[int] = field(default_factory=list)
 
 
@@ -300,6 +314,7 @@ class AlphaIndex:
             e.need = tuple(shared(alt) for alt in e.need)
             e.opt, e.surface = shared(e.opt), shared(e.surface)
             e.negs, e.understood = shared(e.negs), shared(e.understood)
+            e.read_as = shared(e.read_as)
             e.codes = shared(e.codes)
 
     def _entry(self, term: IndexTerm) -> Entry:
@@ -364,6 +379,9 @@ class AlphaIndex:
             # printed "Cancer (o)" in the FY2025 XML, the rest of the word lost); "cancer" alone must not
             # lead to it, so its need is a word no question says
             need = (frozenset({f"{title.strip().lower()}(o)"}),)
+        if _NOT_SPECIFIED.match(_bare(title)):
+            # "not specified as recurrent": taken when the question does not say it (`_walk`), never by its words
+            need = (frozenset({"<not specified>"}),)
         opt -= frozenset().union(*need) if need else frozenset()
         residual = (
             not essential
@@ -388,6 +406,7 @@ class AlphaIndex:
             numbers=_bounds(num) if num else None,
             understood=frozenset(_stems(understood)),
             surface=frozenset(w.lower() for w in re.findall(r"[A-Za-z0-9]+", term.title)),
+            read_as=(frozenset().union(*need) if need else frozenset()) - _plain_stems(title),
             specified=term.level > 0 and bool(_OTHER_SAID.search(term.title)),
             negs=frozenset(t.removeprefix(NOT) for t in tokens(term.title) if t.startswith(NOT)),
         )
@@ -405,7 +424,7 @@ class AlphaIndex:
             )  # "group A": a name
             prev = w
             for part in self.vocab.aliases.get(w, w).split():
-                if part in STOPWORDS and not letter:
+                if (part in STOPWORDS and not letter) or part in self.vocab.filler_exact:
                     continue
                 s = stem(FOLDS.get(part, part))
                 if s in _FREE or s in self.vocab.connectors or s in self.vocab.filler or s in out:
@@ -413,6 +432,10 @@ class AlphaIndex:
                 out.append(s)
                 said.setdefault(s, part)
         return out, said
+
+    def _printed(self, i: int) -> frozenset[str]:
+        entry = self.entries[i]
+        return (frozenset().union(*entry.need) if entry.need else frozenset()) - entry.read_as
 
     def _weight(self, s: str) -> float:
         return self.idf.get(s, self.max_idf)
@@ -468,11 +491,15 @@ class AlphaIndex:
             surface = sum(
                 len(self.entries[i].surface & raw) for i in p.nodes
             )  # "pulmonic" over "pulmonary"
+            # a word matched only because the vocabulary rewrote an Index title ("Depression > manic-depressive"
+            # for "bipolar") weighs nothing against a path whose titles print it
+            printed = set().union(*(self._printed(i) for i in p.nodes))
+            read_as = (set().union(*(self.entries[i].read_as for i in p.nodes)) - printed) & q
             # a cross-reference taken when the entry has its own code is followed only for more words; a path
             # takes its words from one of the conditions the question joins ("3rd degree burn L thigh + 2nd
             # degree burn R forearm": third/left/thigh, not second/right/thigh)
             p.score = (
-                sum(self._weight(s) for s in p.explained & q)
+                sum(self._weight(s) for s in p.explained & q - read_as)
                 + (1.0 if OTHER in p.explained else 0.0)
                 + 0.01 * len(p.nodes)
                 - 0.5 * len(p.assumed)
@@ -700,6 +727,13 @@ class AlphaIndex:
                         q,
                         found,
                     )
+        if not matched_any and not entry.codes:
+            # "Colitis > Clostridium difficile > not specified as recurrent A04.72 / recurrent A04.71": the Index's
+            # own default, when the question does not say what it names
+            for c in entry.children:
+                rest = _NOT_SPECIFIED.match(_bare(self.entries[c].printed))
+                if rest and not frozenset(_stems(rest.group(1))) & q.words:
+                    self._walk(c, explained, (*nodes, c), assumed, hops, q, found)
 
     def _core(self, nodes: tuple[int, ...], q: _Q) -> frozenset[str]:
         """The question words the essential titles of a path say (not its nonessential modifiers)."""

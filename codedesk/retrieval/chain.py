@@ -36,7 +36,7 @@ from codedesk.retrieval.sequencing import (
     order_items,
     replaced_codes,
 )
-from codedesk.retrieval.text import FREE_STEMS, NOT, tokens
+from codedesk.retrieval.text import FREE_STEMS, NOT, stem, tokens
 
 log = logging.getLogger(__name__)
 RULE_ONLY = 0.6
@@ -565,20 +565,7 @@ class AnswerChain:
         # The Index found the category; when its path leaves words unexplained, the Tabular List picks the
         # subcode of that category that says more of them ("OA of R knee": M17.11 under the Index's M17)
         top = lead[0]
-        better = (
-            next(
-                (
-                    c
-                    for c in cands
-                    if c.code[:3] == top.code[:3]
-                    and c.cover > top.coverage + 0.01
-                    and _refines(book, c.code, top)
-                ),
-                None,
-            )
-            if top.unexplained
-            else None
-        )
+        better = _refinement(book, cands, top) if top.unexplained else None
         if better is not None:
             first.append(Candidate(better.code, 10.0, better.cover, 1.0))
             seen.add(better.code)
@@ -719,12 +706,47 @@ def _confidence(draft: Draft, cands: list[Candidate]) -> tuple[str, str]:
     )
 
 
+def _refinement(book: CodeBook, cands: list[Candidate], hit: IndexHit) -> Candidate | None:
+    """The subcode of the Index code's category that says more of the question, when one assumes least: of
+    those that refine it, the one whose title says fewest words the question does not ("OA of R knee": M17.11
+    "Unilateral primary …, right knee" over M17.31 "… post-traumatic …"); none when two assume as little
+    ("right eye" is H25.011 "Cortical …" as much as H25.11 "… nuclear …": H25.9 stays)."""
+    asked = {t for w in (*hit.explained, *hit.unexplained) for t in tokens(w)}
+    found = [
+        (len(set(tokens(book.title(c.code))) - asked - _SAYS_NOTHING), c)
+        for c in cands
+        if c.code[:3] == hit.code[:3]
+        and c.cover > hit.coverage + 0.01
+        and _refines(book, c.code, hit)
+    ]
+    if not found:
+        return None
+    least = min(n for n, _ in found)
+    best = [c for n, c in found if n == least]
+    return best[0] if len({c.code[:5] for c in best}) == 1 else None
+
+
 def _refines(book: CodeBook, code: str, hit: IndexHit) -> bool:
     """A Tabular code that says a word the Index path left unexplained and the hit's own code does not
     (a sibling saying only what the hit's code says too is no refinement: "…, unspecified trimester"
     against the "…, first trimester" the weeks chose)."""
     said, own = _title_words(book, code), _title_words(book, hit.code)
-    return any(_said(w, said) and not _said(w, own) for w in hit.unexplained)
+    # nor one that loses a word the hit's own title says ("both eyes": "…, bilateral" is not refined by
+    # "…, right eye" for the word "eye")
+    kept = all(_said(w, said) for w in hit.explained if _said(w, own))
+    # nor one that asserts a word the Index path prints as a nonessential modifier and the question does not
+    # say ("Cataract (cortical) … > senile H25.9": "right eye" is no reason for H25.011 "Cortical …, right eye")
+    asked = {t for w in (*hit.explained, *hit.unexplained) for t in tokens(w)}
+    modifiers = {t for m in _PARENS.findall(hit.path) for t in tokens(m)} - FREE_STEMS
+    invented = (set(tokens(book.title(code))) & modifiers) - asked
+    return (
+        kept and not invented and any(_said(w, said) and not _said(w, own) for w in hit.unexplained)
+    )
+
+
+_PARENS = re.compile(r"\(([^)]*)\)")
+# title words that assume nothing about the patient ("other" does: a kind the question did not name)
+_SAYS_NOTHING = FREE_STEMS - set(tokens("other specified"))
 
 
 def _title_words(book: CodeBook, code: str) -> set[str]:
@@ -805,7 +827,11 @@ def _index_confidence(draft: Draft, lead: list[IndexHit]) -> tuple[str, str]:
 @lru_cache(maxsize=1)
 def _filler() -> frozenset[str]:
     vocabulary = load_vocabulary()  # parsed once here: the cache is this function's
-    return vocabulary.filler | vocabulary.connectors
+    return (
+        vocabulary.filler
+        | vocabulary.connectors
+        | frozenset(stem(w) for w in vocabulary.filler_exact)
+    )
 
 
 # The Index sends poisoning, toxic and adverse effects to the Table of Drugs ("Toxic (poisoning) - see

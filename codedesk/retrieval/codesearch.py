@@ -192,14 +192,16 @@ class CodeSearcher:
             - set(tokens(self.book.title(code)))
             - {t for a in self.book.ancestors(code)[:2] for t in tokens(a.title)}
         )
-        # the meaning that says most of the question's words; on a tie the one the Tabular lists first, which
+        # the meaning that says most of the question's words, then the fewest it did not say ("both eyes" is
+        # "bilateral", not "right eye" for the word "eye"); on a tie the one the Tabular lists first, which
         # is the default: closed before open (I.C.19.c.1), routine healing before delayed healing, nonunion
         # or malunion, which must be documented to be coded
-        best, best_hit = None, 0
+        best, best_key = None, (0, 0)
         for char, meaning in defs[0].items():
-            hit = sum(1 for t in set(tokens(meaning)) if t in q)
-            if hit > best_hit:
-                best, best_hit = char, hit
+            said = set(tokens(meaning))
+            key = (sum(1 for t in said if t in q), -len(said - q - FREE_STEMS))
+            if key[0] and key > best_key:
+                best, best_key = char, key
         if best is None:
             best = "A" if "A" in defs[0] else next(iter(defs[0]))
             return self.book.with_seventh(code, best), best, True

@@ -581,3 +581,38 @@ def test_a_reference_lands_on_the_one_subterm_that_says_its_words_and_more(answe
     assert codes[0] == "M80.08XA"
     codes = [c.code for c in answerer.answer("osteoporotic fracture of the right wrist").codes]
     assert "M80.011A" not in codes
+
+
+def test_the_seventh_character_that_says_the_question_and_no_more(answerer) -> None:
+    # E11.32- 7th characters "1 right eye / 2 left eye / 3 bilateral / 9 unspecified eye": "both eyes" is
+    # bilateral, not "right eye" for the word "eye"
+    a = answerer.answer(
+        "type 2 diabetic with mild nonproliferative retinopathy, no macular edema, both eyes"
+    )
+    assert a.codes[0].code == "E11.3293"
+
+
+def test_a_tabular_refinement_never_invents_a_type(answerer) -> None:
+    # Cataract > senile H25.9 has no side; "right eye" is said by H25.011 "Cortical …" (a nonessential modifier of
+    # the Index path) and H25.11 "… nuclear …" alike: H25.9 stays, not high
+    a = answerer.answer("age-related cataract of the right eye")
+    assert a.codes[0].code == "H25.9" and a.confidence != "high"
+    # one refinement assumes least: K51.911 "…, unspecified with rectal bleeding", not K51.811 "Other …"
+    codes = [c.code for c in answerer.answer("ulcerative colitis with rectal bleeding").codes]
+    assert codes[0] == "K51.911"
+
+
+def test_not_specified_as_is_the_index_default(answerer) -> None:
+    # Colitis > Clostridium difficile > not specified as recurrent A04.72 / recurrent A04.71; "C. diff"
+    assert answerer.answer("C. diff colitis").codes[0].code == "A04.72"
+    assert answerer.answer("clostridium difficile colitis, recurrent").codes[0].code == "A04.71"
+
+
+def test_a_word_the_vocabulary_put_in_an_index_title_weighs_less_than_a_printed_one(
+    answerer,
+) -> None:
+    # "Depression > manic-depressive, see Disorder, depressive, recurrent" matches "bipolar" only because the
+    # vocabulary reads "manic-depressive" as "bipolar"; Disorder > bipolar > current (or most recent) > severe
+    # depression F31.4 prints it ("currently" is filler, "current" an Index word)
+    a = answerer.answer("bipolar disorder, current episode depressed, severe")
+    assert a.codes[0].code == "F31.4"
