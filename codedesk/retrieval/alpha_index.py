@@ -734,6 +734,50 @@ class AlphaIndex:
                 rest = _NOT_SPECIFIED.match(_bare(self.entries[c].printed))
                 if rest and not frozenset(_stems(rest.group(1))) & q.words:
                     self._walk(c, explained, (*nodes, c), assumed, hops, q, found)
+            self._through_class(i, explained, nodes, assumed, hops, q, found)
+
+    def _through_class(
+        self,
+        i: int,
+        explained: frozenset[str],
+        nodes: tuple[int, ...],
+        assumed: tuple[str, ...],
+        hops: int,
+        q: _Q,
+        found: dict[int, _Path],
+    ) -> None:
+        """A coder scanning the subterms of a codeless entry finds the question's words one level down, below
+        a subterm that classes them ("History > personal > benign neoplasm > colonic polyps" for "personal
+        history of colon polyps"): the one that says every word the path left, when one does, as an assumption."""
+        core = self._core(nodes, q)
+        below = [
+            (c, g, got)
+            for c in self.entries[i].children
+            if self.entries[c].need and self._matches(self.entries[c], q) is None
+            for g in self.entries[c].children
+            if self.entries[g].codes or self.entries[g].see
+            for got in [self._matches(self.entries[g], q)]
+            if got is not None and not got <= core
+        ]
+        # it must say all the path left, or the coder would have looked elsewhere
+        left = q.words - explained - self.vocab.negations
+        best = [b for b in below if left <= b[2]]
+        if len(best) != 1:
+            return
+        c, g, got = best[0]
+        self._walk(
+            g,
+            explained | got,
+            (*nodes, c, g),
+            (
+                *assumed,
+                f"“{_bare(self.entries[c].printed)}” taken: its subterm "
+                f"“{_bare(self.entries[g].printed)}” is what the question says",
+            ),
+            hops,
+            q,
+            found,
+        )
 
     def _core(self, nodes: tuple[int, ...], q: _Q) -> frozenset[str]:
         """The question words the essential titles of a path say (not its nonessential modifiers)."""
@@ -961,6 +1005,9 @@ class AlphaIndex:
             denied = title_not - _FREE
             if denied and denied <= q - negated:
                 continue  # the title denies what the question says ("… without heart failure")
+            denies = negated - _FREE - title_not
+            if denies and denies <= frozenset(t for t in title_toks if not t.startswith(NOT)):
+                continue  # the title says what the question denies ("without diagnosis of hypertension": no I10)
             # the same code by another path: it may know the organism's "as the cause" code
             kept = next((h for h in hits if h.code == code), None) if code in seen else None
             if kept is not None:
@@ -1004,8 +1051,10 @@ class AlphaIndex:
                 manif = m[0] if m else None
             unexplained = [said.get(s, s) for s in content if s not in explained]
             # equal paths: the code whose Tabular title asserts fewer words the question did not say ("acute and
-            # (on) chronic" J96.20 against "acute" J96.00 for "acute respiratory failure")
-            unsaid = len(frozenset(t for t in title_toks if not t.startswith(NOT)) - q - _FREE)
+            # (on) chronic" J96.20 against "acute" J96.00 for "acute respiratory failure"); the title's own
+            # nonessential words aside ("Nonrheumatic aortic (valve) stenosis")
+            asserted = tokens(_PARENS.sub(" ", info.title))
+            unsaid = len(frozenset(t for t in asserted if not t.startswith(NOT)) - q - _FREE)
             core = path_words | title_words
             hits.append(
                 IndexHit(

@@ -616,3 +616,35 @@ def test_a_word_the_vocabulary_put_in_an_index_title_weighs_less_than_a_printed_
     # depression F31.4 prints it ("currently" is filler, "current" an Index word)
     a = answerer.answer("bipolar disorder, current episode depressed, severe")
     assert a.codes[0].code == "F31.4"
+
+
+def test_a_code_whose_title_says_what_the_question_denies_is_not_taken(answerer) -> None:
+    # "Elevated, elevation > blood pressure, see also Hypertension": I10 says the hypertension the question
+    # denies; R03.0 denies it too. A word of a denied phrase is not the phrase ("venous" is no "varicose veins")
+    a = answerer.answer("elevated blood pressure without diagnosis of hypertension")
+    assert a.codes[0].code == "R03.0"
+    assert answerer.answer("stasis ulcer without varicose veins").codes[0].code == "I87.2"
+
+
+def test_a_titles_own_nonessential_words_are_not_asserted(answerer) -> None:
+    # Stenosis > aortic (valve) I35.0 "Nonrheumatic aortic (valve) stenosis" against Stenosis > aorta … Q25.1
+    # "Coarctation of aorta": "(valve)" is no word the question failed to say
+    assert answerer.answer("aortic stenosis").codes[0].code == "I35.0"
+
+
+def test_status_and_aftercare_of_a_joint_replacement(answerer) -> None:
+    # Presence (of) > knee-joint implant Z96.65-; Aftercare > following surgery > joint replacement Z47.1 (the
+    # subterms name the surgery); CABG; a flu shot is Vaccination > encounter for Z23
+    assert answerer.answer("s/p right TKA").codes[0].code == "Z96.651"
+    assert answerer.answer("status post left hip replacement").codes[0].code == "Z96.642"
+    codes = [c.code for c in answerer.answer("aftercare following hip replacement").codes]
+    assert codes[0] == "Z47.1" and codes[1].startswith("Z96.64")
+    assert answerer.answer("status post CABG").codes[0].code == "Z95.1"
+    assert answerer.answer("encounter for flu shot").codes[0].code == "Z23"
+
+
+def test_the_one_subterm_below_a_class_that_says_what_is_left(answerer) -> None:
+    # History > personal > benign neoplasm > colonic polyps (see History, personal, neoplasm, benign, colon polyp
+    # Z86.010): "benign neoplasm" is taken as an assumption, so not high
+    a = answerer.answer("personal history of colon polyps")
+    assert a.codes[0].code.startswith("Z86.010") and a.confidence != "high"
