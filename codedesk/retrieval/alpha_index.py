@@ -48,7 +48,7 @@ _SEVENTH_WORDS = ("initial", "subsequent", "sequela", "encounter")
 _NUM_RANGE = re.compile(
     r"^(?:(?P<lo>\d+(?:\.\d+)?)\s*-\s*(?P<hi>\d+(?:\.\d+)?)"
     r"|(?P<min>\d+(?:\.\d+)?) or (?:greater|more|over)"
-    r"|(?:less than|under) (?P<max>\d+(?:\.\d+)?))(?:\s|$|\()",
+    r"|(?:less than|under) (?P<max>\d+(?:\.\d+)?))(?![\d.])",  # a unit may follow ("120-199mg/100ml")
     re.I,
 )
 OTHER = "<other>"  # stands for "other" / "specified" said in the question, matched by a "specified NEC" subterm

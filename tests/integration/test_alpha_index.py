@@ -111,6 +111,26 @@ def test_number_in_a_range_subterm(alpha, codebook) -> None:
     assert first(alpha, codebook, "BMI 42, adult").code == "Z68.41"
 
 
+def test_a_range_subterm_followed_by_its_unit_holds_the_number_said(
+    tmp_path: Path, codebook
+) -> None:
+    # Index to External Causes, as printed: Blood alcohol level > 120-199mg/100ml Y90.6
+    xml = tmp_path / "index.xml"
+    xml.write_text(
+        """<?xml version="1.0" encoding="utf-8"?>
+<ICD10CM.index><version>2025</version><title>ICD-10-CM INDEX TO DISEASES and INJURIES</title>
+<letter><title>B</title>
+<mainTerm><title>Blood alcohol level</title><code>Y90.9</code>
+  <term level="1"><title>100-119mg/100ml</title><code>Y90.5</code></term>
+  <term level="1"><title>120-199mg/100ml</title><code>Y90.6</code></term>
+</mainTerm>
+</letter></ICD10CM.index>""",
+        encoding="utf-8",
+    )
+    alpha = load_alpha_index(xml)
+    assert first(alpha, codebook, "blood alcohol level 150 mg/100 ml").code == "Y90.6"
+
+
 def test_dash_code_completed_with_seventh_character(alpha, codebook) -> None:
     hit = first(alpha, codebook, "fracture of neck of right femur, initial encounter, closed")
     assert hit.printed == "S72.00-" and hit.code == "S72.001A"
