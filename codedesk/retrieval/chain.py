@@ -43,7 +43,9 @@ RULE_ONLY = 0.6
 INDEX_ROAD = (
     0.6  # share of the question's words the Alphabetic Index paths must explain to lead the answer
 )
-NO_ROAD_COVER = 0.5  # ... and the share a Tabular title must say to be offered when no Index path explains a word
+NO_ROAD_COVER = (
+    0.5  # ... under which a one-word Tabular match is no answer when no Index path explains a word
+)
 CONDITIONS_NAMED = 0.8  # ... for a question worded as a rule question to be answered with codes too
 _FOLLOW_UP = re.compile(r"^\s*(and|what about|how about|what if|if|instead|same|also|but)\b", re.I)
 
@@ -431,13 +433,17 @@ class AnswerChain:
             for item in asked_for:
                 if item.code not in {i.code for i in draft.ranked.main}:
                     draft.ranked.report(item, book.inherited_notes(item.code))
-        elif cands and self.index_search is not None and not hits and _weak(cands[0]):
-            # no Index entry holds any of the words and no Tabular title says most of them ("; DROP TABLE …",
+        elif (
+            cands
+            and self.index_search is not None
+            and not hits
+            and _weak(cands[0], len(_content_words(state.search_text)))
+        ):
+            # no Index entry holds any of the words and no Tabular title says more than one ("; DROP TABLE …",
             # "ignore previous instructions"): a code would be a guess
             draft.reasons.append(
-                "No Alphabetic Index entry holds these words and no Tabular List title says most of "
-                f"them (best: {cands[0].code}, {cands[0].cover:.0%} of the words): name the condition "
-                "or the procedure, or a code."
+                "No Alphabetic Index entry holds these words and no Tabular List title says more than "
+                f"one of them (best: {cands[0].code}): name the condition or the procedure, or a code."
             )
         elif cands:
             draft.road = "tabular" if self.index_search else ""
@@ -715,9 +721,10 @@ def _confidence(draft: Draft, cands: list[Candidate]) -> tuple[str, str]:
     )
 
 
-def _weak(top: Candidate) -> bool:
-    """A Tabular match too thin to offer as a code when no Index path explains a word of the question."""
-    return not top.exact and top.cover < NO_ROAD_COVER
+def _weak(top: Candidate, words: int) -> bool:
+    """A Tabular match too thin to offer as a code when no Index path explains a word of the question: one
+    word of several ("drop" of "; DROP TABLE query_log;--" is M21.379 "Foot drop")."""
+    return not top.exact and top.cover < NO_ROAD_COVER and round(top.cover * words) <= 1
 
 
 def _refinement(book: CodeBook, cands: list[Candidate], hit: IndexHit) -> Candidate | None:
