@@ -354,7 +354,8 @@ class AlphaIndex:
             )
             rest_stems = frozenset(s for s in _stems(rest) if s not in drop)
             default = self.vocab.default_main.get(names[0].lower())
-            # "Break, retina": the question's vocabulary reads "break" as "fracture"
+            # "Break, retina": the question's vocabulary reads "break" as "fracture" (the comparison also counts a
+            # folded word, "Cardiac" read as "heart", and a name with a stopword, "Release from prison")
             folded = _stems(names[0]) != [
                 stem(w) for w in re.findall(r"[a-z0-9]+", names[0].lower())
             ]
@@ -1135,7 +1136,7 @@ def _named_site(
     )  # what the code's own title says is not left
     if not rest.strip().lower().startswith("unspecified") or _QUALIFIED.search(rest) or not left:
         return None
-    family = code[:5] if len(code) >= 6 else code[:3]
+    family = _family(code)
     best, best_key = None, (0, 0)
     for other in book.reportable_under(family):
         other_head, _, other_rest = book.title(other).partition(",")
@@ -1155,13 +1156,18 @@ def _named_site(
     return best
 
 
+def _family(code: str) -> str:
+    """The subcategory (or, for a category code, the category) whose codes are a code's siblings."""
+    return code[:5] if len(code) >= 6 else code[:3]
+
+
 def _side_said(book: CodeBook, code: str, own: list[str], left: frozenset[str]) -> str | None:
     """The sibling whose title is this one's with a word the question says in place of "unspecified" (the Index
     prints "Fracture, traumatic > ankle S82.899", "Other fracture of unspecified lower leg": "right ankle" is
     S82.891, "… of right lower leg")."""
     if _UNSPECIFIED not in own or not left - set(own):
         return None
-    family = code[:5] if len(code) >= 6 else code[:3]
+    family = _family(code)
     if book.node(family) is None:
         return None
     mine = Counter(own)

@@ -733,12 +733,13 @@ def _refinement(book: CodeBook, cands: list[Candidate], hit: IndexHit) -> Candid
     "Unilateral primary …, right knee" over M17.31 "… post-traumatic …"); none when two assume as little
     ("right eye" is H25.011 "Cortical …" as much as H25.11 "… nuclear …": H25.9 stays)."""
     asked = {t for w in (*hit.explained, *hit.unexplained) for t in tokens(w)}
+    modifiers = {t for m in _PARENS.findall(hit.path) for t in tokens(m)} - FREE_STEMS
     found = [
         (len(set(tokens(book.title(c.code))) - asked - _SAYS_NOTHING), c)
         for c in cands
         if c.code[:3] == hit.code[:3]
         and c.cover > hit.coverage + 0.01
-        and _refines(book, c.code, hit)
+        and _refines(book, c.code, hit, asked, modifiers)
     ]
     if not found:
         return None
@@ -747,7 +748,9 @@ def _refinement(book: CodeBook, cands: list[Candidate], hit: IndexHit) -> Candid
     return best[0] if len({c.code[:5] for c in best}) == 1 else None
 
 
-def _refines(book: CodeBook, code: str, hit: IndexHit) -> bool:
+def _refines(
+    book: CodeBook, code: str, hit: IndexHit, asked: set[str], modifiers: set[str]
+) -> bool:
     """A Tabular code that says a word the Index path left unexplained and the hit's own code does not
     (a sibling saying only what the hit's code says too is no refinement: "…, unspecified trimester"
     against the "…, first trimester" the weeks chose)."""
@@ -755,10 +758,9 @@ def _refines(book: CodeBook, code: str, hit: IndexHit) -> bool:
     # nor one that loses a word the hit's own title says ("both eyes": "…, bilateral" is not refined by
     # "…, right eye" for the word "eye")
     kept = all(_said(w, said) for w in hit.explained if _said(w, own))
-    # nor one that asserts a word the Index path prints as a nonessential modifier and the question does not
-    # say ("Cataract (cortical) … > senile H25.9": "right eye" is no reason for H25.011 "Cortical …, right eye")
-    asked = {t for w in (*hit.explained, *hit.unexplained) for t in tokens(w)}
-    modifiers = {t for m in _PARENS.findall(hit.path) for t in tokens(m)} - FREE_STEMS
+    # nor one that asserts a word the Index path prints as a nonessential modifier (`modifiers`) and the question
+    # does not say (`asked`) ("Cataract (cortical) … > senile H25.9": "right eye" is no reason for H25.011
+    # "Cortical …, right eye")
     invented = (set(tokens(book.title(code))) & modifiers) - asked
     return (
         kept and not invented and any(_said(w, said) and not _said(w, own) for w in hit.unexplained)
