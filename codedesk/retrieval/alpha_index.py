@@ -33,8 +33,9 @@ from codedesk.cms.index_xml import IndexFile, IndexTerm, parse_index_xml
 from codedesk.errors import SourceError
 from codedesk.retrieval.codesearch import gestation_weeks, trimester_terms
 from codedesk.retrieval.schema import Citation
+from codedesk.retrieval.sequencing import encounter_reason
 from codedesk.retrieval.text import FREE_WORDS, NOT, STOPWORDS, stem, tokens, words
-from codedesk.vocabulary import FOLDS, VOCABULARY_PATH
+from codedesk.vocabulary import ABBREVIATIONS, FOLDS, VOCABULARY_PATH
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,11 @@ class Vocabulary:
     default_main: dict[str, str] = field(default_factory=dict)
     # main terms (lower) whose subterms list alternative kinds ("cooking and baking", "street and highway")
     listed: frozenset[str] = frozenset()
+    # phrases after which the question names a cause ("due to chemotherapy"), each a tuple of words
+    causes: tuple[tuple[str, ...], ...] = ()
+    cause_suffixes: frozenset[str] = (
+        frozenset()
+    )  # words after which the word before is a cause ("induced")
 
 
 def load_vocabulary(path: Path = DATA_PATH) -> Vocabulary:
@@ -112,6 +118,7 @@ def load_vocabulary(path: Path = DATA_PATH) -> Vocabulary:
         "lettered",
         "default_main",
         "listed",
+        "cause",
     ):
         for entry in data.get(kind, ()):
             if not entry.get("source"):
@@ -152,6 +159,10 @@ def load_vocabulary(path: Path = DATA_PATH) -> Vocabulary:
             e["name"].lower(): e["main_term"].lower() for e in data.get("default_main", ())
         },
         listed=frozenset(e["main_term"].lower() for e in data.get("listed", ())),
+        causes=tuple(
+            tuple(phrase.split()) for e in data.get("cause", ()) for phrase in e.get("phrases", ())
+        ),
+        cause_suffixes=frozenset(w for e in data.get("cause", ()) for w in e.get("suffixes", ())),
     )
 
 
@@ -433,6 +444,38 @@ class AlphaIndex:
                 out.append(s)
                 said.setdefault(s, part)
         return out, said
+
+    def _said_as_cause(self, question: str) -> frozenset[str]:
+        """Stems the question says only as a cause, after a [[cause]] phrase ("due to chemotherapy for …":
+        chemotherapy) up to the next stopword, connector or punctuation, or before a suffix ("chemotherapy
+        induced")."""
+        if not self.vocab.causes and not self.vocab.cause_suffixes:
+            return frozenset()
+        inside: set[str] = set()
+        outside: set[str] = set()
+        for segment in _BOUNDARY.split(question):
+            ws = words(segment)
+            i = 0
+            while i < len(ws):
+                phrase = next(
+                    (c for c in self.vocab.causes if tuple(ws[i : i + len(c)]) == c), None
+                )
+                if phrase is None:
+                    suffixed = i + 1 < len(ws) and ws[i + 1] in self.vocab.cause_suffixes
+                    (inside if suffixed else outside).add(stem(FOLDS.get(ws[i], ws[i])))
+                    i += 1
+                    continue
+                i += len(phrase)
+                while i < len(ws) and ws[i] in _BEFORE_CAUSE:
+                    i += 1
+                while (
+                    i < len(ws)
+                    and ws[i] not in STOPWORDS
+                    and stem(ws[i]) not in self.vocab.connectors
+                ):
+                    inside.add(stem(FOLDS.get(ws[i], ws[i])))
+                    i += 1
+        return frozenset(inside - outside)
 
     def _printed(self, i: int) -> frozenset[str]:
         entry = self.entries[i]
@@ -944,7 +987,13 @@ class AlphaIndex:
             return []
         q = frozenset(content)
         negated = frozenset(t.removeprefix(NOT) for t in tokens(question) if t.startswith(NOT))
+        # what the question only denies needs no code ("no further treatment"): a path that explains it counts it
+        only_denied = (
+            negated - frozenset(t for t in tokens(question) if not t.startswith(NOT))
+        ) & q
         total = len(content)
+        groups = self._expansions(question)
+        explains: dict[int, frozenset[str]] = {}  # id(hit) -> the stems it explains
         completer = TableSearcher({}, book)
         # weeks of gestation name the trimester an "unspecified trimester" default is completed with (I.C.15.a.3)
         trimester = tuple(trimester_terms(question, content))
@@ -952,6 +1001,7 @@ class AlphaIndex:
         # the weeks said, explained by a code whose note asks for Z3A (chapter 15: "Use additional code
         # from category Z3A, Weeks of gestation, to identify the specific week of the pregnancy")
         weeks = gestation_weeks(question)
+        cause_only = self._said_as_cause(question)
         week_words = (_WEEK_STEMS | {weeks[1]}) & q if weeks else frozenset()
         hits: list[IndexHit] = []
         seen: set[str] = set()
@@ -998,6 +1048,12 @@ class AlphaIndex:
                     f"{titled[0]} says {', '.join(titled[2])} (that of {code} does not)",
                 ]
                 code = titled[0]
+            if (
+                cause_only
+                and encounter_reason(book, code)
+                and cause_only & frozenset().union(*(self._printed(i) for i in p.nodes))
+            ):
+                continue  # "nausea due to chemotherapy": the chemotherapy caused it, the visit is not for it
             info = book.lookup(code)
             title_toks = tokens(
                 info.title
@@ -1050,7 +1106,7 @@ class AlphaIndex:
             if entry is not None and entry.manif:
                 m = completer.complete(entry.manif, question, content)
                 manif = m[0] if m else None
-            unexplained = [said.get(s, s) for s in content if s not in explained]
+            unexplained = [said.get(s, s) for s in content if s not in explained | only_denied]
             # equal paths: the code whose Tabular title asserts fewer words the question did not say ("acute and
             # (on) chronic" J96.20 against "acute" J96.00 for "acute respiratory failure"); the title's own
             # nonessential words aside ("Nonrheumatic aortic (valve) stenosis")
@@ -1067,7 +1123,7 @@ class AlphaIndex:
                     assumed=assumed,
                     # a code taken from above the path's end is less specific than one its end prints
                     score=round(p.score - 0.02 * unsaid - (0.1 if default else 0.0), 3),
-                    coverage=round(len(explained) / total, 3),
+                    coverage=round(len(explained) / (total - len(only_denied - explained)), 3),
                     fiscal_year=book.fiscal_year,
                     index_year=self.version,
                     external=self.external,
@@ -1077,10 +1133,44 @@ class AlphaIndex:
                     modifier_only=[said.get(s, s) for s in content if s in explained - core],
                 )
             )
+            explains[id(hits[-1])] = explained
             if len(hits) >= 3 * k:
                 break
+        # one word the vocabulary expanded names one thing ("cancer": malignant neoplasm): its modifiers without
+        # its head are not what it means ("Anemia > malignant" D51.0 is pernicious anemia; "Anemia > in >
+        # neoplastic disease" D63.0 is read by the head alone)
+        for h in list(hits) if groups else ():
+            e = explains[id(h)]
+            part = frozenset().union(*(g - {head} for g, head in groups if head not in e)) & e
+            if not part:
+                continue
+            if not e - part:
+                hits.remove(h)
+                continue
+            h.explained = [said.get(s, s) for s in content if s in e - part]
+            h.unexplained = [said.get(s, s) for s in content if s not in (e - part) | only_denied]
+            h.modifier_only = [w for w in h.modifier_only if w in h.explained]
+            h.coverage = round(len(e - part) / (total - len(only_denied - (e - part))), 3)
+            h.score = round(h.score - sum(self._weight(s) for s in part), 3)
         hits.sort(key=lambda h: (-h.coverage, -h.score))
         return hits[: 3 * k]
+
+    def _expansions(self, question: str) -> list[tuple[frozenset[str], str]]:
+        """The stems of each question word the vocabulary expands to several, with the head (its last word):
+        "cancer" -> ({malignant, neoplasm}, neoplasm); stems the question also says itself left out."""
+        raw = re.findall(r"[a-z0-9]+", question.lower())
+        literal = {stem(FOLDS.get(w, w)) for w in raw if w not in ABBREVIATIONS}
+        out = []
+        for w in raw:
+            parts = [
+                stem(FOLDS.get(p, p))
+                for p in ABBREVIATIONS.get(w, "").split()
+                if p not in STOPWORDS
+            ]
+            group = frozenset(parts) - literal - _FREE
+            if len(group) > 1 and parts[-1] in group:
+                out.append((group, parts[-1]))
+        return out
 
 
 _QUALIFIED = re.compile(
@@ -1088,6 +1178,8 @@ _QUALIFIED = re.compile(
 )  # a rest that says more than a site
 
 
+_BOUNDARY = re.compile(r"[,;:()\[\]]")
+_BEFORE_CAUSE = frozenset({"the", "a", "an", "his", "her", "their", "recent"})  # "due to the chemo"
 _CLAUSE_SPLIT = re.compile(
     r"\s*(?:\+|;|&|\band\b|\bplus\b)\s*", re.I
 )  # conditions joined in one question

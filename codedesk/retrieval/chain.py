@@ -353,7 +353,7 @@ class AnswerChain:
             and not (
                 table
                 and (lead[0].coverage < 1.0 or lead[0].assumed)
-                and not _index_beats_table(state.search_text, lead[0], extra, draft.extra_citations)
+                and not _index_beats_table(state.search_text, lead, extra, draft.extra_citations)
             )
         )
         asked_for: list[CodeItem] = []
@@ -478,11 +478,28 @@ class AnswerChain:
             for code, rule, _ in implied_codes(
                 book, [i.code for i in draft.ranked.main], state.question
             ):
-                draft.ranked.report(
-                    item_for(book, code, f"{rule.message} ({rule.section})"),
-                    book.inherited_notes(code),
+                # the code the rule asks for when the question does not say it, unless an Index path found one
+                # the rule names ("severe sepsis … due to pneumococcal pneumonia": Sepsis > pneumococcal A40.3,
+                # not A41.9 "unspecified organism")
+                said = next(
+                    (
+                        h
+                        for h in hits
+                        if rule.unless is not None
+                        and rule.unless.matches(book, h.code)
+                        and not h.assumed
+                    ),
+                    None,
                 )
-                draft.extra_citations.append(rule.citation(code))
+                item = (
+                    item_for(book, said.code, f"{said.book}: {said.path} {said.printed}")
+                    if said is not None
+                    else item_for(book, code, f"{rule.message} ({rule.section})")
+                )
+                draft.ranked.report(item, book.inherited_notes(item.code))
+                draft.extra_citations.append(
+                    said.citation() if said is not None else rule.citation(code)
+                )
         if draft.ranked is not None and len(draft.ranked.main) > 1:
             # the Official Guidelines' sequencing rules (codedesk/retrieval/data/sequencing.toml) set the order
             draft.ranked.main, draft.moves = order_items(
@@ -893,17 +910,23 @@ def _content_words(question: str) -> list[str]:
 
 
 def _index_beats_table(
-    question: str, hit: IndexHit, items: list[CodeItem], citations: list[Any]
+    question: str, lead: list[IndexHit], items: list[CodeItem], citations: list[Any]
 ) -> bool:
-    """An Index path that assumes nothing and explains more of the question than a table row leads: the
-    Index names the reason for the encounter ("follow-up exam after completed chemotherapy for colon cancer":
-    Examination > follow-up > chemotherapy > malignant neoplasm Z08), the table only the site."""
+    """The Index leads when its first path assumes nothing and explains more of the question than the table
+    rows, or its paths that assume nothing explain every word the rows do and more: the Index names the
+    reason for the encounter ("follow-up exam after completed chemotherapy for colon cancer": Examination >
+    follow-up > chemotherapy > malignant neoplasm Z08; "anemia due to chemotherapy for breast cancer": Anemia >
+    due to > antineoplastic chemotherapy D64.81 beside the breast), the table only the site or the drug."""
     words = _content_words(question)
-    said = _table_said(items, citations)
-    explained = {t for w in hit.explained for t in tokens(w)}
-    return not hit.assumed and len([w for w in words if w in explained]) > len(
-        [w for w in words if w in said]
-    )
+    said = {w for w in words if w in _table_said(items, citations)}
+
+    def explained(hits: list[IndexHit]) -> set[str]:
+        return {t for h in hits if not h.assumed for w in h.explained for t in tokens(w)} & set(
+            words
+        )
+
+    first, free = explained(lead[:1]), explained(lead)
+    return len(first) > len(said) or said <= free and len(free) > len(said)
 
 
 def _table_leftovers(

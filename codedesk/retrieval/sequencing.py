@@ -426,6 +426,12 @@ def never_first(book: CodeBook, code: str) -> Rule | None:
     return None
 
 
+def encounter_reason(book: CodeBook, code: str) -> bool:
+    """A Z code that names the reason for the encounter and may only be first-listed (I.C.21.c.16)."""
+    rule = next((r for r in rules().rules if r.id == "first-listed-only-z-codes"), None)
+    return rule is not None and rule.subject is not None and rule.subject.matches(book, code)
+
+
 def _clean(codes: list[str]) -> list[str]:
     return list(dict.fromkeys(normalize_code(c) for c in codes if c and c.strip()))
 

@@ -327,13 +327,24 @@ class Answerer:
         """Codes from the Drug/Neoplasm tables, or ICD-10-PCS/HCPCS, when the question is about one."""
         tables = self.tables.get(state.fiscal_year)
         if tables is not None:
-            kind, conf = tables.intent(state.search_text)
-            if kind is not None and conf >= TABLE_INTENT:
-                hits = _second_sites(
+            confs = tables.intents(state.search_text)
+            # the best table, then the Table of Drugs too when it also answers: a condition due to a drug
+            # taken for a neoplasm is coded from both (I.C.2.c.2: the anemia, the neoplasm, the adverse effect)
+            kinds = sorted(
+                (k for k in confs if confs[k] >= TABLE_INTENT),
+                key=lambda k: (confs[k], k),
+                reverse=True,
+            )
+            kinds = kinds[:1] + [k for k in kinds[1:] if k == "drug"]
+            hits = [
+                h
+                for n, kind in enumerate(kinds)
+                for h in _second_sites(
                     tables.match(state.search_text, k=3, kind=kind), state.search_text
-                )
-                if hits:
-                    return [h.item(state.book) for h in hits], [h.citation() for h in hits]
+                )[: None if n == 0 else 1]
+            ]
+            if hits:
+                return [h.item(state.book) for h in hits], [h.citation() for h in hits]
         procedures = self.procedures
         if procedures is not None:
             system, conf = procedures.intent(state.search_text)

@@ -1015,6 +1015,12 @@ class TableSearcher:
     # ---- public API ---------------------------------------------------------------------------
     def intent(self, question: str) -> tuple[str | None, float]:
         """("drug" | "neoplasm" | "external_cause" | None, confidence 0..1): which table answers this."""
+        kind, conf = max(self.intents(question).items(), key=lambda kc: (kc[1], kc[0]))
+        return (kind, conf) if conf >= 0.25 else (None, conf)
+
+    def intents(self, question: str) -> dict[str, float]:
+        """Each table's confidence 0..1 that it answers this ("anemia due to chemotherapy for breast cancer":
+        the Table of Drugs for the chemotherapy and the Neoplasm Table for the cancer)."""
         q = question.lower()
         drug_conf = self._drug_intent(q) if "drug_table" in self.tables else 0.0
         neo_conf = self._neoplasm_intent(q) if "neoplasm_table" in self.tables else 0.0
@@ -1025,11 +1031,12 @@ class TableSearcher:
             q,
         ):
             ext_conf = 0.6
-        best = max((drug_conf, "drug"), (neo_conf, "neoplasm"), (ext_conf, "external_cause"))
-        conf = best[0] * (
-            0.6 if _RE_RULE_QUESTION.search(q) else 1.0
-        )  # a sequencing / rule question
-        return (best[1], round(conf, 2)) if conf >= 0.25 else (None, round(conf, 2))
+        rule = 0.6 if _RE_RULE_QUESTION.search(q) else 1.0  # a sequencing / rule question
+        return {
+            "drug": round(drug_conf * rule, 2),
+            "neoplasm": round(neo_conf * rule, 2),
+            "external_cause": round(ext_conf * rule, 2),
+        }
 
     def _drug_intent(self, q: str) -> float:
         if (

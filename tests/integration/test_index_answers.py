@@ -667,3 +667,77 @@ def test_no_code_is_guessed_when_no_index_entry_and_no_title_says_the_words(answ
         a = answerer.answer(text)
         assert not a.codes and "No Alphabetic Index entry" in a.answer, text
     assert answerer.answer("lumbago").codes[0].code == "M54.50"
+
+
+def test_a_therapy_named_as_a_cause_is_no_encounter_for_it(answerer) -> None:
+    # I.C.2.e.2: Z51.11 / Z51.0 are for an encounter "chiefly for administration of" the therapy; a condition
+    # "due to" it is coded by its nature, then the neoplasm, then the adverse effect (I.C.2.c.2, I.C.19.e.5.a)
+    codes = [
+        c.code
+        for c in answerer.answer("nausea and vomiting due to chemotherapy for lung cancer").codes
+    ]
+    assert codes[0] == "R11.2" and "T45.1X5A" in codes[:3] and "Z51.11" not in codes
+    codes = [c.code for c in answerer.answer("anemia due to chemotherapy for breast cancer").codes]
+    assert codes[:3] == ["D64.81", "C50.919", "T45.1X5A"]
+    codes = [
+        c.code for c in answerer.answer("chemotherapy induced neutropenia, breast cancer").codes
+    ]
+    assert codes[0].startswith("D70") and "Z51.11" not in codes
+    codes = [
+        c.code
+        for c in answerer.answer(
+            "radiation proctitis due to radiation therapy for prostate cancer"
+        ).codes
+    ]
+    assert codes[0] == "K62.7" and "Z51.0" not in codes
+    # the encounter for the therapy itself still leads
+    codes = [
+        c.code for c in answerer.answer("encounter for chemotherapy for left breast cancer").codes
+    ]
+    assert codes[:2] == ["Z51.11", "C50.912"]
+    codes = [
+        c.code for c in answerer.answer("encounter for radiation therapy for prostate cancer").codes
+    ]
+    assert codes[:2] == ["Z51.0", "C61"]
+
+
+def test_the_organism_the_index_found_is_the_systemic_infection_of_severe_sepsis(answerer) -> None:
+    # I.C.1.d.1.b: "If the causal organism is not documented, assign code A41.9": documented, Sepsis > pneumococcal
+    codes = [
+        c.code
+        for c in answerer.answer(
+            "severe sepsis with septic shock due to pneumococcal pneumonia"
+        ).codes
+    ]
+    assert codes[0] == "A40.3" and "R65.21" in codes[:3] and "A41.9" not in codes
+
+
+def test_what_the_question_only_denies_needs_no_code(answerer) -> None:
+    # I.C.2.d: excised, "no further treatment directed to that site": history (Z85), and "no further treatment"
+    # names nothing to code, so the Index path explains the question
+    a = answerer.answer(
+        "personal history of colon cancer, surgically removed, no further treatment"
+    )
+    assert a.codes[0].code == "Z85.038"
+
+
+def test_an_expanded_words_modifier_alone_is_not_what_it_means(answerer) -> None:
+    # "cancer" is malignant neoplasm: "Anemia > malignant" (D51.0, pernicious) is not an anemia of a cancer
+    codes = [
+        c.code
+        for c in answerer.answer("anemia due to left breast cancer, treated for the anemia").codes
+    ]
+    assert "D51.0" not in codes[:3]
+
+
+def test_distal_and_proximal_ends_of_long_bones(answerer) -> None:
+    # Index: Fracture, traumatic > radius > distal end, see Fracture, radius, lower end (S52.50-)
+    codes = [
+        c.code
+        for c in answerer.answer("fracture of left distal radius, fell from ladder, initial").codes
+    ]
+    assert codes[0] == "S52.502A" and "W11.XXXA" in codes
+    assert (
+        answerer.answer("closed fracture proximal right humerus, initial").codes[0].code
+        == "S42.201A"
+    )

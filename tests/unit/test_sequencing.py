@@ -11,6 +11,7 @@ import pytest
 from codedesk.retrieval.sequencing import (
     answer_order_question,
     check_order,
+    encounter_reason,
     implied_codes,
     load_rules,
     never_first,
@@ -256,6 +257,26 @@ def test_pain_control_first_only_when_the_question_says_so(codebook) -> None:
     assert [f.rule.id for f in found] == ["pain-control-first"]
 
 
+def test_therapy_complication_before_the_neoplasm(codebook) -> None:
+    # I.C.2.c.2: "the anemia code is sequenced first followed by the appropriate codes for the neoplasm and the
+    # adverse effect (T45.1X5-, …)"
+    q = "anemia associated with an adverse effect of the administration of chemotherapy"
+    result = sequence(codebook, ["C50.919", "T45.1X5A", "D64.81"], question=q)
+    assert result.codes == ["D64.81", "C50.919", "T45.1X5A"]
+    assert "therapy-complication-before-neoplasm" in [m.rule.id for m in result.moves]
+    # I.C.2.c.1: an anemia of the malignancy itself keeps the malignancy first (no therapy named as its cause)
+    assert sequence(codebook, ["C50.919", "D63.0"], question="anemia in the malignancy").codes == [
+        "C50.919",
+        "D63.0",
+    ]
+
+
+def test_encounter_reason_codes(codebook) -> None:
+    # I.C.21.c.16: Z codes that may only be first-listed name the reason for the encounter
+    assert encounter_reason(codebook, "Z51.11") and encounter_reason(codebook, "Z00.00")
+    assert not encounter_reason(codebook, "Z85.3") and not encounter_reason(codebook, "D64.81")
+
+
 def test_sepsis_with_organ_dysfunction_adds_severe_sepsis(codebook) -> None:
     q = "sepsis and associated acute organ dysfunction"  # I.C.1.d.1.a.iii's own words
     assert [(c, a) for c, _, a in implied_codes(codebook, ["A41.9", "N17.9"], q)] == [
@@ -322,6 +343,7 @@ def test_every_rule_has_an_example() -> None:
             "sepsis-with-organ-dysfunction-adds-severe-sepsis",
             "severe-sepsis-adds-unspecified-organism",
             "examination-with-abnormal-findings",
+            "therapy-complication-before-neoplasm",
         }
     )
     assert {r.id for r in rules().rules} - tested == set()
