@@ -102,6 +102,9 @@ class Vocabulary:
     cause_suffixes: frozenset[str] = (
         frozenset()
     )  # words after which the word before is a cause ("induced")
+    # (stems a main term of a kind stands for, first and last category of the kind, the main term its see names)
+    kinds: tuple[tuple[frozenset[str], str, str, str], ...] = ()
+    own_suffixes: tuple[str, ...] = ()  # word endings that make a word of its own ("itis")
 
 
 def load_vocabulary(path: Path = DATA_PATH) -> Vocabulary:
@@ -119,6 +122,8 @@ def load_vocabulary(path: Path = DATA_PATH) -> Vocabulary:
         "default_main",
         "listed",
         "cause",
+        "kind",
+        "suffix",
     ):
         for entry in data.get(kind, ()):
             if not entry.get("source"):
@@ -163,6 +168,15 @@ def load_vocabulary(path: Path = DATA_PATH) -> Vocabulary:
             tuple(phrase.split()) for e in data.get("cause", ()) for phrase in e.get("phrases", ())
         ),
         cause_suffixes=frozenset(w for e in data.get("cause", ()) for w in e.get("suffixes", ())),
+        own_suffixes=tuple(w for e in data.get("suffix", ()) for w in e["endings"]),
+        kinds=tuple(
+            (
+                frozenset(stem(w) for w in e["words"]),
+                *e["categories"].split("-"),
+                e.get("see", "\0"),
+            )
+            for e in data.get("kind", ())
+        ),
     )
 
 
@@ -477,6 +491,25 @@ class AlphaIndex:
                     i += 1
         return frozenset(inside - outside)
 
+    def _other_word(self, i: int, s: str, said: dict[str, str]) -> bool:
+        """Main term `i` shares only a stem with the question's word: each of its words with that stem ends in
+        a suffix that makes a word of its own ("Prostatitis" for "prostate", "Personality" for "personal") and
+        the question's does not."""
+        own = said.get(s, "")
+        # every name with the stem: "Abnormal, abnormality" is entered by "abnormal"
+        forms = [w for w in self.entries[i].surface if stem(w) == s]
+        return bool(forms) and all(
+            any(w.endswith(end) and not own.endswith(end) for end in self.vocab.own_suffixes)
+            for w in forms
+        )
+
+    def _codes_kind(self, i: int, first: str, last: str, see: str) -> bool:
+        """Whether main term `i` codes in the categories first-last or sends the coder to `see`."""
+        e = self.entries[i]
+        return any(first <= c[:3] <= last for c in e.codes) or any(
+            (ref or "").startswith(see) for ref in (e.see, e.see_also)
+        )
+
     def _printed(self, i: int) -> frozenset[str]:
         entry = self.entries[i]
         return (frozenset().union(*entry.need) if entry.need else frozenset()) - entry.read_as
@@ -517,12 +550,27 @@ class AlphaIndex:
             tuple((n, float(n)) for n in _QNUM.findall(question.lower()) if n in q),
             bool(_OTHER_SAID.search(question)),
         )
-        starts = {i for s in content for i in self.mains.get(s, ())}
+        starts = {
+            i for s in content for i in self.mains.get(s, ()) if not self._other_word(i, s, said)
+        }
+        entered = {
+            i: got
+            for i in sorted(starts)
+            if (got := self._matches(self.entries[i], qall)) is not None
+        }
+        # a kind the question names by its own main term ("lymphoma" codes to C85.9-: a neoplasm), for the
+        # subterms that name the kind (Chemotherapy > neoplasm Z51.11); never a word to explain
+        kinds = frozenset(
+            w
+            for words_, first, last, see in self.vocab.kinds
+            if any(self._codes_kind(i, first, last, see) for i in entered)
+            for w in words_
+        )
+        if kinds - qall.words:
+            qall = dataclasses.replace(qall, words=qall.words | kinds)
         found: dict[int, _Path] = {}
-        for i in sorted(starts):
-            got = self._matches(self.entries[i], qall)
-            if got is not None:
-                self._walk(i, got, (i,), (), 0, qall, found)
+        for i, got in entered.items():
+            self._walk(i, got, (i,), (), 0, qall, found)
         paths = list(found.values())
         paths += self._cued(question, qall, {p.end for p in paths}, drug_class)
         raw = frozenset(w.lower() for w in re.findall(r"[A-Za-z0-9]+", question))
@@ -1223,27 +1271,31 @@ def _named_site(
     n = len(implied)
     if n and any(tuple(own[i : i + n]) == implied for i in range(len(own) - n + 1)):
         implied = ()  # the title already says it ("…, first trimester")
-    left = (left - frozenset(own)) | frozenset(
-        implied
-    )  # what the code's own title says is not left
+    # what the code's own title says is not left, nor the encounter a 7th character names
+    left = (left - frozenset(own) - _ENCOUNTER_STEMS) | frozenset(implied)
     if not rest.strip().lower().startswith("unspecified") or _QUALIFIED.search(rest) or not left:
         return None
     family = _family(code)
-    best, best_key = None, (0, 0)
+    # a sibling's own inclusion terms name its site too (M80.05- "…, femur": "… fracture of hip")
+    shared_terms = {n.text for n in book.inherited_notes(family, ("inclusion_term",))}
+    head_words = frozenset(_stems(head))
+    best, best_key, best_said = None, (0, 0), frozenset()
     for other in book.reportable_under(family):
         other_head, _, other_rest = book.title(other).partition(",")
         if other == code or other_head != head or _QUALIFIED.search(other_rest):
             continue
-        said = frozenset(_stems(other_rest))
+        included = frozenset(
+            w
+            for n in book.inherited_notes(other, ("inclusion_term",))
+            if n.text not in shared_terms
+            for w in _stems(n.text)
+        )
+        said = frozenset(_stems(other_rest)) | (included - head_words)
         named = len(said & left)
         key = (named, -len(said - left))  # most words of the question, fewest it did not say
         if named and key > best_key:
-            best, best_key = other, key
-    if (
-        best is not None
-        and left - _SIDES
-        and not (frozenset(_stems(book.title(best))) & left) - _SIDES
-    ):
+            best, best_key, best_said = other, key, said
+    if best is not None and left - _SIDES and not (best_said & left) - _SIDES:
         return None  # only the side matched, the site said ("right wrist") is none of the siblings'
     return best
 

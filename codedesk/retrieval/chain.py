@@ -6,6 +6,7 @@ retrieval. Retrievers are `BaseRetriever`s returning `Document`s with their scor
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from dataclasses import dataclass, field
@@ -32,7 +33,9 @@ from codedesk.retrieval.routing import named_systems, route
 from codedesk.retrieval.schema import Answer, CodeItem
 from codedesk.retrieval.sequencing import (
     answer_order_question,
+    dropped_codes,
     implied_codes,
+    missing_lookups,
     order_items,
     replaced_codes,
 )
@@ -342,6 +345,9 @@ class AnswerChain:
                 for c in draft.extra_citations
                 if c.source_type not in ("drug_table", "neoplasm_table", "index")
             ]
+        extra, draft.extra_citations = _drop_sites_of_other_conditions(
+            book, state.search_text, extra, draft.extra_citations, hits
+        )
         table = any(i.system == "ICD-10-CM" for i in extra)  # the Drug or Neoplasm Table answered
         # The Index leads when a path explains most of the question, unless the question is a code's own
         # title; over a table row only when its path explains every word with nothing assumed (the Index
@@ -474,6 +480,14 @@ class AnswerChain:
                 draft.ranked.notes[new] = book.inherited_notes(new)
                 draft.ranked.alternatives = [a for a in draft.ranked.alternatives if a.code != new]
                 draft.extra_citations.append(rule.citation(new))
+            # codes a guideline says another code found replaces (M80, not the traumatic fracture)
+            for code, rule in dropped_codes(
+                book, [i.code for i in draft.ranked.main], state.question
+            ):
+                draft.ranked.main = [i for i in draft.ranked.main if i.code != code]
+                draft.ranked.alternatives = [a for a in draft.ranked.alternatives if a.code != code]
+                draft.extra_citations.append(rule.citation(code))
+                draft.reasons.append(f"{code} not reported: {rule.message} ({rule.section})")
             # codes a guideline adds to the ones found (severe sepsis for sepsis with an organ dysfunction)
             for code, rule, _ in implied_codes(
                 book, [i.code for i in draft.ranked.main], state.question
@@ -500,6 +514,8 @@ class AnswerChain:
                 draft.extra_citations.append(
                     said.citation() if said is not None else rule.citation(code)
                 )
+        if draft.road == "index" and draft.ranked is not None and self.index_search is not None:
+            self._look_up_required(state, draft, lead)
         if draft.ranked is not None and len(draft.ranked.main) > 1:
             # the Official Guidelines' sequencing rules (codedesk/retrieval/data/sequencing.toml) set the order
             draft.ranked.main, draft.moves = order_items(
@@ -585,6 +601,41 @@ class AnswerChain:
         if r.why:
             draft.reasons.append(r.why)
         return r.diagnosis and r.procedure
+
+    def _look_up_required(self, state: State, draft: Draft, lead: list[IndexHit]) -> None:
+        """A code a guideline says goes with one found, looked up in the Index as a coder would (I.C.21.c.8:
+        Z08 with the history of the cancer: History > personal > malignant neoplasm > colon Z85.038)."""
+        book, ranked = state.book, draft.ranked
+        assert ranked is not None and self.index_search is not None
+        for rule, _ in missing_lookups(book, [i.code for i in ranked.main], state.question):
+            looked = self.index_search(
+                dataclasses.replace(state, search_text=f"{rule.find} {state.search_text}")
+            )
+            said = set(tokens(rule.find))
+            found = next(
+                (
+                    h
+                    for h in looked
+                    if not h.external
+                    and not h.assumed
+                    and rule.other is not None
+                    and rule.other.matches(book, h.code)
+                    and _stems_of(h) - said
+                ),
+                None,
+            )
+            if found is None:
+                continue
+            ranked.report(
+                item_for(book, found.code, f"{found.book}: {found.path} {found.printed}"),
+                book.inherited_notes(found.code),
+            )
+            draft.extra_citations += [found.citation(), rule.citation(found.code)]
+            # a further path whose words the code found explains was only standing in for it ("prostate" of
+            # Prostatism beside Z08 for "… prostate cancer")
+            covered = _stems_of(lead[0]) | _stems_of(found)
+            standing_in = {h.code for h in lead[1:] if _stems_of(h) <= covered}
+            ranked.main = [i for i in ranked.main if i.code not in standing_in]
 
     def _index_ranked(
         self, state: State, lead: list[IndexHit], hits: list[IndexHit], cands: list[Candidate]
@@ -887,6 +938,44 @@ def _table_domain(book: CodeBook, code: str, citations: list[Any]) -> bool:
         return False
     base = _base(book, code)
     return base[:3] in domains or any(a.code in domains for a in book.ancestors(base))
+
+
+def _stems_of(hit: IndexHit) -> set[str]:
+    """The stems of the question words an Index path explained."""
+    return {t for w in hit.explained for t in tokens(w)}
+
+
+def _drop_sites_of_other_conditions(
+    book: CodeBook,
+    question: str,
+    items: list[CodeItem],
+    citations: list[Any],
+    hits: list[IndexHit],
+) -> tuple[list[CodeItem], list[Any]]:
+    """Table rows less a Neoplasm Table site that an Index path of another condition says is no site of a
+    neoplasm: "malignant pleural effusion due to lung cancer" is Effusion > malignant pleural J91.0 and the lung,
+    not a cancer of the pleura (C38.4). Items and citations are the table's parallel lists."""
+    if len(items) < 2 or len(items) != len(citations):
+        return items, citations
+    other = {
+        t
+        for h in hits
+        if not h.assumed and not _table_domain(book, h.code, citations)
+        for t in _stems_of(h)
+    }
+    said = set(tokens(question))
+
+    def site(c: Any) -> set[str]:  # the row's term path, as said ("Pleura, pleural (cavity) — …")
+        return set(tokens((c.quote or "").split(" — ")[0])) & said
+
+    rows = [
+        (i, c)
+        for i, c in zip(items, citations, strict=True)
+        if c.source_type != "neoplasm_table" or not site(c) or not site(c) <= other
+    ]
+    if not rows or len(rows) == len(items):
+        return items, citations
+    return [i for i, _ in rows], [c for _, c in rows]
 
 
 def _table_said(items: list[CodeItem], citations: list[Any]) -> set[str]:

@@ -148,6 +148,10 @@ class Rule:
     # (becomes) the subject becomes the code of its subcategory whose title says becomes[1] where its own
     # says becomes[0] ("… without abnormal findings" -> "… with abnormal findings")
     becomes: tuple[str, ...] = ()
+    # (requires) the Index words a coder looks the missing code up with, before the question's own words
+    # ("personal history of malignant neoplasm": History > personal > malignant neoplasm > colon Z85.038)
+    find: str = ""
+    drops: bool = False  # (not_together) an answer keeps the subject and drops the other
     edition: str = "FY2025"
 
     def holds_for(self, question: str | None) -> bool:
@@ -224,6 +228,8 @@ def load_rules(path: Path = RULES_PATH) -> Rules:
                 add=row.get("add", ""),
                 unless=Selector.parse(row.get("unless")),
                 becomes=tuple(row.get("becomes", ())),
+                find=row.get("find", ""),
+                drops=bool(row.get("drops")),
                 edition=edition,
             )
         )
@@ -535,6 +541,42 @@ def implied_codes(
             rule.other is None or any(rule.other.matches(book, c) for c in listed if c != subject)
         ):
             out.append((rule.add, rule, subject))
+    return out
+
+
+def missing_lookups(
+    book: CodeBook, codes: list[str], question: str | None = None
+) -> list[tuple[Rule, str]]:
+    """`requires` rules with Index words to find their missing code by (`find`): (rule, the listed code that
+    calls for it), for the ones whose subject is listed and none of whose `other` is."""
+    listed = _clean(codes)
+    out = []
+    for rule in rules().of_kind("requires"):
+        if not rule.find or rule.other is None or not rule.holds_for(question):
+            continue
+        subject = next((c for c in listed if rule.subject.matches(book, c)), None)
+        if subject is not None and not any(rule.other.matches(book, c) for c in listed):
+            out.append((rule, subject))
+    return out
+
+
+def dropped_codes(
+    book: CodeBook, codes: list[str], question: str | None = None
+) -> list[tuple[str, Rule]]:
+    """Codes an answer drops because a `not_together` rule with `drops` keeps another listed code instead
+    (I.C.13.d.2: M80, not the traumatic fracture): (dropped code, the rule)."""
+    listed = _clean(codes)
+    out: list[tuple[str, Rule]] = []
+    for rule in rules().of_kind("not_together"):
+        if not rule.drops or rule.other is None or not rule.holds_for(question):
+            continue
+        subjects = [c for c in listed if rule.subject.matches(book, c)]
+        for code in listed:
+            if subjects and code not in subjects and rule.other.matches(book, code):
+                if not rule.same_site or any(
+                    _same_site(book, s, code, rule.site_ignore) for s in subjects
+                ):
+                    out.append((code, rule))
     return out
 
 

@@ -254,7 +254,8 @@ _RE_ACCIDENTAL = re.compile(r"accident|unintentional|inadvertent|by mistake|in e
 # Words around a substance that make it a drug-table question (with a substance named).
 _RE_DRUG_CONTEXT = re.compile(
     r"\bingest|swallow|drank|\bate\b|\btook\b|taking|\btakes?\b|exposure|exposed|inhal|reaction|allerg|"
-    r"accident|got into|get into|getting into|chewed|\bgiven\b|\bgave\b|administered|induced|due to|caused by|"
+    r"accident|got into|get into|getting into|chewed|\bgiven\b|\bgave\b|administered|induced|due to|"
+    r"secondary to|caused by|"
     r"\bfrom\b|after (?:taking|starting|receiving)|\bon (?:her|his|their)? ?\w+ (?:therapy|treatment)|"
     r"as prescribed|prescribed|as directed|correct(?:ly)?|therapeutic|dose|doses|dosage|skipped|missed|stopped|"
     r"ran out|not taking|wrong|mistake|error|sting|stung|bite|bitten|venom|homicid|assault|suicid|self[- ]harm|"

@@ -741,3 +741,76 @@ def test_distal_and_proximal_ends_of_long_bones(answerer) -> None:
         answerer.answer("closed fracture proximal right humerus, initial").codes[0].code
         == "S42.201A"
     )
+
+
+def test_a_named_neoplasm_is_the_neoplasm_of_an_encounter_for_its_therapy(answerer) -> None:
+    # Chemotherapy (session) (for) > neoplasm Z51.11, Immunotherapy > antineoplastic Z51.12: a lymphoma or a
+    # melanoma is a neoplasm ([[kind]]: its main term codes in C00-D49); I.C.2.e.2 puts Z51.- first
+    codes = [
+        c.code for c in answerer.answer("admitted for chemotherapy for non-Hodgkin lymphoma").codes
+    ]
+    assert codes[:2] == ["Z51.11", "C85.90"]
+    codes = [
+        c.code
+        for c in answerer.answer("encounter for immunotherapy for melanoma of the back").codes
+    ]
+    assert codes[:2] == ["Z51.12", "C43.59"]
+
+
+def test_follow_up_looks_up_the_history_of_the_treated_cancer(answerer) -> None:
+    # I.C.21.c.8: "Follow-up codes may be used in conjunction with history codes"; Z08's note asks for Z85.-,
+    # found as History > personal > malignant neoplasm > colon
+    codes = [
+        c.code
+        for c in answerer.answer(
+            "follow-up exam after completed chemotherapy for colon cancer, no recurrence"
+        ).codes
+    ]
+    assert codes[:2] == ["Z08", "Z85.038"]
+
+
+def test_an_osteoporotic_fracture_is_m80_not_a_traumatic_fracture(answerer) -> None:
+    # I.C.13.d.2; Index: Fracture, traumatic > due to > osteoporosis, see Osteoporosis, with fracture
+    a = answerer.answer("osteoporotic compression fracture of L1, initial encounter")
+    codes = [c.code for c in a.codes]
+    assert codes[0] == "M80.08XA" and not any(c.startswith("S32") for c in codes)
+    assert any(c.section == "I.C.13.d.2" for c in a.citations)
+
+
+def test_a_site_the_index_path_of_another_condition_says_is_no_neoplasm_site(answerer) -> None:
+    # Effusion > malignant pleural J91.0 ("code first underlying neoplasm") and the lung: not C38.4 (pleura)
+    codes = [c.code for c in answerer.answer("malignant pleural effusion due to lung cancer").codes]
+    assert codes[:2] == ["C34.90", "J91.0"] and "C38.4" not in codes
+
+
+def test_former_and_current_smokers(answerer) -> None:
+    # History > personal > nicotine dependence Z87.891; Smoker, see Dependence, drug, nicotine (F17.20-)
+    assert answerer.answer("former smoker").codes[0].code == "Z87.891"
+    codes = [c.code for c in answerer.answer("COPD, quit smoking 5 years ago").codes]
+    assert codes[:2] == ["J44.9", "Z87.891"]
+    assert (
+        answerer.answer("current smoker").codes[0].code == "F17.200"
+    )  # was K13.24, smoker's palate
+
+
+def test_a_word_that_only_shares_a_stem_enters_no_main_term(answerer) -> None:
+    # "prostate" is not Prostatitis (N41.9) nor Prostatism (N40.0); "personal" is not Personality (F60.9)
+    codes = [c.code for c in answerer.answer("personal history of prostate cancer").codes]
+    assert codes[0] == "Z85.46" and not {"N41.9", "N40.0", "F60.9"} & set(codes)
+    assert answerer.answer("prostatitis").codes[0].code == "N41.9"
+
+
+def test_a_site_named_by_a_siblings_inclusion_term(answerer) -> None:
+    # M80.05- "…, femur" includes "… fracture of hip", M80.03- "…, forearm" "… of wrist"; the 7th character's
+    # words ("initial encounter") name no site (was M80.011A, right shoulder)
+    assert (
+        answerer.answer("osteoporotic fracture of right hip, initial encounter").codes[0].code
+        == "M80.051A"
+    )
+    codes = [
+        c.code
+        for c in answerer.answer(
+            "age-related osteoporosis with pathological fracture of left wrist, initial"
+        ).codes
+    ]
+    assert codes[0] == "M80.032A"

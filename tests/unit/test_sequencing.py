@@ -11,9 +11,11 @@ import pytest
 from codedesk.retrieval.sequencing import (
     answer_order_question,
     check_order,
+    dropped_codes,
     encounter_reason,
     implied_codes,
     load_rules,
+    missing_lookups,
     never_first,
     order_items,
     parse_order_question,
@@ -129,6 +131,8 @@ FINDING_EXAMPLES = [
     ("valid-code", ["E11.2", "Z79.4"], "invalid", "E11.2"),  # I.B.2: a subcategory is not a code
     ("unique-code", ["E11.9", "E11.9"], "duplicate", "E11.9"),  # I.B.12
     ("manifestation-needs-etiology", ["F02.80"], "missing", "F02.80"),  # I.A.13
+    # I.C.13.d.2: "A code from category M80, not a traumatic fracture code, should be used …"
+    ("osteoporotic-fracture-not-traumatic", ["M80.08XA", "S32.019A"], "not_together", "M80.08XA"),
     ("weeks-of-gestation-needs-obstetric-code", ["Z3A.39"], "missing", "Z3A.39"),
     (
         "normal-pregnancy-not-with-obstetric",
@@ -269,6 +273,25 @@ def test_therapy_complication_before_the_neoplasm(codebook) -> None:
         "C50.919",
         "D63.0",
     ]
+
+
+def test_an_answer_drops_the_traumatic_fracture_of_an_osteoporotic_patient(codebook) -> None:
+    # I.C.13.d.2: M80, not a traumatic fracture code; only the rules marked `drops` take a code out of an answer
+    dropped = dropped_codes(codebook, ["S32.019A", "M80.08XA", "W19.XXXA"])
+    assert [(c, r.id) for c, r in dropped] == [("S32.019A", "osteoporotic-fracture-not-traumatic")]
+    assert (
+        dropped_codes(codebook, ["S32.019A", "M81.0"]) == []
+    )  # osteoporosis without fracture: nothing
+    assert (
+        dropped_codes(codebook, ["Z34.00", "O99.89"]) == []
+    )  # a not_together rule without `drops`
+
+
+def test_a_requires_rule_with_index_words_names_what_to_look_up(codebook) -> None:
+    # I.C.21.c.8: Z08 "may be used in conjunction with history codes": looked up as History > personal > …
+    [(rule, subject)] = missing_lookups(codebook, ["Z08"])
+    assert subject == "Z08" and rule.find == "personal history of malignant neoplasm"
+    assert missing_lookups(codebook, ["Z08", "Z85.038"]) == []
 
 
 def test_encounter_reason_codes(codebook) -> None:
