@@ -257,6 +257,7 @@ class IndexHit:
     modifier_only: list[str] = field(default_factory=list)
     # a path of the Index to External Causes (how, where, doing what: I.C.20)
     external: bool = False
+    default: bool = False  # the code is printed above the path's end: no subterm below fit
 
     @property
     def book(self) -> str:
@@ -1175,6 +1176,7 @@ class AlphaIndex:
                     fiscal_year=book.fiscal_year,
                     index_year=self.version,
                     external=self.external,
+                    default=default,
                     manifestation=manif,
                     cued=p.cued,
                     as_cause=cause,
@@ -1445,6 +1447,22 @@ def _conditions(hits: list[IndexHit], limit: int, book: CodeBook | None) -> list
         by_term = set(h.explained) - set(h.modifier_only)
         new = (set(h.explained) - done) | (by_term - done_by_term)
         if new and h.code[:3] != out[0].code[:3]:
+            if h.default:
+                # a path that says the new words, ending at its own code, codes them ("UTI with sepsis": Sepsis
+                # A41.9, not "Infection > septic" whose code is Infection's default B99.9)
+                h = next(
+                    (
+                        g
+                        for g in hits
+                        if not g.default
+                        and not g.assumed
+                        and g.code[:3] != out[0].code[:3]
+                        and new <= set(g.explained)
+                        and g not in out
+                    ),
+                    h,
+                )
+                by_term = set(h.explained) - set(h.modifier_only)
             out.append(h)
             done |= new
             done_by_term |= by_term

@@ -777,11 +777,13 @@ def neoplasm_spans(question: str) -> list[tuple[str, str]]:
         has_to = any(word != "from" for word, _ in majors)
         minor = _MINOR_PREP.search(head)
         lead = head[: minor.start()] if minor else head
-        if lead.strip() and _RE_MALIGNANT.search(lead):
+        has_from = any(word == "from" for word, _ in majors)
+        if lead.strip() and _RE_MALIGNANT.search(lead) and (has_to or not has_from):
             out.append(
                 (lead, "primary")
             )  # "metastatic prostate cancer to bone": prostate is primary
         elif lead.strip() and not has_to and not minor:
+            # "metastatic bone cancer from prostate": the cancer named with its origin is the spread
             out.append((lead, "secondary"))
         if minor:
             out.append((head[minor.end() :], "primary" if has_to else "secondary"))

@@ -814,3 +814,16 @@ def test_a_site_named_by_a_siblings_inclusion_term(answerer) -> None:
         ).codes
     ]
     assert codes[0] == "M80.032A"
+
+
+def test_sepsis_with_a_urinary_tract_infection(answerer) -> None:
+    # I.C.1.d.4: the systemic infection first, the localized infection ("such as pneumonia or cellulitis") after;
+    # Sepsis A41.9 says "sepsis" with nothing assumed, not Infection > septic (default B99.9)
+    codes = [c.code for c in answerer.answer("UTI with sepsis").codes]
+    assert codes[:2] == ["A41.9", "N39.0"]
+
+
+def test_metastatic_bone_cancer_from_a_primary(answerer) -> None:
+    # Neoplasm Table: the bone in the secondary column, the prostate in the primary (was C41.9 first, high)
+    codes = [c.code for c in answerer.answer("metastatic bone cancer from prostate").codes]
+    assert codes[:2] == ["C79.51", "C61"]

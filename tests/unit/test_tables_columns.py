@@ -114,6 +114,21 @@ def test_metastatic_site_cancer_names_the_primary() -> None:
     assert [r for _, r in spans] == ["primary", "secondary"] and spans[1][0] == ""
 
 
+def test_metastatic_site_cancer_from_a_primary_is_the_spread() -> None:
+    # "metastatic bone cancer from prostate": the bone is the secondary site, the prostate the primary (was C41.9,
+    # a primary bone cancer, marked high); with "to" the site before is the primary, as above
+    spans = neoplasm_spans("metastatic bone cancer from prostate")
+    assert [(p.strip(), r) for p, r in spans] == [
+        ("bone cancer", "secondary"),
+        ("prostate", "primary"),
+    ]
+    spans = neoplasm_spans("metastatic prostate cancer to bone")
+    assert [(p.strip(), r) for p, r in spans] == [
+        ("prostate cancer", "primary"),
+        ("bone", "secondary"),
+    ]
+
+
 def test_secondary_to_means_due_to() -> None:
     assert neoplasm_spans("anemia secondary to colon cancer") == [
         ("anemia secondary to colon cancer", "primary")
