@@ -34,7 +34,7 @@ from codedesk.errors import SourceError
 from codedesk.retrieval.codesearch import gestation_weeks, trimester_terms
 from codedesk.retrieval.schema import Citation
 from codedesk.retrieval.sequencing import encounter_reason
-from codedesk.retrieval.text import FREE_WORDS, NOT, STOPWORDS, stem, tokens, words
+from codedesk.retrieval.text import BOUNDARY, FREE_WORDS, NOT, STOPWORDS, stem, tokens, words
 from codedesk.vocabulary import ABBREVIATIONS, FOLDS, VOCABULARY_PATH
 
 log = logging.getLogger(__name__)
@@ -468,7 +468,7 @@ class AlphaIndex:
             return frozenset()
         inside: set[str] = set()
         outside: set[str] = set()
-        for segment in _BOUNDARY.split(question):
+        for segment in BOUNDARY.split(question):
             ws = words(segment)
             i = 0
             while i < len(ws):
@@ -1042,7 +1042,6 @@ class AlphaIndex:
         ) & q
         total = len(content)
         groups = self._expansions(question)
-        explains: dict[int, frozenset[str]] = {}  # id(hit) -> the stems it explains
         completer = TableSearcher({}, book)
         # weeks of gestation name the trimester an "unspecified trimester" default is completed with (I.C.15.a.3)
         trimester = tuple(trimester_terms(question, content))
@@ -1140,7 +1139,13 @@ class AlphaIndex:
                 explained |= {
                     stem(w) for w in _SEVENTH_WORDS
                 } & q  # the encounter chose the 7th character
-            if not explained:  # its path's words were all the encounter's
+            # one word the vocabulary expanded names one thing ("cancer": malignant neoplasm): its modifiers
+            # without its head are not what it means ("Anemia > malignant" D51.0 is pernicious anemia; "Anemia >
+            # in > neoplastic disease" D63.0 is read by the head alone)
+            part = frozenset().union(*(g - {head} for g, head in groups if head not in explained))
+            part &= explained
+            explained -= part
+            if not explained:  # its path's words were all the encounter's, or a modifier's
                 continue
             assumed = list(p.assumed)
             if default:
@@ -1171,7 +1176,13 @@ class AlphaIndex:
                     unexplained=unexplained,
                     assumed=assumed,
                     # a code taken from above the path's end is less specific than one its end prints
-                    score=round(p.score - 0.02 * unsaid - (0.1 if default else 0.0), 3),
+                    score=round(
+                        p.score
+                        - sum(self._weight(s) for s in part)
+                        - 0.02 * unsaid
+                        - (0.1 if default else 0.0),
+                        3,
+                    ),
                     coverage=round(len(explained) / (total - len(only_denied - explained)), 3),
                     fiscal_year=book.fiscal_year,
                     index_year=self.version,
@@ -1183,25 +1194,8 @@ class AlphaIndex:
                     modifier_only=[said.get(s, s) for s in content if s in explained - core],
                 )
             )
-            explains[id(hits[-1])] = explained
             if len(hits) >= 3 * k:
                 break
-        # one word the vocabulary expanded names one thing ("cancer": malignant neoplasm): its modifiers without
-        # its head are not what it means ("Anemia > malignant" D51.0 is pernicious anemia; "Anemia > in >
-        # neoplastic disease" D63.0 is read by the head alone)
-        for h in list(hits) if groups else ():
-            e = explains[id(h)]
-            part = frozenset().union(*(g - {head} for g, head in groups if head not in e)) & e
-            if not part:
-                continue
-            if not e - part:
-                hits.remove(h)
-                continue
-            h.explained = [said.get(s, s) for s in content if s in e - part]
-            h.unexplained = [said.get(s, s) for s in content if s not in (e - part) | only_denied]
-            h.modifier_only = [w for w in h.modifier_only if w in h.explained]
-            h.coverage = round(len(e - part) / (total - len(only_denied - (e - part))), 3)
-            h.score = round(h.score - sum(self._weight(s) for s in part), 3)
         hits.sort(key=lambda h: (-h.coverage, -h.score))
         return hits[: 3 * k]
 
@@ -1228,7 +1222,6 @@ _QUALIFIED = re.compile(
 )  # a rest that says more than a site
 
 
-_BOUNDARY = re.compile(r"[,;:()\[\]]")
 _BEFORE_CAUSE = frozenset({"the", "a", "an", "his", "her", "their", "recent"})  # "due to the chemo"
 _CLAUSE_SPLIT = re.compile(
     r"\s*(?:\+|;|&|\band\b|\bplus\b)\s*", re.I

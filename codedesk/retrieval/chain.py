@@ -658,7 +658,7 @@ class AnswerChain:
                 seen.add(base)
                 first.append(Candidate(base, 10.0 - n * 0.01, hit.coverage, 1.0))
         merged = first + [c for c in cands if c.code not in seen]
-        explained = frozenset(t for h in lead for w in h.explained for t in tokens(w))
+        explained = frozenset(t for h in lead for t in _stems_of(h))
         ranked = rank_search(
             book,
             self.searchers[state.fiscal_year],
@@ -1010,9 +1010,7 @@ def _index_beats_table(
     said = {w for w in words if w in _table_said(items, citations)}
 
     def explained(hits: list[IndexHit]) -> set[str]:
-        return {t for h in hits if not h.assumed for w in h.explained for t in tokens(w)} & set(
-            words
-        )
+        return {t for h in hits if not h.assumed for t in _stems_of(h)} & set(words)
 
     first, free = explained(lead[:1]), explained(lead)
     return len(first) > len(said) or said <= free and len(free) > len(said)
@@ -1027,7 +1025,7 @@ def _table_leftovers(
     said = _table_said(items, citations)
     words = _content_words(question)
     codes = {i.code for i in items}
-    explains = {id(h): {t for w in h.explained for t in tokens(w)} for h in hits}
+    explains = {id(h): _stems_of(h) for h in hits}
     conditions = {t for h in hits if h.code not in codes for t in explains[id(h)]}
     missing = [w for w in words if w not in said and w in conditions]
     chosen: list[IndexHit] = []

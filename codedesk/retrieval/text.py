@@ -80,7 +80,7 @@ def tokens(text: str) -> list[str]:
 @lru_cache(maxsize=100_000)
 def _tokens(text: str) -> tuple[str, ...]:
     out = []
-    for segment in _BOUNDARY.split(text):
+    for segment in BOUNDARY.split(text):
         negated = False  # "without X or Y": X and Y become NOT_X, NOT_Y until "with" or punctuation
         for w in words(segment):
             if w in ("without", "with"):
@@ -96,7 +96,7 @@ def _tokens(text: str) -> tuple[str, ...]:
 
 NOT = "not_"
 _SCOPE_END = frozenset({"in", "due", "following", "during", "at", "when", "after", "from", "by"})
-_BOUNDARY = re.compile(r"[,;:()\[\]]")
+BOUNDARY = re.compile(r"[,;:()\[\]]")  # clause punctuation: negation ends there
 FREE_STEMS = frozenset(stem(w) for w in FREE_WORDS)
 
 
