@@ -102,8 +102,11 @@ class Vocabulary:
     cause_suffixes: frozenset[str] = (
         frozenset()
     )  # words after which the word before is a cause ("induced")
-    # (stems a main term of a kind stands for, first and last category of the kind, the main term its see names)
-    kinds: tuple[tuple[frozenset[str], str, str, str], ...] = ()
+    # (names of the kind, each a set of stems said together; first and last category of the kind; the main
+    # term its see names)
+    kinds: tuple[tuple[tuple[frozenset[str], ...], str, str, str], ...] = ()
+    # names said for a drug the Table of Drugs lists when the question names it as a cause ("drug-induced")
+    drug_kinds: tuple[frozenset[str], ...] = ()
     own_suffixes: tuple[str, ...] = ()  # word endings that make a word of its own ("itis")
 
 
@@ -171,11 +174,20 @@ def load_vocabulary(path: Path = DATA_PATH) -> Vocabulary:
         own_suffixes=tuple(w for e in data.get("suffix", ()) for w in e["endings"]),
         kinds=tuple(
             (
-                frozenset(stem(w) for w in e["words"]),
+                tuple(
+                    frozenset(_stems(name)) for name in (*e.get("words", ()), *e.get("phrases", ()))
+                ),
                 *e["categories"].split("-"),
                 e.get("see", "\0"),
             )
             for e in data.get("kind", ())
+            if "categories" in e
+        ),
+        drug_kinds=tuple(
+            frozenset(_stems(name))
+            for e in data.get("kind", ())
+            if e.get("drug_cause")
+            for name in (*e.get("words", ()), *e.get("phrases", ()))
         ),
     )
 
@@ -287,6 +299,9 @@ class _Q:
     negated: frozenset[str]  # stems said after "without" / "no"
     numbers: tuple[tuple[str, float], ...]  # numbers said, as written and as values
     other: bool = False  # the question says "other" or "specified" (not "unspecified")
+    # names of a kind the question names by its own main term ("pneumonia": a lower respiratory infection),
+    # each said only where a subterm names it whole
+    kinds: tuple[frozenset[str], ...] = ()
 
 
 @dataclass(slots=True)
@@ -533,8 +548,12 @@ class AlphaIndex:
                 None  # "specified ligament NEC": only when the question says "other" / "specified"
             )
         for alt in entry.need:
+            # a kind's name said whole by the title, its nonessential words included ("drug-induced")
+            have = (
+                q.words.union(*(k for k in q.kinds if k <= alt | entry.opt)) if q.kinds else q.words
+            )
             # "without abnormal findings" is not "with abnormal findings"
-            if alt <= q.words and (entry.negated or not alt <= q.negated or alt <= entry.negs):
+            if alt <= have and (entry.negated or not alt <= q.negated or alt <= entry.negs):
                 return alt | said | (entry.opt & q.words)
         return None
 
@@ -561,14 +580,19 @@ class AlphaIndex:
         }
         # a kind the question names by its own main term ("lymphoma" codes to C85.9-: a neoplasm), for the
         # subterms that name the kind (Chemotherapy > neoplasm Z51.11); never a word to explain
-        kinds = frozenset(
-            w
-            for words_, first, last, see in self.vocab.kinds
+        kinds = tuple(
+            name
+            for names, first, last, see in self.vocab.kinds
             if any(self._codes_kind(i, first, last, see) for i in entered)
-            for w in words_
+            for name in names
+            if not name <= qall.words
         )
-        if kinds - qall.words:
-            qall = dataclasses.replace(qall, words=qall.words | kinds)
+        if drug_class is not None and self.vocab.drug_kinds:
+            cause = self._said_as_cause(question)
+            if any(drug_class(w) for w in words(question) if stem(FOLDS.get(w, w)) in cause):
+                kinds += self.vocab.drug_kinds
+        if kinds:
+            qall = dataclasses.replace(qall, kinds=kinds)
         found: dict[int, _Path] = {}
         for i, got in entered.items():
             self._walk(i, got, (i,), (), 0, qall, found)
@@ -580,6 +604,7 @@ class AlphaIndex:
             for part in _CLAUSE_SPLIT.split(question)
             if part.strip()
         ]
+        kind_words = frozenset().union(*qall.kinds)
         for p in paths:
             surface = sum(
                 len(self.entries[i].surface & raw) for i in p.nodes
@@ -593,8 +618,12 @@ class AlphaIndex:
             # degree burn R forearm": third/left/thigh, not second/right/thigh)
             p.score = (
                 sum(self._weight(s) for s in p.explained & q - read_as)
+                # a subterm that names the kind of what the question says (“drug-induced” for an opioid) is
+                # more of the question than its main term's default
+                + sum(self._weight(s) for s in p.explained & kind_words - q)
                 + (1.0 if OTHER in p.explained else 0.0)
-                + 0.01 * len(p.nodes)
+                # a deeper path is more specific; a connector ("in (due to)", "with") says nothing itself
+                + 0.01 * sum(1 for i in p.nodes if self.entries[i].need or i == p.nodes[0])
                 - 0.5 * len(p.assumed)
                 + 0.005 * surface
                 - 0.1 * p.hops
@@ -637,9 +666,14 @@ class AlphaIndex:
                         p.cued = status
                         p.explained |= named_by
                         out.append(p)
-                if drug_class is None or named or title != by_class:
+                if drug_class is None or title != by_class:
                     continue
+                # each drug no path names is read as its class ("on insulin and metformin": Long-term > insulin,
+                # and > oral hypoglycemic drugs for the metformin; I.C.4.a.3)
+                listed = frozenset().union(*(p.explained for p in named))
                 for drug in near:
+                    if stem(FOLDS.get(drug, drug)) in listed:
+                        continue
                     best = self._by_class(start, drug, drug_class, q)
                     if best is not None and best.end not in have:
                         have.add(best.end)
@@ -1051,6 +1085,7 @@ class AlphaIndex:
         weeks = gestation_weeks(question)
         cause_only = self._said_as_cause(question)
         week_words = (_WEEK_STEMS | {weeks[1]}) & q if weeks else frozenset()
+        cause_suffixes = frozenset(stem(w) for w in self.vocab.cause_suffixes)
         hits: list[IndexHit] = []
         seen: set[str] = set()
         for p in paths[: 6 * k]:
@@ -1148,6 +1183,7 @@ class AlphaIndex:
             if not explained:  # its path's words were all the encounter's, or a modifier's
                 continue
             assumed = list(p.assumed)
+            assumed += self._connector_words(p, code, q | path_words, book)
             if default:
                 assumed.append(
                     f"no subterm fits below {self.entries[where].printed}: "
@@ -1163,9 +1199,16 @@ class AlphaIndex:
             unexplained = [said.get(s, s) for s in content if s not in explained | only_denied]
             # equal paths: the code whose Tabular title asserts fewer words the question did not say ("acute and
             # (on) chronic" J96.20 against "acute" J96.00 for "acute respiratory failure"); the title's own
-            # nonessential words aside ("Nonrheumatic aortic (valve) stenosis")
+            # nonessential words aside ("Nonrheumatic aortic (valve) stenosis"); what the path read as said (a kind's
+            # name: "lower respiratory infection" for a pneumonia) is not asserted beyond the question
             asserted = tokens(_PARENS.sub(" ", info.title))
-            unsaid = len(frozenset(t for t in asserted if not t.startswith(NOT)) - q - _FREE)
+            unsaid = len(
+                frozenset(t for t in asserted if not t.startswith(NOT))
+                - q
+                - p.explained
+                - _FREE
+                - cause_suffixes  # "Drug induced constipation": "due to" said it
+            )
             core = path_words | title_words
             hits.append(
                 IndexHit(
@@ -1198,6 +1241,28 @@ class AlphaIndex:
                 break
         hits.sort(key=lambda h: (-h.coverage, -h.score))
         return hits[: 3 * k]
+
+    def _connector_words(
+        self, p: _Path, code: str, said: frozenset[str], book: CodeBook
+    ) -> list[str]:
+        """What a connector subterm with a code of its own says that the question does not: "Gout > in (due
+        to)" M10.30 "Gout due to renal impairment, …" (this copy of the Index prints no "renal impairment"), so
+        every code below it says "renal impairment" too."""
+        out = []
+        own = frozenset(tokens(_PARENS.sub(" ", book.title(code))))
+        for n in p.nodes[1:-1]:  # the path's own end is its code
+            e = self.entries[n]
+            if e.need or e.numbers is not None or e.residual or not e.codes:
+                continue
+            title = book.title(e.codes[0].rstrip("-"))
+            unsaid = own & frozenset(tokens(_PARENS.sub(" ", title))) - said - _FREE
+            if unsaid:
+                named = dict.fromkeys(w for w in words(title) if unsaid & frozenset(tokens(w)))
+                out.append(
+                    f"“{_bare(e.printed)}” {e.codes[0]} is “{title}”: the question does not say "
+                    + ", ".join(named)
+                )
+        return out
 
     def _expansions(self, question: str) -> list[tuple[frozenset[str], str]]:
         """The stems of each question word the vocabulary expands to several, with the head (its last word):

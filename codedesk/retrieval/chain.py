@@ -330,7 +330,9 @@ class AnswerChain:
         passages = list(found.get("passages") or [])
         extra, draft.extra_citations = found.get("extra") or ([], [])
         extra = list(extra)
-        lead = cover(list(found.get("index") or []), book=book)
+        lead = _kept_instead(
+            book, cover(list(found.get("index") or []), book=book), found.get("index") or [], state
+        )
         # the Index to External Causes adds to an injury only what `cover` took; its other paths are no
         # alternatives ("Fracture (circumstances unknown)" X58 beside a fracture)
         hits = [h for h in found.get("index") or [] if not h.external]
@@ -354,7 +356,7 @@ class AnswerChain:
         # itself sends a coder to the tables: "Cancer, see Neoplasm, malignant").
         road_index = (
             bool(lead)
-            and joint_coverage(lead) >= INDEX_ROAD
+            and (joint_coverage(lead) >= INDEX_ROAD or _misses_condition(book, cands, lead[0]))
             and not (cands and cands[0].exact and cands[0].code != _base(book, lead[0].code))
             and not (
                 table
@@ -385,7 +387,7 @@ class AnswerChain:
                     or (
                         i.code.startswith(drugs)
                         and _adverse_effect(i.code)
-                        and not any(h.code.startswith("T") for h in lead)
+                        and not any("T36" <= h.code[:3] <= "T50" for h in lead)
                     )
                 )
             ]
@@ -830,9 +832,10 @@ def _refines(
     # does not say (`asked`) ("Cataract (cortical) … > senile H25.9": "right eye" is no reason for H25.011
     # "Cortical …, right eye")
     invented = (set(tokens(book.title(code))) & modifiers) - asked
-    return (
-        kept and not invented and any(_said(w, said) and not _said(w, own) for w in hit.unexplained)
-    )
+    # a word another word of the path already says is no reason ("thyroid" of "hyperthyroidism … thyroid storm":
+    # not E05.31 "… from ectopic thyroid tissue …" for E05.91)
+    left = [w for w in hit.unexplained if not any(w.lower() in x.lower() for x in hit.explained)]
+    return kept and not invented and any(_said(w, said) and not _said(w, own) for w in left)
 
 
 _PARENS = re.compile(r"\(([^)]*)\)")
@@ -938,6 +941,48 @@ def _table_domain(book: CodeBook, code: str, citations: list[Any]) -> bool:
         return False
     base = _base(book, code)
     return base[:3] in domains or any(a.code in domains for a in book.ancestors(base))
+
+
+def _kept_instead(
+    book: CodeBook, lead: list[IndexHit], hits: list[IndexHit], state: State
+) -> list[IndexHit]:
+    """A path ending at the code a guideline keeps instead of a lead code (I.C.9.e.5: "If a type 2 AMI is
+    described as NSTEMI or STEMI, only assign code I21.A1"): it takes that code's place."""
+    said = set(re.findall(r"[a-z0-9]+", state.question.lower()))
+    for h in hits[:12]:
+        if h in lead or h.assumed or h.external or not lead:
+            continue
+        # its own subterm said as printed ("type 2", not the "2" of "2 days ago")
+        if (
+            not set(re.findall(r"[a-z0-9]+", _PARENS.sub(" ", h.path.split(" > ")[-1].lower())))
+            <= said
+        ):
+            continue
+        codes = [x.code for x in lead]
+        before = {c for c, _ in dropped_codes(book, codes, state.question)}
+        gone = {c for c, _ in dropped_codes(book, [*codes, h.code], state.question)} - before
+        if h.code in gone or not gone & set(codes):
+            continue
+        at = next(n for n, x in enumerate(lead) if x.code in gone)
+        # it codes what the dropped path explained ("NSTEMI") as well as its own words ("type 2")
+        explained = list(dict.fromkeys([*lead[at].explained, *h.explained]))
+        lead = [x for n, x in enumerate(lead) if n == at or x.code not in gone]
+        lead[at] = dataclasses.replace(
+            h,
+            explained=explained,
+            unexplained=[w for w in h.unexplained if w not in explained],
+            coverage=round(len(explained) / (len(h.explained) + len(h.unexplained)), 3),
+        )
+    return lead
+
+
+def _misses_condition(book: CodeBook, cands: list[Candidate], hit: IndexHit) -> bool:
+    """The best Tabular title match says none of the words the best Index path explains ("diverticulitis of
+    sigmoid colon": S36.503A "Unspecified injury of sigmoid colon" against Diverticulitis K57.92): a coder
+    starts from the condition the Index names, so the Index leads, with the words it left to check."""
+    if not cands or hit.external or hit.cued or hit.assumed:
+        return False
+    return not _stems_of(hit) & set(tokens(book.title(cands[0].code)))
 
 
 def _stems_of(hit: IndexHit) -> set[str]:

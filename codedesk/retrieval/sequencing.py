@@ -716,6 +716,8 @@ def check_order(book: CodeBook, codes: list[str], question: str | None = None) -
         )
 
     for rule in table.of_kind("requires"):
+        if not rule.holds_for(question):
+            continue
         for a in ok:
             if not rule.subject.matches(book, a) or _has_companion(book, rule, a, ok):
                 continue

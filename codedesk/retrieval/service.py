@@ -420,13 +420,18 @@ class Answerer:
 def _second_sites(hits: list[Any], question: str) -> list[Any]:
     """The best table row, then a further row only when it says a word of the question the rows before it did
     not ("breast and lung cancer"): "Breast > skin" below "Breast", or "Bone > frontal" below "Frontal > lobe",
-    adds no word the question said; a Table of Drugs row also needs its substance (main term) said: "Antagonist
-    > anticoagulant" is no second drug of "coumadin … on long-term anticoagulation"."""
+    adds no word the question said; a Table of Drugs row also needs its substance (main term) said, on the cause's side
+    of "due to": "Antagonist > anticoagulant" is no second drug of "coumadin … on long-term anticoagulation", nor
+    "Hypotensive NEC" of "hypotension due to lisinopril"."""
+    from codedesk.retrieval.tables import condition_and_cause
+
     said = set(tokens(question))
+    sides = condition_and_cause(question.lower())
+    named = set(tokens(sides[1])) if sides is not None else said
     out, seen = [], set()
     for h in hits:
         words = set(tokens(h.term))
-        substance = h.source_type != "drug_table" or bool(set(tokens(h.term.split(">")[0])) & said)
+        substance = h.source_type != "drug_table" or bool(set(tokens(h.term.split(">")[0])) & named)
         if not out or (words - seen) & said and substance:
             out.append(h)
             seen |= words

@@ -243,6 +243,20 @@ _RE_ADVERSE = re.compile(
 )
 
 
+def condition_and_cause(text: str) -> tuple[str, str] | None:
+    """The words that name the condition and those that name its cause, when the question links them ("GI bleed
+    from warfarin"; "chemotherapy-induced nausea": a suffix names the cause before it; "drug induced lupus due
+    to hydralazine": the phrase that names it), else None."""
+    marks = list(_CAUSE.finditer(text))
+    m = next((c for c in marks if not c.group(0).endswith("induced")), None) or next(
+        iter(marks), None
+    )
+    if m is None:
+        return None
+    before, after = text[: m.start()], text[m.end() :]
+    return (after, before) if m.group(0).endswith("induced") else (before, after)
+
+
 def _explicit_adverse(q: str) -> bool:
     """The question says the drug was taken as meant (I.C.19.e.5.a), not only "toxicity" or an allergy."""
     return any(
@@ -267,6 +281,12 @@ _RE_TOXIC_CONTEXT = re.compile(
     r"put .{0,20} in (?:her|his|their) (?:drink|food|coffee|tea)"
 )
 
+# A disorder a psychoactive substance brought on is coded in F10-F19 ("cocaine-induced psychotic disorder",
+# "cannabis-induced anxiety disorder"; Guidelines I.C.5.b), not as the adverse effect of a drug taken as prescribed.
+_RE_SUBSTANCE_INDUCED = re.compile(
+    r"(?:alcohol|cannabis|marijuana|cocaine|hallucinogen|inhalant)[- ]induced|"
+    r"(?:due to|from) (?:alcohol|cannabis|marijuana|cocaine|hallucinogens?|inhalants?)\b"
+)
 # Poison ivy is dermatitis, food poisoning an infection, alcohol intoxication a use disorder code.
 _RE_NOT_DRUG = re.compile(
     r"poison (?:ivy|oak|sumac)|food poisoning|(?:bacterial|staphylococcal|salmonella) "
@@ -918,10 +938,9 @@ class TableSearcher:
         if table.kind == "drug_table":
             # "GI bleed from warfarin", "rash due to amoxicillin": the words before name the condition,
             # the words after the substance — unless the words before are themselves a poisoning
-            m = _CAUSE.search(text)
-            if m and not _DRUG_CUE.search(text[: m.start()]):
-                after = set(tokens(text[m.end() :]))
-                for w in set(tokens(text[: m.start()])) - after:
+            sides = condition_and_cause(text)
+            if sides is not None and not _DRUG_CUE.search(sides[0]):
+                for w in set(tokens(sides[0])) - set(tokens(sides[1])):
                     if w in weights:
                         weights[w] *= MANIFESTATION_WEIGHT
             # "methicillin resistant Staphylococcus aureus", "vancomycin-resistant": a drug an organism resists is
@@ -1042,6 +1061,10 @@ class TableSearcher:
         }
 
     def _drug_intent(self, q: str) -> float:
+        if _RE_SUBSTANCE_INDUCED.search(q) and not re.search(
+            r"overdos|poison|toxic effect|self[- ]harm|suicid|assault|table of drugs", q
+        ):
+            return 0.2
         if (
             _RE_NOT_DRUG.search(q)
             and not re.search(

@@ -827,3 +827,117 @@ def test_metastatic_bone_cancer_from_a_primary(answerer) -> None:
     # Neoplasm Table: the bone in the secondary column, the prostate in the primary (was C41.9 first, high)
     codes = [c.code for c in answerer.answer("metastatic bone cancer from prostate").codes]
     assert codes[:2] == ["C79.51", "C61"]
+
+
+def test_a_follow_up_lists_the_history_of_the_treatment(answerer) -> None:
+    # I.C.21.c.8: history codes give "the full picture of the healed condition and its treatment": History >
+    # personal > radiation therapy Z92.3, > drug therapy > antineoplastic chemotherapy Z92.21
+    codes = [
+        c.code
+        for c in answerer.answer(
+            "follow-up exam after completed radiation therapy for breast cancer, no recurrence"
+        ).codes
+    ]
+    assert codes[:3] == ["Z08", "Z85.3", "Z92.3"]
+    codes = [
+        c.code
+        for c in answerer.answer(
+            "follow up visit after completed chemotherapy for colon cancer, no recurrence"
+        ).codes
+    ]
+    assert codes[:3] == ["Z08", "Z85.038", "Z92.21"]
+
+
+def test_a_kind_the_question_names_by_its_own_main_term(answerer) -> None:
+    # Disease, pulmonary > chronic obstructive > with > lower respiratory infection J44.0: a pneumonia is one
+    # (chapter 10: J20-J22 "Other acute lower respiratory infections"), coded also (J44.0 "Code also")
+    codes = [c.code for c in answerer.answer("COPD with pneumonia").codes]
+    assert codes[:2] == ["J44.0", "J18.9"]
+    # a substance the Table of Drugs lists, named as the cause: Constipation > drug-induced K59.03
+    codes = [c.code for c in answerer.answer("constipation due to opioids").codes]
+    assert codes[:2] == ["K59.03", "T40.2X5A"]
+    codes = [c.code for c in answerer.answer("neutropenia due to methotrexate").codes]
+    assert codes[:2] == ["D70.2", "T45.1X5A"]
+
+
+def test_a_drug_named_before_induced_is_the_cause(answerer) -> None:
+    # "chemotherapy-induced": the substance before the suffix, the condition after (was D64.81 first); Neutropenia
+    # > cytoreductive cancer chemotherapy sequela D70.1 "Agranulocytosis secondary to cancer chemotherapy"
+    codes = [c.code for c in answerer.answer("chemotherapy induced nausea").codes]
+    assert codes[:2] == ["R11.0", "T45.1X5A"]
+    codes = [
+        c.code
+        for c in answerer.answer(
+            "chemotherapy-induced neutropenia in patient with breast cancer"
+        ).codes
+    ]
+    assert codes[0] == "D70.1" and "T45.1X5A" in codes[:3]
+    # "Hypotensive NEC" of the Table of Drugs is the condition's word, not a second drug
+    codes = [
+        c.code for c in answerer.answer("hypotension due to lisinopril, initial encounter").codes
+    ]
+    assert codes[:2] == ["I95.2", "T46.4X5A"] and "T46.5X5A" not in codes
+    # a psychoactive substance's disorder is coded in F10-F19, not as an adverse effect
+    codes = [c.code for c in answerer.answer("cannabis induced anxiety").codes]
+    assert codes[0].startswith("F12") and not any(c.startswith("T40") for c in codes)
+
+
+def test_each_drug_no_path_names_is_read_as_its_class(answerer) -> None:
+    # I.C.4.a.3: insulin and an oral hypoglycemic: Z79.4 and Z79.84 (Long-term > insulin; metformin by its class)
+    codes = [c.code for c in answerer.answer("type 2 diabetes on insulin and metformin").codes]
+    assert codes[:3] == ["E11.9", "Z79.4", "Z79.84"]
+
+
+def test_a_normal_pregnancys_weeks_of_gestation(answerer) -> None:
+    # I.C.21.c.11: Z3A beside Z34, looked up as Pregnancy > weeks of gestation > 10 weeks ("10" is a number said,
+    # not the "10" of "ICD-10")
+    codes = [
+        c.code for c in answerer.answer("supervision of normal first pregnancy at 10 weeks").codes
+    ]
+    assert codes[:2] == ["Z34.01", "Z3A.10"]
+    assert (
+        answerer.answer("What is the ICD-10-CM code for type 2 diabetes?").codes[0].code == "E11.9"
+    )
+
+
+def test_a_connector_subterm_with_a_code_of_its_own(answerer) -> None:
+    # "Gout > in (due to)" M10.30 is gout due to renal impairment (this copy of the Index prints no condition):
+    # a code below it says what the question does not, so the answer is not "high"
+    a = answerer.answer("acute gout flare of right knee")
+    assert a.confidence != "high"
+    assert answerer.answer("gout of right knee due to renal impairment").codes[0].code == "M10.361"
+
+
+def test_a_word_the_main_term_says_is_no_reason_for_a_sibling(answerer) -> None:
+    # Hyperthyroidism > with > storm E05.91: "thyroid" of "thyroid storm" is no reason for E05.31 "… from ectopic
+    # thyroid tissue …" (was E05.31, high)
+    assert answerer.answer("hyperthyroidism with thyroid storm").codes[0].code == "E05.91"
+
+
+def test_a_guideline_keeps_one_code_instead_of_another(answerer) -> None:
+    # I.C.9.e.5: a type 2 AMI described as NSTEMI is I21.A1 only, "with the underlying cause coded first"
+    codes = [c.code for c in answerer.answer("NSTEMI type 2 due to anemia").codes]
+    assert codes[:2] == ["D64.9", "I21.A1"] and "I21.4" not in codes[:2]
+    assert answerer.answer("NSTEMI").codes[0].code == "I21.4"
+
+
+def test_the_condition_the_index_names_leads_over_a_title_that_misses_it(answerer) -> None:
+    # Diverticulitis K57.92, the large intestine in the Tabular List (K57.3-), not S36.503A "Unspecified injury
+    # of sigmoid colon", whose title says none of the words the Index path explains
+    assert answerer.answer("diverticulitis of sigmoid colon").codes[0].code == "K57.32"
+
+
+def test_latin_plurals(answerer) -> None:
+    # Carrier > staphylococci > Methicillin resistant Z22.322 (was A49.02, an MRSA infection)
+    assert answerer.answer("MRSA carrier").codes[0].code == "Z22.322"
+
+
+def test_an_allergic_reaction_to_a_drug_keeps_its_adverse_effect_code(answerer) -> None:
+    # T78.40 is no T36-T50 code of the drug: the Table of Drugs' adverse effect stays (I.C.19.e.5.a)
+    codes = [
+        c.code
+        for c in answerer.answer(
+            "allergic reaction to penicillin with hives, initial encounter"
+        ).codes
+    ]
+    assert "L50.0" in codes[:3] and "T36.0X5A" in codes[:3]

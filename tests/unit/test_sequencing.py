@@ -133,6 +133,8 @@ FINDING_EXAMPLES = [
     ("manifestation-needs-etiology", ["F02.80"], "missing", "F02.80"),  # I.A.13
     # I.C.13.d.2: "A code from category M80, not a traumatic fracture code, should be used …"
     ("osteoporotic-fracture-not-traumatic", ["M80.08XA", "S32.019A"], "not_together", "M80.08XA"),
+    # I.C.9.e.5: "If a type 2 AMI is described as NSTEMI or STEMI, only assign code I21.A1."
+    ("type-2-infarction-not-type-1", ["I21.A1", "I21.4"], "not_together", "I21.A1"),
     ("weeks-of-gestation-needs-obstetric-code", ["Z3A.39"], "missing", "Z3A.39"),
     (
         "normal-pregnancy-not-with-obstetric",
@@ -292,6 +294,27 @@ def test_a_requires_rule_with_index_words_names_what_to_look_up(codebook) -> Non
     [(rule, subject)] = missing_lookups(codebook, ["Z08"])
     assert subject == "Z08" and rule.find == "personal history of malignant neoplasm"
     assert missing_lookups(codebook, ["Z08", "Z85.038"]) == []
+    # "… history codes to provide the full picture of the healed condition and its treatment": the treatment
+    # only when the question names one
+    q = "follow-up after completed radiation therapy for breast cancer"
+    assert [(r.id, s) for r, s in missing_lookups(codebook, ["Z08", "Z85.3"], q)] == [
+        ("follow-up-needs-treatment-history", "Z08")
+    ]
+    assert missing_lookups(codebook, ["Z08", "Z85.3", "Z92.3"], q) == []
+    assert (
+        missing_lookups(codebook, ["Z08", "Z85.3"], "follow-up after breast cancer surgery") == []
+    )
+
+
+def test_weeks_of_gestation_with_a_normal_pregnancy(codebook) -> None:
+    # I.C.21.c.11, after Z34: "Codes in category Z3A, Weeks of gestation, may be assigned to provide additional
+    # information about the pregnancy": looked up when the question gives the weeks, and no finding beside Z34
+    q = "routine prenatal visit, first pregnancy, 10 weeks"
+    assert [(r.id, s) for r, s in missing_lookups(codebook, ["Z34.01"], q)] == [
+        ("normal-pregnancy-weeks-of-gestation", "Z34.01")
+    ]
+    assert missing_lookups(codebook, ["Z34.01"], "routine prenatal visit, first pregnancy") == []
+    assert [f for f in check_order(codebook, ["Z34.01", "Z3A.10"], q) if f.kind == "missing"] == []
 
 
 def test_encounter_reason_codes(codebook) -> None:
@@ -367,6 +390,8 @@ def test_every_rule_has_an_example() -> None:
             "severe-sepsis-adds-unspecified-organism",
             "examination-with-abnormal-findings",
             "therapy-complication-before-neoplasm",
+            "follow-up-needs-treatment-history",
+            "normal-pregnancy-weeks-of-gestation",
         }
     )
     assert {r.id for r in rules().rules} - tested == set()
