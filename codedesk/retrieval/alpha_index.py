@@ -75,10 +75,13 @@ class Vocabulary:
 
     connectors: frozenset[str]  # stems
     negations: frozenset[str]  # stems
+    # a subterm made of one of these connectors ("following") is followed only when the question says one of
+    # `sequence_said` (stems): the order in time is the record's to state
+    sequence: frozenset[str]
+    sequence_said: frozenset[str]
     aliases: dict[str, str]  # question word -> Index words
-    implied: dict[
-        str, tuple[str, frozenset[str]]
-    ]  # main term (lower) -> (subterm title, unless stems)
+    # main term (lower) -> (subterm title, unless stems, stems the question must deny: "no complications")
+    implied: dict[str, tuple[str, frozenset[str], frozenset[str]]]
     filler: frozenset[str]  # stems
     filler_exact: frozenset[str] = frozenset()  # words, as written ("currently", not "current")
     filler_re: re.Pattern[str] | None = None  # "52 year old"
@@ -102,6 +105,7 @@ class Vocabulary:
     cause_suffixes: frozenset[str] = (
         frozenset()
     )  # words after which the word before is a cause ("induced")
+    cause_suffix_stems: frozenset[str] = frozenset()  # the same, stemmed as a title's tokens are
     # (names of the kind, each a set of stems said together; first and last category of the kind; the main
     # term its see names)
     kinds: tuple[tuple[tuple[frozenset[str], ...], str, str, str], ...] = ()
@@ -115,6 +119,7 @@ def load_vocabulary(path: Path = DATA_PATH) -> Vocabulary:
     for kind in (
         "connector",
         "negation",
+        "sequence",
         "alias",
         "implied",
         "filler",
@@ -132,12 +137,18 @@ def load_vocabulary(path: Path = DATA_PATH) -> Vocabulary:
             if not entry.get("source"):
                 raise SourceError(path, f"[[{kind}]] entry without a source: {entry}")
     implied = {
-        e["path"].lower(): (e["subterm"].lower(), frozenset(stem(w) for w in e.get("unless", ())))
+        e["path"].lower(): (
+            e["subterm"].lower(),
+            frozenset(stem(w) for w in e.get("unless", ())),
+            frozenset(stem(w) for w in e.get("denied", ())),
+        )
         for e in data.get("implied", ())
     }
     return Vocabulary(
         connectors=frozenset(stem(e["word"]) for e in data.get("connector", ())),
         negations=frozenset(stem(e["word"]) for e in data.get("negation", ())),
+        sequence=frozenset(stem(e["word"]) for e in data.get("sequence", ())),
+        sequence_said=frozenset(stem(w) for e in data.get("sequence", ()) for w in e["said"]),
         aliases={e["term"]: e["means"] for e in data.get("alias", ())},
         implied=implied,
         filler=frozenset(
@@ -171,6 +182,9 @@ def load_vocabulary(path: Path = DATA_PATH) -> Vocabulary:
             tuple(phrase.split()) for e in data.get("cause", ()) for phrase in e.get("phrases", ())
         ),
         cause_suffixes=frozenset(w for e in data.get("cause", ()) for w in e.get("suffixes", ())),
+        cause_suffix_stems=frozenset(
+            stem(w) for e in data.get("cause", ()) for w in e.get("suffixes", ())
+        ),
         own_suffixes=tuple(w for e in data.get("suffix", ()) for w in e["endings"]),
         kinds=tuple(
             (
@@ -226,6 +240,7 @@ class Entry:
     negated: bool  # "without …": only when the question says so
     residual: bool  # "specified NEC", "other": no word of its own
     specified: bool = False  # the title says "specified" / "other" ("specified ligament NEC")
+    sequence: bool = False  # "following": only when the question says what came first
     surface: frozenset[str] = (
         frozenset()
     )  # the title's words as printed (lower-case), to break ties
@@ -302,6 +317,9 @@ class _Q:
     # names of a kind the question names by its own main term ("pneumonia": a lower respiratory infection),
     # each said only where a subterm names it whole
     kinds: tuple[frozenset[str], ...] = ()
+    # the question's words that say what came first ("following", "after", "residual"): a "following" subterm
+    # explains them
+    sequence: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -371,6 +389,7 @@ class AlphaIndex:
         ):  # "Sepsis > streptococcal > group > A": the letter is the subterm
             stems = [title.strip().lower()]
         negated = bool(stems) and stems[0] in self.vocab.negations
+        sequence = bool(stems) and set(stems) <= self.vocab.sequence
         drop = _FREE | self.vocab.connectors
         essential = frozenset(s for s in stems if s not in drop)
         # a modifier that negates ("(without uterine prolapse)") explains nothing the question says
@@ -444,6 +463,7 @@ class AlphaIndex:
             see_also=term.see_also,
             manif=term.manif,
             negated=negated,
+            sequence=sequence,
             residual=residual and not num,
             numbers=_bounds(num) if num else None,
             understood=frozenset(_stems(understood)),
@@ -547,28 +567,38 @@ class AlphaIndex:
             return (
                 None  # "specified ligament NEC": only when the question says "other" / "specified"
             )
+        # words the parent prints as nonessential need not be said again ("Degeneration > macula, macular
+        # (age-related) > dry age-related" H35.31- for "dry macular degeneration"), one word of its own must
+        inherited = self.entries[entry.parent].opt if entry.parent >= 0 else frozenset()
         for alt in entry.need:
             # a kind's name said whole by the title, its nonessential words included ("drug-induced")
             have = (
                 q.words.union(*(k for k in q.kinds if k <= alt | entry.opt)) if q.kinds else q.words
             )
+            own = alt - inherited or alt
             # "without abnormal findings" is not "with abnormal findings"
-            if alt <= have and (entry.negated or not alt <= q.negated or alt <= entry.negs):
-                return alt | said | (entry.opt & q.words)
+            if own <= have and (entry.negated or not alt <= q.negated or alt <= entry.negs):
+                return (alt & have) | own | said | (entry.opt & q.words)
         return None
 
     # ---- paths ----------------------------------------------------------------------------------
     def paths(
-        self, question: str, drug_class: DrugClass | None = None
+        self,
+        question: str,
+        drug_class: DrugClass | None = None,
+        cause: frozenset[str] | None = None,
     ) -> tuple[list[_Path], list[str], dict[str, str]]:
-        """Every Index path the question's words lead to, best first."""
+        """Every Index path the question's words lead to, best first; `cause` is `_said_as_cause(question)`
+        when the caller has it."""
         content, said = self.content(question)
         q = frozenset(content)
+        all_said = frozenset(stem(w) for w in words(question))
         qall = _Q(
-            q | (self.vocab.negations & frozenset(stem(w) for w in words(question))),
+            q | (self.vocab.negations & all_said),
             frozenset(t.removeprefix(NOT) for t in tokens(question) if t.startswith(NOT)),
             tuple((n, float(n)) for n in _QNUM.findall(question.lower()) if n in q),
             bool(_OTHER_SAID.search(question)),
+            sequence=self.vocab.sequence_said & all_said,
         )
         starts = {
             i for s in content for i in self.mains.get(s, ()) if not self._other_word(i, s, said)
@@ -588,7 +618,8 @@ class AlphaIndex:
             if not name <= qall.words
         )
         if drug_class is not None and self.vocab.drug_kinds:
-            cause = self._said_as_cause(question)
+            if cause is None:
+                cause = self._said_as_cause(question)
             if any(drug_class(w) for w in words(question) if stem(FOLDS.get(w, w)) in cause):
                 kinds += self.vocab.drug_kinds
         if kinds:
@@ -699,7 +730,7 @@ class AlphaIndex:
                 (start,),
                 (),
                 0,
-                _Q(q.words | extra, q.negated, q.numbers, other),
+                dataclasses.replace(q, words=q.words | extra, other=other, kinds=()),
                 found,
             )
             scored = [
@@ -783,10 +814,11 @@ class AlphaIndex:
                     continue
                 if child.negated and not (self.vocab.negations & q.words):
                     continue
+                if child.sequence and not q.sequence:
+                    continue
                 # "with", "due to": look below ("and (on) chronic": its modifiers still count)
-                self._walk(
-                    c, explained | (child.opt & q.words), (*nodes, c), assumed, hops, q, found
-                )
+                also = child.opt | (q.sequence if child.sequence else frozenset())
+                self._walk(c, explained | (also & q.words), (*nodes, c), assumed, hops, q, found)
                 continue
             got = self._matches(child, q)
             # a subterm whose own words the path's terms already said adds nothing ("specified complication NEC"
@@ -838,7 +870,7 @@ class AlphaIndex:
                         found,
                     )
         implied = self.vocab.implied.get(self._term_path(i))
-        if implied and not matched_any and not (implied[1] & q.words):
+        if implied and not matched_any and not (implied[1] & q.words) and implied[2] <= q.negated:
             for c in entry.children:
                 if _bare(self.entries[c].printed) == implied[0]:
                     self._walk(
@@ -861,6 +893,13 @@ class AlphaIndex:
                 rest = _NOT_SPECIFIED.match(_bare(self.entries[c].printed))
                 if rest and not frozenset(_stems(rest.group(1))) & q.words:
                     self._walk(c, explained, (*nodes, c), assumed, hops, q, found)
+        if not matched_any and (
+            not entry.codes
+            or not any(i in p.nodes and p.explained - explained for p in found.values())
+        ):
+            # a code of its own is the default only when no subterm one level down says what is left
+            # ("Shock > anaphylactic T78.2 > due to food > peanuts T78.01" for "anaphylactic shock due to peanuts"),
+            # unless a subterm below a "with" said more ("Hyperthyroidism > with > storm")
             self._through_class(i, explained, nodes, assumed, hops, q, found)
 
     def _through_class(
@@ -886,8 +925,9 @@ class AlphaIndex:
             for got in [self._matches(self.entries[g], q)]
             if got is not None and not got <= core
         ]
-        # it must say all the path left, or the coder would have looked elsewhere
-        left = q.words - explained - self.vocab.negations
+        # it must say all the path left, or the coder would have looked elsewhere (the encounter aside: a 7th
+        # character says it)
+        left = q.words - explained - self.vocab.negations - _ENCOUNTER_STEMS
         best = [b for b in below if left <= b[2]]
         if len(best) != 1:
             return
@@ -938,17 +978,37 @@ class AlphaIndex:
             for n in [self.by_name.get(", ".join(parts[:2]).lower())]
             if n is not None
         ]
-        starts += [(n, parts[1:]) for n in self.by_first.get(parts[0].lower(), ())]
+        # "see Complications, …": the main term is printed "Complication (s) (from) (of)"
+        first = parts[0].lower()
+        named = self.by_first.get(first) or self.by_first.get(first.removesuffix("s"), ())
+        starts += [(n, parts[1:]) for n in named]
         best, best_depth = None, -1
         for (
             node,
             rest,
         ) in starts:  # "Fracture, femur, upper end": the main term under which most parts are found
             depth, above, said = 0, node, ""
-            for part in rest:
+            rest = list(rest)
+            while rest:
+                part = rest.pop(0)
                 if part in ("by site", "site"):
                     continue
                 nxt = self._child_named(node, part)
+                if nxt is None:
+                    # two levels printed as one part ("see Complication, coronary artery (bypass) graft":
+                    # "coronary artery (bypass)" > "graft")
+                    head = next(
+                        (
+                            c
+                            for c in self.entries[node].children
+                            if part.startswith(_bare(self.entries[c].printed) + " ")
+                        ),
+                        None,
+                    )
+                    if head is not None:
+                        rest.insert(0, part[len(_bare(self.entries[head].printed)) + 1 :])
+                        above, said, node, depth = node, "", head, depth + 1
+                        continue
                 if (
                     nxt is None and said
                 ):  # "Diabetes, due to, drug or chemical": one subterm "due to drug or chemical"
@@ -965,10 +1025,15 @@ class AlphaIndex:
 
     def _child_named(self, i: int, name: str, wider: bool = True) -> int | None:
         want = frozenset(_stems(name)) - _FREE
-        for c in self.entries[i].children:
-            child = self.entries[c]
-            if _bare(child.printed) == name or (want and child.need and child.need[0] == want):
-                return c
+        kids = self.entries[i].children
+        # the subterm printed as named first: "complicated by" is not "complicated NOS", though both say
+        # "complicated" once the free words are set aside
+        exact = [c for c in kids if _bare(self.entries[c].printed) == name]
+        same = [
+            c for c in kids if want and self.entries[c].need and self.entries[c].need[0] == want
+        ]
+        if exact or same:
+            return (exact or same)[0]
         for c in self.entries[i].children:  # through a grouping subterm ("with", "in")
             if not self.entries[c].need:
                 found = self._child_named(c, name, wider=False)
@@ -979,7 +1044,7 @@ class AlphaIndex:
         more = [
             c
             for c in self.entries[i].children
-            if want and any(want <= a for a in self.entries[c].need)
+            if want and self.entries[c].need and want <= frozenset().union(*self.entries[c].need)
         ]
         return more[0] if wider and len(more) == 1 else None
 
@@ -1004,6 +1069,18 @@ class AlphaIndex:
 
     def code_of(self, path: _Path) -> tuple[str | None, int, bool]:
         """The code a path ends at: its own, else the nearest code above it on the path (the default)."""
+        last = self.entries[path.nodes[-1]]
+        below = {self.entries[c].codes[0] if self.entries[c].codes else "" for c in last.children}
+        if (
+            not last.codes
+            and not last.see
+            and len(last.children) > 1
+            and len(below) == 1
+            and "" not in below
+        ):
+            # every subterm below codes the same ("combined > presentation F90.2, type F90.2"): their words
+            # only name it again
+            return below.pop(), path.nodes[-1], False
         for n in range(len(path.nodes) - 1, -1, -1):
             entry = self.entries[path.nodes[n]]
             if entry.codes:
@@ -1065,7 +1142,8 @@ class AlphaIndex:
         """Codes the Index leads to for a question, completed and verified in `book`, best first."""
         from codedesk.retrieval.tables import TableSearcher  # completion is shared with the tables
 
-        paths, content, said = self.paths(question, drug_class)
+        cause_only = self._said_as_cause(question)
+        paths, content, said = self.paths(question, drug_class, cause_only)
         if not content:
             return []
         q = frozenset(content)
@@ -1083,9 +1161,8 @@ class AlphaIndex:
         # the weeks said, explained by a code whose note asks for Z3A (chapter 15: "Use additional code
         # from category Z3A, Weeks of gestation, to identify the specific week of the pregnancy")
         weeks = gestation_weeks(question)
-        cause_only = self._said_as_cause(question)
+        sequence = self.vocab.sequence_said & frozenset(stem(w) for w in words(question))
         week_words = (_WEEK_STEMS | {weeks[1]}) & q if weeks else frozenset()
-        cause_suffixes = frozenset(stem(w) for w in self.vocab.cause_suffixes)
         hits: list[IndexHit] = []
         seen: set[str] = set()
         for p in paths[: 6 * k]:
@@ -1207,9 +1284,11 @@ class AlphaIndex:
                 - q
                 - p.explained
                 - _FREE
-                - cause_suffixes  # "Drug induced constipation": "due to" said it
+                - self.vocab.cause_suffix_stems  # "Drug induced constipation": "due to" said it
             )
             core = path_words | title_words
+            if any(self.entries[n].sequence for n in p.nodes):
+                core |= sequence  # "residual … from old stroke": the "following" subterm's words
             hits.append(
                 IndexHit(
                     code=code,
@@ -1586,13 +1665,16 @@ def _external_causes(
 
 
 def _coded_also(hits: list[IndexHit], out: list[IndexHit], book: CodeBook) -> IndexHit | None:
-    """A "code also" / "use additional code" note that names no code ("J44.0: Code also to identify the
-    infection") asks for the code of a condition the first path explained only through the Index, not
-    through its code's title ("COPD with acute bronchitis": "bronchitis" -> Bronchitis > acute J20.9)."""
+    """A "code also" / "use additional code" / "code first" note that names no code ("J44.0: Code also to
+    identify the infection"; I85.1-: "Code first underlying disease") asks for the code of a condition the first
+    path explained only through the Index, not through its code's title ("COPD with acute bronchitis":
+    "bronchitis" -> Bronchitis > acute J20.9)."""
     first = out[0]
     wordless = [
         n
-        for n in book.inherited_notes(first.code, ("code_also", "use_additional_code"))
+        for n in book.inherited_notes(
+            first.code, ("code_also", "use_additional_code", "code_first")
+        )
         if not _NOTE_CODE.search(n.text) and not n.text.rstrip().endswith(":")
     ]
     if not wordless:

@@ -39,7 +39,7 @@ from codedesk.retrieval.sequencing import (
     order_items,
     replaced_codes,
 )
-from codedesk.retrieval.text import FREE_STEMS, NOT, stem, tokens
+from codedesk.retrieval.text import FREE_STEMS, NOT, stem, tokens, words
 
 log = logging.getLogger(__name__)
 RULE_ONLY = 0.6
@@ -330,8 +330,14 @@ class AnswerChain:
         passages = list(found.get("passages") or [])
         extra, draft.extra_citations = found.get("extra") or ([], [])
         extra = list(extra)
-        lead = _kept_instead(
-            book, cover(list(found.get("index") or []), book=book), found.get("index") or [], state
+        lead = _underlying_first(
+            book,
+            _kept_instead(
+                book,
+                cover(list(found.get("index") or []), book=book),
+                found.get("index") or [],
+                state,
+            ),
         )
         # the Index to External Causes adds to an injury only what `cover` took; its other paths are no
         # alternatives ("Fracture (circumstances unknown)" X58 beside a fracture)
@@ -948,15 +954,12 @@ def _kept_instead(
 ) -> list[IndexHit]:
     """A path ending at the code a guideline keeps instead of a lead code (I.C.9.e.5: "If a type 2 AMI is
     described as NSTEMI or STEMI, only assign code I21.A1"): it takes that code's place."""
-    said = set(re.findall(r"[a-z0-9]+", state.question.lower()))
+    said = set(words(state.question))
     for h in hits[:12]:
         if h in lead or h.assumed or h.external or not lead:
             continue
         # its own subterm said as printed ("type 2", not the "2" of "2 days ago")
-        if (
-            not set(re.findall(r"[a-z0-9]+", _PARENS.sub(" ", h.path.split(" > ")[-1].lower())))
-            <= said
-        ):
+        if not set(words(_PARENS.sub(" ", h.path.split(" > ")[-1]))) <= said:
             continue
         codes = [x.code for x in lead]
         before = {c for c, _ in dropped_codes(book, codes, state.question)}
@@ -974,6 +977,25 @@ def _kept_instead(
             coverage=round(len(explained) / (len(h.explained) + len(h.unexplained)), 3),
         )
     return lead
+
+
+def _underlying_first(book: CodeBook, lead: list[IndexHit]) -> list[IndexHit]:
+    """A first code whose "Code first underlying disease" note names no code follows the condition its own Index
+    path names as the cause ("Varix > esophagus > in (due to) > cirrhosis of liver" I85.10 after the cirrhosis
+    K70.30): etiology followed by manifestation (I.A.13)."""
+    if len(lead) < 2 or not any(
+        not codes_in_note(book, n.text) for n in book.inherited_notes(lead[0].code, ("code_first",))
+    ):
+        return lead
+    cause = next(
+        (
+            h
+            for h in lead[1:]
+            if not h.external and not h.cued and _stems_of(h) & _stems_of(lead[0])
+        ),
+        None,
+    )
+    return lead if cause is None else [cause, *(h for h in lead if h is not cause)]
 
 
 def _misses_condition(book: CodeBook, cands: list[Candidate], hit: IndexHit) -> bool:

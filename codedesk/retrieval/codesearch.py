@@ -196,18 +196,36 @@ class CodeSearcher:
         # "bilateral", not "right eye" for the word "eye"); on a tie the one the Tabular lists first, which
         # is the default: closed before open (I.C.19.c.1), routine healing before delayed healing, nonunion
         # or malunion, which must be documented to be coded
-        best, best_key = None, (0, 0)
+        encounter = bool(_ENCOUNTER_CHARS & set(defs[0]))
+        keys = {}
         for char, meaning in defs[0].items():
             said = set(tokens(meaning))
-            key = (sum(1 for t in said if t in q), -len(said - q - FREE_STEMS))
-            if key[0] and key > best_key:
-                best, best_key = char, key
-        if best is None:
-            best = "A" if "A" in defs[0] else next(iter(defs[0]))
+            # an encounter's kind: the words said decide, then the Tabular's order (routine healing before
+            # nonunion, which says fewer words the question did not)
+            key = (sum(1 for t in said if t in q), 0 if encounter else -len(said - q - FREE_STEMS))
+            if key[0]:
+                keys[char] = key
+        top = [c for c, key in keys.items() if key == max(keys.values())]
+        # an "unspecified" meaning loses a tie to one the words name ("both eyes": 3 bilateral, not 9 unspecified eye)
+        named = [c for c in top if "unspecified" not in defs[0][c].lower()] or top
+        if not named or len(named) > 1 and not encounter:
+            # nothing said, or a stage the words do not decide ("dry": "early dry stage" and "intermediate dry
+            # stage" of H35.31-): the default, "unspecified" where the Tabular has it
+            best = seventh_default(defs[0])
             return self.book.with_seventh(code, best), best, True
-        return self.book.with_seventh(code, best), best, False
+        return self.book.with_seventh(code, named[0]), named[0], False
 
 
+def seventh_default(allowed: dict[str, str]) -> str:
+    """The 7th character taken when the question does not say which: A (initial encounter), else the
+    definition that says "unspecified" ("stage unspecified"), else the first the Tabular lists."""
+    if "A" in allowed:
+        return "A"
+    return next((c for c, t in allowed.items() if "unspecified" in t.lower()), next(iter(allowed)))
+
+
+# the 7th characters of an encounter (I.C.19.a): on a tie the first the Tabular lists is the default
+_ENCOUNTER_CHARS = frozenset("ADS")
 _UNSPEC, _OTHER, _WITHOUT = stem("unspecified"), stem("other"), stem("without")
 _PREGNANCY = {
     stem(w)

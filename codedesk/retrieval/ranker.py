@@ -78,7 +78,7 @@ def complete(book: CodeBook, searcher: CodeSearcher, base: str, question: str) -
         return item_for(book, base)
     defs, source = book.seventh_defs(base)
     note = (
-        f"7th character {char} ({defs[char]}) assumed: the question does not say the encounter; "
+        f"7th character {char} ({defs[char]}) assumed: the question does not say which; "
         f"other values at {source}: " + ", ".join(f"{c} {t}" for c, t in defs.items() if c != char)
         if assumed
         else f"7th character {char}: {defs[char]} (defined at {source}); "

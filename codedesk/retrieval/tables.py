@@ -36,7 +36,7 @@ from codedesk.cache import Cache, file_stamp
 from codedesk.cms.codebook import CodeBook, normalize_code
 from codedesk.cms.index_xml import IndexFile, IndexTerm, parse_index_xml
 from codedesk.errors import SourceError
-from codedesk.retrieval.codesearch import trimester_terms
+from codedesk.retrieval.codesearch import seventh_default, trimester_terms
 from codedesk.retrieval.schema import Citation, CodeItem
 from codedesk.retrieval.text import FREE_STEMS, stem, tokens
 from codedesk.retrieval.text import words as spelt_out
@@ -148,9 +148,28 @@ def _load_table_words(
     )
 
 
+ChildDefault = tuple[frozenset[str], str, str]
+
+
+def _load_child_defaults(path: Path = TABLES_DATA_PATH) -> tuple[ChildDefault, ...]:
+    """`data/tables.toml` [[child_default]] entries, stemmed as titles are: (the words that tell the subcodes
+    apart, the word said, the word a guideline takes)."""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    out = []
+    for e in data.get("child_default", ()):
+        if not e.get("source"):
+            raise SourceError(path, f"[[child_default]] entry without a source: {e}")
+        out.append(
+            (frozenset(t for w in e["words"] for t in tokens(w)), stem(e["when"]), stem(e["takes"]))
+        )
+    return tuple(out)
+
+
 # Brand names, class rows of newer generics, everyday words for what the Table of Drugs (and the External
 # Cause Index) calls something else, and the Neoplasm Table's words for sides, sexes and shorthand.
 BRANDS, DRUG_CLASSES, _TABLE_PHRASES, _NEO_PHRASES, INDEX_CLASSES = _load_table_words()
+# Subcodes a guideline chooses when the question does not say which (I.C.6.a: the dominant side).
+CHILD_DEFAULTS = _load_child_defaults()
 HINT_BONUS = (
     1.0  # a class row named through DRUG_CLASSES scores as the rarest word of the table, plus this
 )
@@ -718,15 +737,20 @@ def encounter_char(question: str, allowed: dict[str, str]) -> tuple[str, bool]:
         if char in allowed and pattern.search(q):
             return char, False
     words = set(tokens(q))
-    best, best_score = None, 0.0
+    scores: dict[str, tuple[float, int]] = {}
     for char, meaning in allowed.items():  # other 7th-character sets: words of the definitions
         m = [t for t in tokens(meaning) if t not in FREE]
         hit = sum(1 for t in m if t in words)
-        if m and hit and hit / len(m) > best_score:
-            best, best_score = char, hit / len(m)
-    if best:
-        return best, False
-    return ("A" if "A" in allowed else next(iter(allowed))), True
+        if (
+            m and hit
+        ):  # the share of its words said, then how many ("24 hours … after hospital admission")
+            scores[char] = (hit / len(m), hit)
+    best = [c for c, v in scores.items() if v == max(scores.values())]
+    if len(best) == 1:
+        return best[0], False
+    # several say the question's words equally ("dry": "early dry stage", "intermediate dry stage" of H35.31-):
+    # the question does not say which
+    return seventh_default(allowed), True
 
 
 def neoplasm_behavior(text: str) -> str:
@@ -1386,7 +1410,7 @@ class TableSearcher:
             full = book.with_seventh(code, char)
             if seventh_assumed:
                 notes.append(
-                    f"7th character {char} ({defs[0][char]}) assumed: the question names no encounter"
+                    f"7th character {char} ({defs[0][char]}) assumed: the question does not say which"
                 )
             code = full
         info = book.lookup(code)
@@ -1464,6 +1488,10 @@ def _pick_child(book: CodeBook, code: str, q: set[str], fallback: set[str]) -> t
     kids = [c for c in parent.children if book.is_diag(c)]
     new = {c: set(tokens(book.nodes[c].title)) - base for c in kids}
     dist = {c: {w for w in new[c] if w not in FREE} for c in kids}
+    told = set().union(*dist.values()) if dist else set()
+    for apart, when, takes in CHILD_DEFAULTS:
+        if apart <= told and not apart & q and when in q | fallback:
+            q, fallback = q | {takes}, fallback | {takes}
     for words in (q, fallback):
         best = max((len(dist[c] & words), -len(dist[c] - words), -i, c) for i, c in enumerate(kids))
         if best[0] > 0:

@@ -275,3 +275,54 @@ def test_a_drug_the_index_does_not_list_is_read_as_its_table_of_drugs_class(
     assert [
         h.code for h in cover(alpha.search("end stage renal disease on hemodialysis", codebook))
     ][-1] == "Z99.2"
+
+
+def test_see_references_name_the_main_term_in_the_plural_and_two_levels_in_one_part(alpha) -> None:
+    # "see Complications, …": the main term is printed "Complication (s) (from) (of)"; "cardiovascular device or
+    # implant" names the subterm "cardiovascular device, graft or implant"
+    node = alpha.resolve("Complications, cardiovascular device or implant, electronic")
+    assert node is not None and alpha.entries[node].printed == "electronic"
+    # "Complication, coronary artery (bypass) graft": the subterm "coronary artery (bypass)", its first words
+    node = alpha.resolve("Complication, coronary artery (bypass) graft")
+    assert node is not None and alpha.entries[node].printed == "coronary artery (bypass)"
+    # "Pregnancy, complicated by, preterm labor": "complicated by", not "complicated NOS"
+    node = alpha.resolve("Pregnancy, complicated by, preterm labor")
+    assert node is not None and alpha.entries[node].printed == "preterm labor"
+
+
+def test_a_following_subterm_needs_the_question_to_say_what_came_first(alpha, book2025) -> None:
+    # Hemiplegia > following > cerebrovascular disease > cerebral infarction I69.35- (I.C.9.d): a current stroke
+    # with hemiplegia is no sequela
+    assert first(alpha, book2025, "hemiplegia following cerebral infarction").code.startswith(
+        "I69.35"
+    )
+    assert first(alpha, book2025, "residual hemiplegia after stroke").code.startswith("I69.35")
+    codes = [h.code for h in alpha.search("acute cerebral infarction with hemiplegia", book2025)]
+    assert not codes[0].startswith("I69")
+
+
+def test_the_dominant_side_defaults_of_the_guidelines(alpha, book2025) -> None:
+    # I.C.6.a, I.C.9.d.1: the left side affected is the non-dominant one, the right side the dominant one, unless
+    # the record says otherwise
+    assert first(alpha, book2025, "left hemiplegia").code == "G81.94"
+    assert first(alpha, book2025, "right hemiplegia").code == "G81.91"
+    assert first(alpha, book2025, "left hemiplegia, dominant side").code == "G81.92"
+    assert first(alpha, book2025, "hemiplegia following stroke, left side").code == "I69.354"
+
+
+def test_a_codeless_subterm_whose_subterms_all_code_the_same_codes_it(alpha, book2025) -> None:
+    # Disorder > attention-deficit hyperactivity > combined > presentation F90.2, type F90.2
+    assert (
+        first(alpha, book2025, "attention-deficit hyperactivity disorder, combined").code == "F90.2"
+    )
+
+
+def test_a_parents_nonessential_words_need_not_be_said_again(alpha, book2025) -> None:
+    # Degeneration > macula, macular (acquired) (age-related) (senile) > dry age-related H35.31-; the stage is
+    # not said, so the 7th character is "stage unspecified"
+    assert first(alpha, book2025, "dry macular degeneration, bilateral").code == "H35.3130"
+
+
+def test_a_subterm_one_level_down_says_what_the_code_above_left(alpha, book2025) -> None:
+    # Shock > anaphylactic T78.2 > due to food (nonpoisonous) > peanuts T78.01
+    assert first(alpha, book2025, "anaphylactic shock due to peanuts").code == "T78.01XA"
