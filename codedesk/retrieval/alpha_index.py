@@ -1161,7 +1161,6 @@ class AlphaIndex:
         # the weeks said, explained by a code whose note asks for Z3A (chapter 15: "Use additional code
         # from category Z3A, Weeks of gestation, to identify the specific week of the pregnancy")
         weeks = gestation_weeks(question)
-        sequence = self.vocab.sequence_said & frozenset(stem(w) for w in words(question))
         week_words = (_WEEK_STEMS | {weeks[1]}) & q if weeks else frozenset()
         hits: list[IndexHit] = []
         seen: set[str] = set()
@@ -1288,7 +1287,8 @@ class AlphaIndex:
             )
             core = path_words | title_words
             if any(self.entries[n].sequence for n in p.nodes):
-                core |= sequence  # "residual … from old stroke": the "following" subterm's words
+                # "residual … from old stroke": the words the "following" subterm explained are its own
+                core |= p.explained & self.vocab.sequence_said
             hits.append(
                 IndexHit(
                     code=code,

@@ -205,7 +205,8 @@ class CodeSearcher:
             key = (sum(1 for t in said if t in q), 0 if encounter else -len(said - q - FREE_STEMS))
             if key[0]:
                 keys[char] = key
-        top = [c for c, key in keys.items() if key == max(keys.values())]
+        most = max(keys.values(), default=None)
+        top = [c for c, key in keys.items() if key == most]
         # an "unspecified" meaning loses a tie to one the words name ("both eyes": 3 bilateral, not 9 unspecified eye)
         named = [c for c in top if "unspecified" not in defs[0][c].lower()] or top
         if not named or len(named) > 1 and not encounter:

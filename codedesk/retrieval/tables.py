@@ -123,15 +123,28 @@ TABLES_DATA_PATH = Path(__file__).with_name("data") / "tables.toml"
 Rewrites = list[tuple[re.Pattern[str], str]]
 
 
+ChildDefault = tuple[frozenset[str], str, str]
+
+
 def _load_table_words(
     path: Path = TABLES_DATA_PATH,
-) -> tuple[dict[str, str], dict[str, str], Rewrites, Rewrites, dict[str, str]]:
+) -> tuple[
+    dict[str, str], dict[str, str], Rewrites, Rewrites, dict[str, str], tuple[ChildDefault, ...]
+]:
     """`data/tables.toml`, read once, every entry with its source: (brand or street name -> the generic or
     class words of a Table of Drugs row, generic newer than the table -> its class row, the
     [[drug_phrase]] rewrites, the [[neoplasm_phrase]] rewrites, in file order, generic the table has no
-    class row for -> the Index's class words)."""
+    class row for -> the Index's class words, the [[child_default]] entries stemmed as titles are: the words
+    that tell the subcodes apart, the word said, the word a guideline takes)."""
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    for kind in ("brand", "class_row", "drug_phrase", "neoplasm_phrase", "index_class"):
+    for kind in (
+        "brand",
+        "class_row",
+        "drug_phrase",
+        "neoplasm_phrase",
+        "index_class",
+        "child_default",
+    ):
         for entry in data.get(kind, ()):
             if not entry.get("source"):
                 raise SourceError(path, f"[[{kind}]] entry without a source: {entry}")
@@ -145,31 +158,19 @@ def _load_table_words(
         rewrites("drug_phrase"),
         rewrites("neoplasm_phrase"),
         {name: e["index_class"] for e in data.get("index_class", ()) for name in e["names"]},
+        tuple(
+            (frozenset(t for w in e["words"] for t in tokens(w)), stem(e["when"]), stem(e["takes"]))
+            for e in data.get("child_default", ())
+        ),
     )
 
 
-ChildDefault = tuple[frozenset[str], str, str]
-
-
-def _load_child_defaults(path: Path = TABLES_DATA_PATH) -> tuple[ChildDefault, ...]:
-    """`data/tables.toml` [[child_default]] entries, stemmed as titles are: (the words that tell the subcodes
-    apart, the word said, the word a guideline takes)."""
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    out = []
-    for e in data.get("child_default", ()):
-        if not e.get("source"):
-            raise SourceError(path, f"[[child_default]] entry without a source: {e}")
-        out.append(
-            (frozenset(t for w in e["words"] for t in tokens(w)), stem(e["when"]), stem(e["takes"]))
-        )
-    return tuple(out)
-
-
 # Brand names, class rows of newer generics, everyday words for what the Table of Drugs (and the External
-# Cause Index) calls something else, and the Neoplasm Table's words for sides, sexes and shorthand.
-BRANDS, DRUG_CLASSES, _TABLE_PHRASES, _NEO_PHRASES, INDEX_CLASSES = _load_table_words()
-# Subcodes a guideline chooses when the question does not say which (I.C.6.a: the dominant side).
-CHILD_DEFAULTS = _load_child_defaults()
+# Cause Index) calls something else, the Neoplasm Table's words for sides, sexes and shorthand, and the subcode a
+# guideline chooses when the question does not say which (I.C.6.a: the dominant side).
+BRANDS, DRUG_CLASSES, _TABLE_PHRASES, _NEO_PHRASES, INDEX_CLASSES, CHILD_DEFAULTS = (
+    _load_table_words()
+)
 HINT_BONUS = (
     1.0  # a class row named through DRUG_CLASSES scores as the rarest word of the table, plus this
 )
@@ -745,7 +746,8 @@ def encounter_char(question: str, allowed: dict[str, str]) -> tuple[str, bool]:
             m and hit
         ):  # the share of its words said, then how many ("24 hours … after hospital admission")
             scores[char] = (hit / len(m), hit)
-    best = [c for c, v in scores.items() if v == max(scores.values())]
+    most = max(scores.values(), default=None)
+    best = [c for c, v in scores.items() if v == most]
     if len(best) == 1:
         return best[0], False
     # several say the question's words equally ("dry": "early dry stage", "intermediate dry stage" of H35.31-):
